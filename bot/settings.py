@@ -1,0 +1,221 @@
+"""The one place settings are read: the environment, then a `.env` file.
+
+Every setting has a name starting with QABOT_ (or the platform's own token
+names), a default, and a parser that names the setting when a value is bad.
+Secrets are wrapped in `Secret`, whose repr and str never show the value.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Callable, Mapping
+
+import platformdirs
+from dotenv import dotenv_values
+
+import corpus
+
+APP_NAME = "qabot"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+class Secret:
+    """A token or secret. Printing, logging or repr-ing it never shows the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `count` questions per user in `seconds`."""
+
+    count: int
+    seconds: float
+
+    @classmethod
+    def parse(cls, text: str) -> "RateLimit":
+        try:
+            count_text, seconds_text = text.strip().split("/")
+            count, seconds = int(count_text), float(seconds_text)
+        except ValueError:
+            raise ValueError("expected COUNT/SECONDS, for example 5/30") from None
+        if count < 0 or seconds <= 0:
+            raise ValueError("COUNT must be 0 or more (0 turns the limit off) and SECONDS above 0")
+        return cls(count, seconds)
+
+    def __str__(self) -> str:
+        return f"{self.count}/{self.seconds:g}"
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be a whole number above 0")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("must be a number from 0 to 1")
+    return value
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in options:
+            raise ValueError(f"must be one of: {', '.join(options)}")
+        return value
+
+    return parse
+
+
+def _path(text: str) -> Path:
+    return Path(text).expanduser()
+
+
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _secret(text: str) -> Secret:
+    return Secret(text.strip())
+
+
+def _text(text: str) -> str:
+    return text.strip()
+
+
+def _optional_int(text: str) -> int | None:
+    return int(text) if text.strip() else None
+
+
+def _setting(env: str, parse: Callable[[str], object], default: object, doc: str):
+    return field(default=default, metadata={"env": env, "parse": parse, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings of the bot. Build with `Settings.load()`."""
+
+    corpus_dir: Path = _setting(
+        "QABOT_CORPUS_DIR", _path, corpus.BUNDLED_DIR, "Folder of article files to answer from."
+    )
+    cache_dir: Path = _setting(
+        "QABOT_CACHE_DIR",
+        _path,
+        Path(platformdirs.user_cache_dir(APP_NAME)),
+        "Where the built index is cached (outside the source tree).",
+    )
+    top_k: int = _setting("QABOT_TOP_K", _positive_int, 3, "How many passages an answer shows.")
+    min_confidence: float = _setting(
+        "QABOT_MIN_CONFIDENCE",
+        _fraction,
+        0.5,
+        "How much of a question's weight (0..1) the best passage must cover to count as an answer.",
+    )
+    max_question_chars: int = _setting(
+        "QABOT_MAX_QUESTION_CHARS", _positive_int, 1000, "Longer questions are politely refused."
+    )
+    rate_limit: RateLimit = _setting(
+        "QABOT_RATE_LIMIT",
+        RateLimit.parse,
+        RateLimit(5, 30.0),
+        "Questions per user as COUNT/SECONDS; 0/1 turns the limit off.",
+    )
+    log_level: str = _setting(
+        "QABOT_LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info", "Logging level."
+    )
+    discord_token: Secret = _setting("DISCORD_TOKEN", _secret, Secret(""), "Discord bot token.")
+    discord_guild_id: int | None = _setting(
+        "DISCORD_GUILD_ID", _optional_int, None, "Sync slash commands to this one server at once."
+    )
+    slack_bot_token: Secret = _setting(
+        "SLACK_BOT_TOKEN", _secret, Secret(""), "Slack bot token (xoxb-...)."
+    )
+    slack_app_token: Secret = _setting(
+        "SLACK_APP_TOKEN", _secret, Secret(""), "Slack app-level token for Socket Mode (xapp-...)."
+    )
+    slack_signing_secret: Secret = _setting(
+        "SLACK_SIGNING_SECRET", _secret, Secret(""), "Slack signing secret, for HTTP mode."
+    )
+    slack_api_url: str = _setting(
+        "QABOT_SLACK_API_URL", _text, "", "Override the Slack Web API base URL (proxy, tests)."
+    )
+    slack_slash_visibility: str = _setting(
+        "QABOT_SLACK_SLASH_VISIBILITY",
+        _choice("in_channel", "ephemeral"),
+        "ephemeral",
+        "Whether /ask answers are shown to the channel or only to the asker.",
+    )
+
+    @classmethod
+    def load(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        dotenv_path: str | Path | None = ".env",
+        **overrides: object,
+    ) -> "Settings":
+        """Read settings from `environ` (default: os.environ), falling back to a .env file.
+
+        The environment wins over the .env file; keyword overrides win over both.
+        Raises SettingsError naming the setting when a value cannot be parsed.
+        """
+        source: dict[str, str] = {}
+        if dotenv_path is not None and Path(dotenv_path).is_file():
+            source.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+        source.update(os.environ if environ is None else environ)
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            env = f.metadata["env"]
+            raw = source.get(env)
+            if raw is None or (raw.strip() == "" and not isinstance(f.default, Secret)):
+                continue
+            try:
+                values[f.name] = f.metadata["parse"](raw)
+            except ValueError as exc:
+                shown = "(hidden)" if f.metadata["parse"] is _secret else repr(raw)
+                raise SettingsError(f"{env}={shown} is not valid: {exc}") from None
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @classmethod
+    def documented(cls) -> list[tuple[str, str, str]]:
+        """(environment name, default, description) for every setting, for docs and tests."""
+        rows = []
+        for f in fields(cls):
+            default = f.default
+            shown = "" if isinstance(default, Secret) or default is None else str(default)
+            rows.append((f.metadata["env"], shown, f.metadata["doc"]))
+        return rows

@@ -1,0 +1,26 @@
+"""The articles the bot answers from, as human-editable files, and the reader for them.
+
+Each article is one UTF-8 file in `articles/`: a `---` header of `field: value`
+lines (title, publisher, author, published, url, note; an empty value means
+unknown) and then the article text, paragraphs separated by blank lines.
+"""
+
+from pathlib import Path
+
+from corpus.article import Article
+from corpus.fileformat import CorpusFileError, parse_article, render_article
+from corpus.loader import Corpus, CorpusError, fingerprint_files, load_corpus
+
+BUNDLED_DIR = Path(__file__).resolve().parent / "articles"
+
+__all__ = [
+    "Article",
+    "BUNDLED_DIR",
+    "Corpus",
+    "CorpusError",
+    "CorpusFileError",
+    "fingerprint_files",
+    "load_corpus",
+    "parse_article",
+    "render_article",
+]

@@ -1,0 +1,64 @@
+"""Loading a folder of article files, all validated, with a fingerprint of their bytes."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.article import Article
+from corpus.fileformat import CorpusFileError, parse_article
+
+ARTICLE_SUFFIX = ".md"
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+class CorpusError(ValueError):
+    """The corpus folder cannot be used; the message says which file and why."""
+
+
+@dataclass(frozen=True)
+class Corpus:
+    articles: tuple[Article, ...]
+    fingerprint: str
+    """SHA-256 over every file's name and bytes: changes whenever any article changes."""
+    folder: Path
+
+
+def article_paths(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob(f"*{ARTICLE_SUFFIX}") if p.is_file())
+
+
+def fingerprint_files(named_bytes: list[tuple[str, bytes]]) -> str:
+    digest = hashlib.sha256()
+    for name, raw in sorted(named_bytes):
+        digest.update(name.encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(raw).digest())
+    return digest.hexdigest()
+
+
+def load_corpus(folder: Path | str) -> Corpus:
+    """Read and validate every article in `folder`.
+
+    Raises CorpusFileError (file, line, problem) for a broken file and CorpusError
+    when the folder is missing or holds no article.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CorpusError(f"{folder}: no such folder of articles (check QABOT_CORPUS_DIR)")
+    paths = article_paths(folder)
+    if not paths:
+        raise CorpusError(f"{folder}: no article files (*{ARTICLE_SUFFIX}) found")
+    named: list[tuple[str, bytes]] = []
+    articles: list[Article] = []
+    for path in paths:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise CorpusFileError(str(path), None, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise CorpusFileError(str(path), None, f"cannot be read: {exc.strerror}") from None
+        named.append((path.name, raw))
+        articles.append(parse_article(str(path), raw, article_id=path.stem))
+    return Corpus(articles=tuple(articles), fingerprint=fingerprint_files(named), folder=folder)

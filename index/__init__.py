@@ -1,0 +1,1 @@
+"""Sentence-level search over articles: chunking, analysis, BM25 scoring, selection, caching."""

@@ -1,0 +1,137 @@
+"""One text analyzer for sentences and questions alike.
+
+    text -> Unicode clean-up (NFKC, curly quotes, invisible characters)
+         -> case folding
+         -> tokens: words, numbers, money and percentages
+         -> English stopwords removed
+         -> Snowball (Porter2) stems
+
+Numbers survive as terms: "$839 million" gives ["dollar", "839", "million"] and
+"27%" gives ["27", "percent"], so "how much" and "what percent" questions can
+meet them. The settings that change what terms come out are part of
+`Analyzer.fingerprint`, which keys the index cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+
+import Stemmer
+
+ANALYZER_VERSION = "3"
+
+# Curly quotes and dashes people paste from articles and phones.
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+        "\u2013": "-", "\u2014": " - ", "\u2212": "-",
+    }
+)
+# Zero-width and bidirectional control characters: invisible, never part of a word.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+# A number (with $ or %), or a word with inner apostrophes ("ring's", "didn't").
+_TOKEN = re.compile(
+    r"(?P<num>\$?\d+(?:[.,]\d+)*%?)"
+    r"|(?P<word>[^\W\d_]+(?:'[^\W\d_]+)*)"
+)
+_POSSESSIVE = re.compile(r"'s$")
+
+
+def clean_text(text: str) -> str:
+    """Unicode clean-up shared by everything that compares text: NFKC, plain quotes, no invisibles."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text)
+    text = _CONTROL.sub(" ", text)
+    return text.translate(_QUOTES)
+
+
+def _load_words(name: str) -> frozenset[str]:
+    data = resources.files("index").joinpath("data").joinpath(name).read_text(encoding="utf-8")
+    words = set()
+    for line in data.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            words.update(line.lower().split())
+    return frozenset(words)
+
+
+@dataclass(frozen=True)
+class Analyzer:
+    """Turns text into index terms. Immutable; safe to share between threads."""
+
+    language: str = "english"
+    stopword_file: str = "stopwords_en.txt"
+    _stem_cache: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def stopwords(self) -> frozenset[str]:
+        return _load_words(self.stopword_file)
+
+    @cached_property
+    def _stemmer(self) -> Stemmer.Stemmer:
+        return Stemmer.Stemmer(self.language)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Changes whenever the terms this analyzer produces could change."""
+        digest = hashlib.sha256()
+        digest.update(f"v{ANALYZER_VERSION}|{self.language}|{Stemmer.version()}|".encode())
+        digest.update(" ".join(sorted(self.stopwords)).encode())
+        return digest.hexdigest()[:16]
+
+    def words(self, text: str) -> list[str]:
+        """Case-folded surface tokens, before stopwords and stemming (numbers expanded)."""
+        out: list[str] = []
+        for match in _TOKEN.finditer(clean_text(text).casefold()):
+            word = match.group("word")
+            if word is not None:
+                out.append(_POSSESSIVE.sub("", word))
+                continue
+            out.extend(_number_terms(match.group("num")))
+        return out
+
+    def term(self, word: str) -> str | None:
+        """The index term for one surface word: its stem, or None for a stopword."""
+        cache = self._stem_cache
+        try:
+            return cache[word]
+        except KeyError:
+            pass
+        if word in self.stopwords or word.replace("'", "") in self.stopwords:
+            result = None
+        elif word[0].isdigit() or word in ("dollar", "percent"):
+            result = word
+        else:
+            result = self._stemmer.stemWord(word.replace("'", ""))
+        if len(cache) < 500_000:
+            cache[word] = result
+        return result
+
+    def analyze(self, text: str) -> list[str]:
+        """The index terms of `text`, in order, stopwords dropped."""
+        term = self.term
+        return [t for t in map(term, self.words(text)) if t is not None]
+
+
+def _number_terms(token: str) -> list[str]:
+    terms: list[str] = []
+    if token.startswith("$"):
+        terms.append("dollar")
+        token = token[1:]
+    percent = token.endswith("%")
+    token = token.rstrip("%")
+    # "5,000" is five thousand; "5.8" keeps its decimal point.
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+", token):
+        token = token.replace(",", "")
+    terms.append(token.rstrip(".,"))
+    if percent:
+        terms.append("percent")
+    return terms
