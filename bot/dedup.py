@@ -1,0 +1,45 @@
+"""Remembering which events were already answered, so a retried or repeated
+delivery never produces a second reply.
+
+Event keys are platform event IDs (Slack's event_id, a Discord message ID),
+not user data. The in-process store is the default; a shared one (for several
+replicas) implements the same `SeenEvents` protocol.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+
+class SeenEvents(Protocol):
+    def first_time(self, event_key: str) -> bool:
+        """Atomically mark `event_key` as seen; True only for its first delivery."""
+        ...
+
+
+@dataclass
+class InMemorySeenEvents:
+    """Seen event keys for `ttl_seconds`, at most `max_keys` of them, in this process."""
+
+    ttl_seconds: float = 3600.0
+    max_keys: int = 100_000
+    clock: Callable[[], float] = time.monotonic
+    _seen: OrderedDict[str, float] = field(default_factory=OrderedDict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def first_time(self, event_key: str) -> bool:
+        now = self.clock()
+        with self._lock:
+            while self._seen:
+                oldest_key, seen_at = next(iter(self._seen.items()))
+                if now - seen_at < self.ttl_seconds and len(self._seen) < self.max_keys:
+                    break
+                del self._seen[oldest_key]
+            if event_key in self._seen:
+                return False
+            self._seen[event_key] = now
+            return True
