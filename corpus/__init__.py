@@ -9,7 +9,15 @@ from pathlib import Path
 
 from corpus.article import Article
 from corpus.fileformat import CorpusFileError, parse_article, render_article
-from corpus.loader import Corpus, CorpusError, fingerprint_files, load_corpus
+from corpus.loader import (
+    Corpus,
+    CorpusError,
+    fingerprint_files,
+    fingerprint_of,
+    load_corpus,
+    parse_files,
+    read_corpus_files,
+)
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "articles"
 
@@ -20,6 +28,9 @@ __all__ = [
     "CorpusError",
     "CorpusFileError",
     "fingerprint_files",
+    "fingerprint_of",
+    "parse_files",
+    "read_corpus_files",
     "load_corpus",
     "parse_article",
     "render_article",

@@ -37,11 +37,11 @@ def fingerprint_files(named_bytes: list[tuple[str, bytes]]) -> str:
     return digest.hexdigest()
 
 
-def load_corpus(folder: Path | str) -> Corpus:
-    """Read and validate every article in `folder`.
+def read_corpus_files(folder: Path | str) -> list[tuple[Path, bytes]]:
+    """The bytes of every article file in `folder`, sorted by name.
 
-    Raises CorpusFileError (file, line, problem) for a broken file and CorpusError
-    when the folder is missing or holds no article.
+    Raises CorpusError when the folder is missing or holds no article, and
+    CorpusFileError for a file that is too large or unreadable.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -49,16 +49,31 @@ def load_corpus(folder: Path | str) -> Corpus:
     paths = article_paths(folder)
     if not paths:
         raise CorpusError(f"{folder}: no article files (*{ARTICLE_SUFFIX}) found")
-    named: list[tuple[str, bytes]] = []
-    articles: list[Article] = []
+    files: list[tuple[Path, bytes]] = []
     for path in paths:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise CorpusFileError(str(path), None, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
         try:
-            raw = path.read_bytes()
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise CorpusFileError(str(path), None, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
+            files.append((path, path.read_bytes()))
         except OSError as exc:
             raise CorpusFileError(str(path), None, f"cannot be read: {exc.strerror}") from None
-        named.append((path.name, raw))
-        articles.append(parse_article(str(path), raw, article_id=path.stem))
-    return Corpus(articles=tuple(articles), fingerprint=fingerprint_files(named), folder=folder)
+    return files
+
+
+def fingerprint_of(files: list[tuple[Path, bytes]]) -> str:
+    return fingerprint_files([(path.name, raw) for path, raw in files])
+
+
+def parse_files(files: list[tuple[Path, bytes]]) -> tuple[Article, ...]:
+    return tuple(parse_article(str(path), raw, article_id=path.stem) for path, raw in files)
+
+
+def load_corpus(folder: Path | str) -> Corpus:
+    """Read and validate every article in `folder`.
+
+    Raises CorpusFileError (file, line, problem) for a broken file and CorpusError
+    when the folder is missing or holds no article.
+    """
+    files = read_corpus_files(folder)
+    return Corpus(articles=parse_files(files), fingerprint=fingerprint_of(files), folder=Path(folder))

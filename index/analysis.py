@@ -71,6 +71,10 @@ class Analyzer:
     stopword_file: str = "stopwords_en.txt"
     _stem_cache: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
+    def __reduce__(self) -> tuple:
+        # Pickle (for the index cache) only the settings; caches and the stemmer are rebuilt.
+        return (Analyzer, (self.language, self.stopword_file))
+
     @cached_property
     def stopwords(self) -> frozenset[str]:
         return _load_words(self.stopword_file)

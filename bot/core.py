@@ -1,0 +1,178 @@
+"""The answering core: a question in, the best passages with their sources out.
+
+`AnsweringCore.answer()` never raises on user input. It cleans the question,
+refuses what cannot be searched (empty, too long, nothing left but stopwords),
+ranks sentences with the index, and says plainly when the articles do not
+answer, offering the closest passages only as "not an answer".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from bot.answer import Answer, Outcome, Passage, Source
+from bot.settings import Settings
+from corpus import Article
+from index.analysis import Analyzer, clean_text
+from index.cache import load_or_build
+from index.query import Lexicon, Query, Vocabulary, parse_question
+from index.selection import Hit, rank
+from index.sentence_index import NO_NEIGHBOUR, SentenceIndex
+
+log = logging.getLogger(__name__)
+
+SHOWN_QUESTION_CHARS = 300
+"""Echoed questions are cut to this length."""
+
+
+@dataclass(frozen=True)
+class AnsweringCore:
+    articles: tuple[Article, ...]
+    index: SentenceIndex
+    vocabulary: Vocabulary
+    lexicon: Lexicon
+    top_k: int = 3
+    min_confidence: float = 0.5
+    max_question_chars: int = 1000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "AnsweringCore":
+        """Load the corpus named by the settings and its index (from the cache when current)."""
+        loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer())
+        return cls.from_index(loaded.articles, loaded.index, settings)
+
+    @classmethod
+    def from_index(
+        cls, articles: tuple[Article, ...], index: SentenceIndex, settings: Settings
+    ) -> "AnsweringCore":
+        return cls(
+            articles=articles,
+            index=index,
+            vocabulary=index.vocabulary(),
+            lexicon=Lexicon.bundled(),
+            top_k=settings.top_k,
+            min_confidence=settings.min_confidence,
+            max_question_chars=settings.max_question_chars,
+        )
+
+    def answer(self, question: str) -> Answer:
+        started = time.perf_counter()
+        answer = self._answer(question if isinstance(question, str) else "")
+        elapsed = (time.perf_counter() - started) * 1000
+        return Answer(
+            question=answer.question,
+            outcome=answer.outcome,
+            message=answer.message,
+            passages=answer.passages,
+            coverage=answer.coverage,
+            confidence=answer.confidence,
+            latency_ms=elapsed,
+        )
+
+    def _answer(self, question: str) -> Answer:
+        cleaned = " ".join(clean_text(question).split())
+        shown = _shorten(cleaned, SHOWN_QUESTION_CHARS)
+        if not cleaned:
+            return self._invalid(shown, "Please ask a question, for example: “Why did Ring drop Flock?”")
+        if len(cleaned) > self.max_question_chars:
+            return self._invalid(
+                shown,
+                f"That question is {len(cleaned):,} characters long; please ask it in under "
+                f"{self.max_question_chars:,} characters.",
+            )
+        query = parse_question(cleaned, self.index.analyzer, self.vocabulary, self.lexicon)
+        if not query.concepts:
+            return self._invalid(
+                shown,
+                "I couldn't find any words to search for in that question. "
+                "Try asking with a few specific words, for example: “Why did Ring drop Flock?”",
+            )
+        if not query.known_concepts:
+            return self._not_found(shown, query, (), 0.0)
+        ranking = rank(self.index, query, self.top_k)
+        passages = tuple(self._passage(hit) for hit in ranking.hits)
+        if not passages or ranking.best_coverage < self.min_confidence:
+            return self._not_found(shown, query, passages, ranking.best_coverage)
+        return Answer(
+            question=shown,
+            outcome=Outcome.ANSWERED,
+            message=_answered_message(len(passages)),
+            passages=passages,
+            confidence=ranking.best_coverage,
+        )
+
+    def _invalid(self, shown: str, message: str) -> Answer:
+        return Answer(
+            question=shown, outcome=Outcome.INVALID_QUESTION, message=message, coverage=self.coverage_note()
+        )
+
+    def _not_found(self, shown: str, query: Query, closest: tuple[Passage, ...], confidence: float) -> Answer:
+        unknown = query.unknown_words
+        if unknown and not query.known_concepts:
+            words = ", ".join(f"“{w}”" for w in unknown[:5])
+            message = f"The articles don't mention {words}, so I can't answer that from them."
+        else:
+            message = "I couldn't find an answer to that in the articles."
+        if closest:
+            message += " The closest passages are below, but they may not answer your question."
+        return Answer(
+            question=shown,
+            outcome=Outcome.NOT_FOUND,
+            message=message,
+            passages=closest,
+            coverage=self.coverage_note(),
+            confidence=confidence,
+        )
+
+    def coverage_note(self) -> str:
+        """What the corpus is about, in the articles' own words: their titles and publishers."""
+        count = len(self.articles)
+        publishers = sorted({a.publisher for a in self.articles if a.publisher})
+        named = [a for a in self.articles if a.title]
+        note = f"I answer from {count} article{'s' if count != 1 else ''}"
+        if publishers:
+            shown = publishers[:6]
+            more = len(publishers) - len(shown)
+            note += " from " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+        if named:
+            note += ", such as “" + named[0].title + "”"  # type: ignore[operator]
+        return note + "."
+
+    def _passage(self, hit: Hit) -> Passage:
+        index = self.index
+        chunk = hit.chunk
+        before = index.previous[chunk]
+        after = index.following[chunk]
+        return Passage(
+            sentence=index.texts[chunk],
+            before=index.texts[before] if before != NO_NEIGHBOUR else "",
+            after=index.texts[after] if after != NO_NEIGHBOUR else "",
+            score=hit.score,
+            source=self._source(int(index.article[chunk])),
+            also_reported_by=tuple(self._source(int(index.article[c])) for c in hit.also),
+        )
+
+    def _source(self, article_number: int) -> Source:
+        article = self.articles[article_number]
+        return Source(
+            article_id=article.article_id,
+            label=article.label,
+            title=article.title,
+            publisher=article.publisher,
+            author=article.author,
+            published=article.published.isoformat() if article.published else None,
+            url=article.url,
+        )
+
+
+def _answered_message(count: int) -> str:
+    return "Here is what the articles say:" if count else ""
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit] + "…"

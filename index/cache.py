@@ -1,0 +1,108 @@
+"""The built index, cached on disk outside the source tree.
+
+The cache file is keyed by a fingerprint of the corpus files' bytes, the
+analyzer's settings and this module's format version: change an article, the
+stopwords or the stemmer and the next start rebuilds by itself. A damaged or
+unreadable cache is rebuilt (and a warning logged), and an unwritable cache
+folder only costs a rebuild at the next start: answers go on from memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus import Article, fingerprint_of, parse_files, read_corpus_files
+from index.analysis import Analyzer
+from index.sentence_index import SentenceIndex
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MAGIC = b"QABOT-INDEX\n"
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    articles: tuple[Article, ...]
+    index: SentenceIndex
+    key: str
+    """Fingerprint of the corpus, analyzer and cache format."""
+    from_cache: bool
+    seconds: float
+
+
+def cache_key(corpus_fingerprint: str, analyzer: Analyzer) -> str:
+    text = f"{corpus_fingerprint}|{analyzer.fingerprint}|{FORMAT_VERSION}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cache_path(cache_dir: Path, corpus_dir: Path, key: str) -> Path:
+    folder_tag = hashlib.sha256(str(Path(corpus_dir).resolve()).encode()).hexdigest()[:12]
+    return Path(cache_dir) / f"index-{folder_tag}-{key[:24]}.pickle"
+
+
+def load_or_build(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer) -> LoadedIndex:
+    """The index for the corpus in `corpus_dir`: from the cache when current, else built and cached.
+
+    Raises CorpusError / CorpusFileError when the corpus itself is broken.
+    """
+    started = time.perf_counter()
+    files = read_corpus_files(corpus_dir)
+    key = cache_key(fingerprint_of(files), analyzer)
+    path = cache_path(cache_dir, corpus_dir, key)
+    cached = _read(path, key)
+    if cached is not None:
+        articles, index = cached
+        return LoadedIndex(articles, index, key, True, time.perf_counter() - started)
+    articles = parse_files(files)
+    index = SentenceIndex.build(articles, analyzer)
+    _write(path, key, articles, index)
+    return LoadedIndex(articles, index, key, False, time.perf_counter() - started)
+
+
+def _read(path: Path, key: str) -> tuple[tuple[Article, ...], SentenceIndex] | None:
+    if not path.exists():
+        return None
+    try:
+        with path.open("rb") as handle:
+            if handle.read(len(MAGIC)) != MAGIC:
+                raise ValueError("not an index cache file")
+            stored_key, articles, index = pickle.load(handle)
+        if stored_key != key or not isinstance(index, SentenceIndex):
+            raise ValueError("cache does not match the corpus")
+        return articles, index
+    except Exception as exc:  # any damage at all means: rebuild
+        log.warning("index cache %s is unusable (%s); rebuilding it", path, exc)
+        return None
+
+
+def _write(path: Path, key: str, articles: tuple[Article, ...], index: SentenceIndex) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(MAGIC)
+                pickle.dump((key, articles, index), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)  # readers see the old file or the whole new one, never half
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        _remove_stale(path)
+    except OSError as exc:
+        log.warning("could not write the index cache to %s (%s); answering from memory", path.parent, exc)
+
+
+def _remove_stale(current: Path) -> None:
+    """Older caches of the same corpus folder are dead weight once a new one exists."""
+    prefix = "-".join(current.name.split("-")[:2]) + "-"
+    for other in current.parent.glob(prefix + "*.pickle"):
+        if other != current:
+            other.unlink(missing_ok=True)

@@ -1,0 +1,266 @@
+"""A chat question -> weighted concepts to search for, plus what kind of answer it wants.
+
+People type "why'd ring bail on the flock thing" or "what percent of american
+housholds have a doorbell cam". Each content word of the question becomes a
+`Concept`: the index terms that would satisfy it, with weights. In order:
+
+1. the word's own stem, if the articles use it;
+2. joined or split compounds ("superbowl" / "Super Bowl") found in the articles;
+3. a spelling correction against the articles' own words (and the stopwords, so
+   "realy" becomes "really" and is dropped rather than "real");
+4. the expansion lexicon (`data/lexicon_en.txt`): chat shorthand and paraphrases
+   mapped to news words, weighted below the question's own words.
+
+A concept none of whose terms occurs in the articles stays in the query as
+*unknown*: it matches nothing, but it counts when judging how much of the
+question a passage covers, so "capital of australia" is not "answered" by a
+passage that merely shares one common word.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Iterable, Mapping
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from index.analysis import Analyzer, clean_text
+
+OWN_WEIGHT = 1.0
+REPAIRED_WEIGHT = 0.9
+"""A compound or spelling repair: very likely what was meant."""
+STAND_IN_WEIGHT = 0.8
+"""An expansion standing in for a word the articles never use."""
+EXPANSION_WEIGHT = 0.45
+"""An expansion next to a word the articles do use."""
+MAX_CONCEPTS = 40
+"""Questions longer than this (in content words) are cut; nobody asks that much at once."""
+
+
+class QuestionKind(str, enum.Enum):
+    REASON = "reason"
+    TIME = "time"
+    QUANTITY = "quantity"
+    PERSON = "person"
+    PLACE = "place"
+    YES_NO = "yes_no"
+    OTHER = "other"
+
+
+_KIND_PATTERNS: list[tuple[QuestionKind, re.Pattern[str]]] = [
+    (QuestionKind.REASON, re.compile(r"\b(why|why'd|whyd|how come|what made|reason|reasons|because)\b")),
+    (
+        QuestionKind.QUANTITY,
+        re.compile(
+            r"\b(how (many|much|big|large|long|far|often)|what (percent|percentage|share|number|amount|price|fraction)"
+            r"|what did .* (pay|cost)|how much)\b"
+        ),
+    ),
+    (
+        QuestionKind.TIME,
+        re.compile(
+            r"\b(when|what (year|month|day|date|time)|which (year|month|day|date)|what day of|since when|how long ago)\b"
+        ),
+    ),
+    (QuestionKind.PERSON, re.compile(r"\b(who|whom|whose|who's|which (senator|person|people|company|companies|organi[sz]ation|group|firm|official|founder|ceo))\b")),
+    (QuestionKind.PLACE, re.compile(r"\b(where|which (city|country|state|place|town))\b")),
+    (
+        QuestionKind.YES_NO,
+        re.compile(r"^(is|was|are|were|did|does|do|can|could|will|would|has|have|had|should|isnt|wasnt|didnt|doesnt)\b"),
+    ),
+]
+
+
+def question_kind(question: str) -> QuestionKind:
+    text = clean_text(question).casefold()
+    for kind, pattern in _KIND_PATTERNS:
+        if pattern.search(text):
+            return kind
+    return QuestionKind.OTHER
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One thing the question asks about, and the index terms that satisfy it."""
+
+    text: str
+    """The question's own word(s), for messages."""
+    terms: Mapping[str, float]
+    """Index term -> weight (0..1]. Empty when the articles never mention it."""
+
+    @property
+    def known(self) -> bool:
+        return bool(self.terms)
+
+
+@dataclass(frozen=True)
+class Query:
+    question: str
+    kind: QuestionKind
+    concepts: tuple[Concept, ...]
+
+    @property
+    def known_concepts(self) -> tuple[Concept, ...]:
+        return tuple(c for c in self.concepts if c.known)
+
+    @property
+    def unknown_words(self) -> list[str]:
+        return [c.text for c in self.concepts if not c.known]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Expansions: question phrase (tuple of casefolded words) -> phrases to search for."""
+
+    entries: Mapping[tuple[str, ...], tuple[str, ...]]
+    longest: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Lexicon":
+        entries: dict[tuple[str, ...], list[str]] = {}
+
+        def add(source: str, targets: Iterable[str]) -> None:
+            key = tuple(source.casefold().split())
+            if key:
+                bucket = entries.setdefault(key, [])
+                bucket.extend(t.strip() for t in targets if t.strip() and t.strip() not in bucket)
+
+        for raw in text.splitlines():
+            line = raw.split("#", 1)[0].strip()
+            if not line:
+                continue
+            if "->" in line:
+                left, right = line.split("->", 1)
+                targets = [t for t in right.split(",")]
+                for source in left.split(","):
+                    add(source, targets)
+            elif "=" in line:
+                members = [m.strip() for m in line.split("=") if m.strip()]
+                for member in members:
+                    add(member, [m for m in members if m != member])
+            else:
+                raise ValueError(f"lexicon line without '->' or '=': {raw!r}")
+        longest = max((len(k) for k in entries), default=1)
+        return cls({k: tuple(v) for k, v in entries.items()}, longest)
+
+    @classmethod
+    @lru_cache(maxsize=4)
+    def bundled(cls, name: str = "lexicon_en.txt") -> "Lexicon":
+        return cls.parse(resources.files("index").joinpath("data").joinpath(name).read_text("utf-8"))
+
+
+@dataclass
+class Vocabulary:
+    """What the articles contain, for repairing question words."""
+
+    terms: frozenset[str]
+    """Every index term."""
+    surface: dict[str, str]
+    """Surface word (casefolded) -> its index term, for words the articles use."""
+    _by_initial: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for word in self.surface:
+            self._by_initial.setdefault(word[:1], []).append(word)
+
+    def correct(self, word: str, stopwords: frozenset[str]) -> str | None:
+        """The closest article word (or stopword) to a misspelt `word`, or None."""
+        if len(word) < 5 or not word.isalpha():
+            return None
+        limit = 1 if len(word) < 8 else 2
+        candidates = self._by_initial.get(word[:1], []) + [w for w in stopwords if w[:1] == word[:1]]
+        best = process.extractOne(word, candidates, scorer=Levenshtein.distance, score_cutoff=limit)
+        return best[0] if best else None
+
+
+def parse_question(
+    question: str, analyzer: Analyzer, vocabulary: Vocabulary, lexicon: Lexicon | None = None
+) -> Query:
+    """Turn a question into concepts with weighted index terms."""
+    lexicon = lexicon or Lexicon.bundled()
+    words = analyzer.words(question)
+    concepts: list[Concept] = []
+    i = 0
+    while i < len(words) and len(concepts) < MAX_CONCEPTS:
+        # A lexicon phrase of several words ("pay for", "tie up") is one concept.
+        for n in range(min(lexicon.longest, len(words) - i), 1, -1):
+            key = tuple(words[i : i + n])
+            if key in lexicon.entries:
+                terms: dict[str, float] = {}
+                for word in key:
+                    term = analyzer.term(word)
+                    if term in vocabulary.terms:
+                        terms[term] = OWN_WEIGHT
+                _add_expansions(terms, lexicon.entries[key], analyzer, vocabulary)
+                concepts.append(Concept(" ".join(key), terms))
+                i += n
+                break
+        else:
+            concept = _word_concept(words, i, analyzer, vocabulary, lexicon)
+            if concept is not None:
+                concepts.append(concept)
+            i += 1
+    return Query(question=question, kind=question_kind(question), concepts=tuple(concepts))
+
+
+def _word_concept(
+    words: list[str], i: int, analyzer: Analyzer, vocabulary: Vocabulary, lexicon: Lexicon
+) -> Concept | None:
+    word = words[i]
+    term = analyzer.term(word)
+    expansions = lexicon.entries.get((word,), ())
+    if term is None and not expansions:
+        return None  # a stopword
+    terms: dict[str, float] = {}
+    if term is not None and term in vocabulary.terms:
+        terms[term] = OWN_WEIGHT
+    elif term is not None:
+        for repaired in _repairs(words, i, analyzer, vocabulary):
+            terms.setdefault(repaired, REPAIRED_WEIGHT)
+        if not terms and not expansions:
+            corrected = vocabulary.correct(word, analyzer.stopwords)
+            if corrected is not None:
+                fixed = analyzer.term(corrected)
+                if fixed is None:
+                    return None  # a misspelt stopword ("realy")
+                terms[fixed] = REPAIRED_WEIGHT
+                expansions = lexicon.entries.get((corrected,), ())
+    _add_expansions(terms, expansions, analyzer, vocabulary)
+    if term is None and not terms:
+        return None
+    return Concept(word, terms)
+
+
+def _repairs(words: list[str], i: int, analyzer: Analyzer, vocabulary: Vocabulary) -> list[str]:
+    """Compound repairs: "superbowl" -> "super" + "bowl"; "super bowl" -> "superbowl"."""
+    word = words[i]
+    out: list[str] = []
+    if i + 1 < len(words):
+        joined = analyzer.term(word + words[i + 1])
+        if joined in vocabulary.terms:
+            out.append(joined)
+    if i > 0:
+        joined = analyzer.term(words[i - 1] + word)
+        if joined in vocabulary.terms:
+            out.append(joined)
+    for cut in range(3, len(word) - 2):
+        left, right = analyzer.term(word[:cut]), analyzer.term(word[cut:])
+        if left in vocabulary.terms and right in vocabulary.terms:
+            out.extend([left, right])  # type: ignore[list-item]
+            break
+    return out
+
+
+def _add_expansions(
+    terms: dict[str, float], phrases: Iterable[str], analyzer: Analyzer, vocabulary: Vocabulary
+) -> None:
+    weight = EXPANSION_WEIGHT if terms else STAND_IN_WEIGHT
+    for phrase in phrases:
+        for term in analyzer.analyze(phrase):
+            if term in vocabulary.terms and term not in terms:
+                terms[term] = weight

@@ -1,0 +1,129 @@
+"""BM25 scoring over sentence chunks: rank-bm25's BM25Plus, computed from an inverted index.
+
+Why BM25Plus: its IDF, log((N + 1) / df), is positive and falls steadily with
+document frequency. BM25Okapi's IDF goes negative for a term in over half the
+chunks and rank-bm25 then floors it to epsilon * mean IDF, so in a corpus about
+one story ("ring", "flock" are in about half the sentences here) a slightly more
+common term can outweigh a slightly rarer one. On the dev questions BM25Plus also
+ranked better (Hit@1 .57 vs .54, MRR .64 vs .62, plain stemmed sentences).
+
+Why our own loop: rank-bm25 scores every chunk for every query term, which is
+fine for a hundred sentences and close to a second for a million. This module
+keeps the same numbers (the same float operations in the same order, so scores
+are bit-identical; tests compare against rank-bm25 itself) but only touches the
+chunks that contain a query term. Note that rank-bm25's BM25Plus adds
+idf * delta to every chunk for every query term, matched or not, so delta only
+shifts all scores of one query by the same amount.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+K1 = 1.5
+B = 0.75
+DELTA = 1.0
+
+
+@dataclass(frozen=True)
+class TermMatches:
+    """Where one term occurs and what it contributes there."""
+
+    chunks: np.ndarray
+    """Chunk numbers containing the term (sorted, int32)."""
+    gain: np.ndarray
+    """idf * tf-part for each of those chunks: what the term adds above the constant idf * delta."""
+    value: np.ndarray
+    """idf * (delta + tf-part): rank-bm25's exact per-chunk value for the term."""
+    idf: float
+
+
+class BM25PlusIndex:
+    """An inverted index that scores exactly like `rank_bm25.BM25Plus(corpus, k1, b, delta)`."""
+
+    def __init__(
+        self,
+        vocabulary: dict[str, int],
+        postings_start: np.ndarray,
+        postings_chunk: np.ndarray,
+        postings_tf: np.ndarray,
+        chunk_length: np.ndarray,
+        k1: float = K1,
+        b: float = B,
+        delta: float = DELTA,
+    ) -> None:
+        self.vocabulary = vocabulary
+        self.postings_start = postings_start
+        self.postings_chunk = postings_chunk
+        self.postings_tf = postings_tf
+        self.chunk_length = chunk_length
+        self.k1, self.b, self.delta = k1, b, delta
+        self.chunk_count = int(len(chunk_length))
+        # rank-bm25: avgdl = num_doc / corpus_size, with num_doc an int sum of lengths.
+        self.average_length = int(chunk_length.sum()) / self.chunk_count if self.chunk_count else 0.0
+        frequency = np.diff(postings_start)
+        # rank-bm25 computes idf with math.log in Python floats; do the same, term by term.
+        self.idf = np.array(
+            [math.log((self.chunk_count + 1) / int(f)) for f in frequency], dtype=np.float64
+        )
+        # The length normalisation in rank-bm25's exact operation order:
+        # k1 * (1 - b + b * doc_len / avgdl)
+        if self.chunk_count:
+            self._norm = self.k1 * (1 - self.b + self.b * chunk_length.astype(np.int64) / self.average_length)
+        else:
+            self._norm = np.zeros(0)
+
+    @classmethod
+    def build(cls, tokenized: Sequence[Sequence[str]], **params: float) -> "BM25PlusIndex":
+        vocabulary: dict[str, int] = {}
+        rows: list[list[tuple[int, int]]] = []
+        lengths = np.empty(len(tokenized), dtype=np.int32)
+        for chunk, tokens in enumerate(tokenized):
+            lengths[chunk] = len(tokens)
+            counts: dict[int, int] = {}
+            for token in tokens:
+                term = vocabulary.setdefault(token, len(vocabulary))
+                counts[term] = counts.get(term, 0) + 1
+            rows.append(list(counts.items()))
+        per_term: list[list[tuple[int, int]]] = [[] for _ in vocabulary]
+        for chunk, row in enumerate(rows):
+            for term, tf in row:
+                per_term[term].append((chunk, tf))
+        start = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in per_term], out=start[1:])
+        chunk_ids = np.fromiter((c for p in per_term for c, _ in p), dtype=np.int32, count=int(start[-1]))
+        tfs = np.fromiter((t for p in per_term for _, t in p), dtype=np.int32, count=int(start[-1]))
+        return cls(vocabulary, start, chunk_ids, tfs, lengths, **params)
+
+    def term_id(self, term: str) -> int | None:
+        return self.vocabulary.get(term)
+
+    def matches(self, term_id: int) -> TermMatches:
+        lo, hi = self.postings_start[term_id], self.postings_start[term_id + 1]
+        chunks = self.postings_chunk[lo:hi]
+        tf = self.postings_tf[lo:hi].astype(np.int64)
+        idf = float(self.idf[term_id])
+        part = (tf * (self.k1 + 1)) / (self._norm[chunks] + tf)
+        return TermMatches(chunks=chunks, gain=idf * part, value=idf * (self.delta + part), idf=idf)
+
+    def get_scores(self, query: Sequence[str]) -> np.ndarray:
+        """Exactly `rank_bm25.BM25Plus.get_scores(query)`: one score per chunk."""
+        score = np.zeros(self.chunk_count)
+        for term in query:
+            term_id = self.vocabulary.get(term)
+            if term_id is None:
+                continue  # rank-bm25 adds 0 * (...) == 0.0 for an unknown term
+            found = self.matches(term_id)
+            before = score[found.chunks]
+            score += found.idf * self.delta  # what a chunk without the term gets
+            score[found.chunks] = before + found.value
+        return score
+
+    def top_n(self, query: Sequence[str], n: int) -> list[int]:
+        """The n best chunks by `get_scores`, ties broken by corpus order (earlier first)."""
+        scores = self.get_scores(query)
+        return sorted(range(self.chunk_count), key=lambda i: (-scores[i], i))[:n]

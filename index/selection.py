@@ -1,0 +1,173 @@
+"""From a parsed question to the few best sentences, with a confidence for each.
+
+Scoring a sentence, for each concept of the question (see `query.py`):
+
+- its own BM25 gain: the best weighted gain among the concept's terms;
+- context: a concept the sentence lacks but a neighbour in the same paragraph
+  has counts at `CONTEXT_WEIGHT` (the neighbour often names what "it" is);
+- a bonus when the sentence can give the kind of answer asked for (a date for
+  "when", a number for "how many", a reason for "why").
+
+Confidence (`coverage`) is the share of the question's weight the sentence and
+its context cover: each concept weighs its best IDF, an unknown word weighs like
+the rarest term. A "when" or "how many" question whose passage holds no date or
+number is only half covered.
+
+Duplicates: the seed articles repeat one another. Sentences from other articles
+that say the same thing as a chosen one are folded into it (`also`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from index.features import answer_type_required, wanted_flag
+from index.query import Query
+from index.sentence_index import NO_NEIGHBOUR, SentenceIndex
+
+CONTEXT_WEIGHT = 0.35
+CONTEXT_COVERAGE = 0.5
+KIND_BONUS = 0.25
+UNKNOWN_WEIGHT = 0.8
+"""An unknown word weighs this share of the rarest term's IDF."""
+MISSING_TYPE_PENALTY = 0.5
+CANDIDATE_POOL = 40
+SAME_STATEMENT = 0.5
+"""Term-set overlap (Jaccard, or containment of the shorter) above which two sentences say the same."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: int
+    score: float
+    coverage: float
+    also: tuple[int, ...] = field(default=())
+    """Chunks in other articles that carry the same statement."""
+
+
+@dataclass(frozen=True)
+class Ranking:
+    hits: tuple[Hit, ...]
+    best_coverage: float
+
+
+def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
+    concepts = query.known_concepts
+    if not concepts:
+        return Ranking(hits=(), best_coverage=0.0)
+    bm25 = index.bm25
+    matches = {}
+    for concept in concepts:
+        for term in concept.terms:
+            if term not in matches:
+                matches[term] = bm25.matches(bm25.vocabulary[term])
+    pool = np.unique(np.concatenate([m.chunks for m in matches.values()]))
+    gain = np.zeros((len(concepts), len(pool)))
+    covered = np.zeros((len(concepts), len(pool)))
+    weights = np.zeros(len(concepts))
+    for row, concept in enumerate(concepts):
+        for term, weight in concept.terms.items():
+            found = matches[term]
+            at = np.searchsorted(pool, found.chunks)
+            np.maximum.at(gain[row], at, weight * found.gain)
+            np.maximum.at(covered[row], at, weight * found.idf)
+            weights[row] = max(weights[row], weight * found.idf)
+
+    context_gain = np.maximum(_neighbour(gain, pool, index.previous), _neighbour(gain, pool, index.following))
+    context_cover = np.maximum(
+        _neighbour(covered, pool, index.previous), _neighbour(covered, pool, index.following)
+    )
+    score = gain.sum(axis=0) + CONTEXT_WEIGHT * np.maximum(context_gain - gain, 0.0).sum(axis=0)
+
+    flag = wanted_flag(query.kind)
+    if flag:
+        has = (index.flags[pool] & flag) != 0
+        score = score * np.where(has, 1.0 + KIND_BONUS, 1.0)
+
+    unknown = len(query.concepts) - len(concepts)
+    rarest = math.log(bm25.chunk_count + 1)
+    total = weights.sum() + unknown * UNKNOWN_WEIGHT * rarest
+    coverage = np.maximum(covered, CONTEXT_COVERAGE * context_cover).sum(axis=0) / total
+    if flag and answer_type_required(query.kind):
+        around = index.flags[pool] | _neighbour_flags(index, pool)
+        coverage = np.where((around & flag) != 0, coverage, coverage * MISSING_TYPE_PENALTY)
+
+    order = np.lexsort((pool, -score))[:CANDIDATE_POOL]
+    hits = _pick(index, pool, order, score, coverage, k)
+    best = max((h.coverage for h in hits), default=0.0)
+    return Ranking(hits=hits, best_coverage=best)
+
+
+def _neighbour(values: np.ndarray, pool: np.ndarray, neighbour: np.ndarray) -> np.ndarray:
+    """values[:, neighbour of each pool chunk], 0 where the neighbour is absent or unmatched."""
+    target = neighbour[pool]
+    at = np.searchsorted(pool, target)
+    at = np.minimum(at, len(pool) - 1)
+    present = (target != NO_NEIGHBOUR) & (pool[at] == target)
+    return np.where(present, values[:, at], 0.0)
+
+
+def _neighbour_flags(index: SentenceIndex, pool: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(pool), dtype=np.uint8)
+    for neighbour in (index.previous, index.following):
+        target = neighbour[pool]
+        present = target != NO_NEIGHBOUR
+        out[present] |= index.flags[target[present]]
+    return out
+
+
+def _pick(
+    index: SentenceIndex,
+    pool: np.ndarray,
+    order: np.ndarray,
+    score: np.ndarray,
+    coverage: np.ndarray,
+    k: int,
+) -> tuple[Hit, ...]:
+    chosen: list[int] = []
+    also: dict[int, list[int]] = {}
+    term_sets: dict[int, frozenset[str]] = {}
+
+    def terms_of(chunk: int) -> frozenset[str]:
+        if chunk not in term_sets:
+            term_sets[chunk] = frozenset(index.analyzer.analyze(index.texts[chunk]))
+        return term_sets[chunk]
+
+    for i in order:
+        chunk = int(pool[i])
+        duplicate_of = None
+        for kept in chosen:
+            if _overlaps_context(index, kept, chunk):
+                duplicate_of = kept
+                break
+            if _same_statement(terms_of(kept), terms_of(chunk)):
+                duplicate_of = kept
+                break
+        if duplicate_of is None:
+            if len(chosen) < k:
+                chosen.append(chunk)
+                also[chunk] = []
+            continue
+        other_articles = {int(index.article[c]) for c in [duplicate_of, *also[duplicate_of]]}
+        if int(index.article[chunk]) not in other_articles:
+            also[duplicate_of].append(chunk)
+    position = {int(pool[i]): i for i in order}
+    return tuple(
+        Hit(chunk=c, score=float(score[position[c]]), coverage=float(coverage[position[c]]), also=tuple(also[c]))
+        for c in chosen
+    )
+
+
+def _overlaps_context(index: SentenceIndex, a: int, b: int) -> bool:
+    """b is a's neighbour in the same paragraph: already shown as a's context."""
+    return b in (int(index.previous[a]), int(index.following[a]))
+
+
+def _same_statement(a: frozenset[str], b: frozenset[str]) -> bool:
+    if len(a) < 3 or len(b) < 3:
+        return a == b
+    shared = len(a & b)
+    return shared / len(a | b) >= SAME_STATEMENT or shared / min(len(a), len(b)) >= 0.8

@@ -1,0 +1,96 @@
+"""The built index: every sentence of the corpus, its neighbours and flags, and BM25 postings.
+
+Built once from a corpus (`SentenceIndex.build`), then read-only: safe to share
+between threads and to load from the on-disk cache by any number of processes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from corpus import Article
+from index.analysis import Analyzer
+from index.chunking import Chunk, chunk_articles
+from index.features import sentence_flags
+from index.query import Vocabulary
+from index.scoring import BM25PlusIndex
+
+NO_NEIGHBOUR = -1
+
+
+@dataclass
+class SentenceIndex:
+    analyzer: Analyzer
+    texts: list[str]
+    """Sentence text, verbatim, by chunk number."""
+    article: np.ndarray
+    paragraph: np.ndarray
+    position: np.ndarray
+    previous: np.ndarray
+    """The chunk before in the same paragraph, or NO_NEIGHBOUR."""
+    following: np.ndarray
+    """The chunk after in the same paragraph, or NO_NEIGHBOUR."""
+    flags: np.ndarray
+    """features.HAS_* bits by chunk."""
+    bm25: BM25PlusIndex
+    surface: dict[str, str]
+    """Every surface word (casefolded) the articles use -> its index term."""
+
+    @property
+    def size(self) -> int:
+        return len(self.texts)
+
+    @property
+    def term_count(self) -> int:
+        return len(self.bm25.vocabulary)
+
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary(terms=frozenset(self.bm25.vocabulary), surface=self.surface)
+
+    @classmethod
+    def build(cls, articles: Sequence[Article], analyzer: Analyzer) -> "SentenceIndex":
+        chunks = chunk_articles(articles)
+        return cls.from_chunks(chunks, analyzer)
+
+    @classmethod
+    def from_chunks(cls, chunks: Sequence[Chunk], analyzer: Analyzer) -> "SentenceIndex":
+        n = len(chunks)
+        article = np.fromiter((c.article for c in chunks), dtype=np.int32, count=n)
+        paragraph = np.fromiter((c.paragraph for c in chunks), dtype=np.int32, count=n)
+        position = np.fromiter((c.position for c in chunks), dtype=np.int32, count=n)
+        same_paragraph = (article[1:] == article[:-1]) & (paragraph[1:] == paragraph[:-1])
+        previous = np.full(n, NO_NEIGHBOUR, dtype=np.int32)
+        following = np.full(n, NO_NEIGHBOUR, dtype=np.int32)
+        ids = np.arange(n, dtype=np.int32)
+        previous[1:][same_paragraph] = ids[:-1][same_paragraph]
+        following[:-1][same_paragraph] = ids[1:][same_paragraph]
+
+        surface_counts: Counter[str] = Counter()
+        tokenized: list[list[str]] = []
+        term = analyzer.term
+        for chunk in chunks:
+            words = analyzer.words(chunk.text)
+            surface_counts.update(words)
+            tokenized.append([t for t in map(term, words) if t is not None])
+        surface = {}
+        for word, _ in surface_counts.most_common():
+            stem = term(word)
+            if stem is not None and len(word) >= 3 and word.isalpha():
+                surface[word] = stem
+        flags = np.fromiter((sentence_flags(c.text) for c in chunks), dtype=np.uint8, count=n)
+        return cls(
+            analyzer=analyzer,
+            texts=[c.text for c in chunks],
+            article=article,
+            paragraph=paragraph,
+            position=position,
+            previous=previous,
+            following=following,
+            flags=flags,
+            bm25=BM25PlusIndex.build(tokenized),
+            surface=surface,
+        )
