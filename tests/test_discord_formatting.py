@@ -115,9 +115,14 @@ def test_a_decline_says_so_and_marks_the_closest_passages_as_not_an_answer():
 
 
 def test_rate_limit_and_error_notes_are_plain_text_without_passages():
-    for outcome in (Outcome.RATE_LIMITED, Outcome.ERROR, Outcome.INVALID_QUESTION):
-        answer = Answer(question="q", outcome=outcome, message="Please slow down.", passages=(passage("x"),))
+    for outcome in (Outcome.RATE_LIMITED, Outcome.ERROR):
+        answer = Answer(question="q", outcome=outcome, message="Please slow down.", coverage="c", passages=(passage("x"),))
         assert format_answer(answer) == [OutgoingMessage(content="Please slow down.", embeds=())]
+
+
+def test_a_question_that_cannot_be_searched_gets_the_cores_advice_and_what_the_articles_cover():
+    answer = Answer(question="", outcome=Outcome.INVALID_QUESTION, message="Please ask a question.", coverage="I answer from 5 articles.")
+    assert format_answer(answer) == [OutgoingMessage(content="Please ask a question.\nI answer from 5 articles.")]
 
 
 def test_an_echoed_question_is_quoted_on_one_line_and_escaped():

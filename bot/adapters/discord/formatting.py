@@ -219,7 +219,8 @@ def embed_length(embed: discord.Embed) -> int:
 def header(answer: Answer, *, echo_question: bool) -> str:
     """The message text above the embeds: the question (when echoed) and the core's sentence."""
     lines = [fit(answer.message.strip(), CONTENT_LIMIT // 2)]
-    if answer.outcome is Outcome.NOT_FOUND and answer.coverage.strip():
+    # What the articles cover helps someone whose question they cannot answer.
+    if answer.outcome in (Outcome.NOT_FOUND, Outcome.INVALID_QUESTION) and answer.coverage.strip():
         lines.append(fit(answer.coverage.strip(), CONTENT_LIMIT // 4))
     if echo_question and answer.question.strip():
         # One line, so the quote marker covers the whole question.
