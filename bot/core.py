@@ -34,7 +34,7 @@ class AnsweringCore:
     vocabulary: Vocabulary
     lexicon: Lexicon
     top_k: int = 3
-    min_confidence: float = 0.5
+    min_confidence: float = 0.42
     max_question_chars: int = 1000
 
     @classmethod

@@ -31,8 +31,8 @@ _NUMBER = re.compile(
     re.IGNORECASE,
 )
 _REASON = re.compile(
-    r"\b(because|due to|reason|cited|citing|since|as a result|in order to|so that|after|amid|following"
-    r"|in response|response to|concerns?|fears?|pressure|backlash|determined|decided|decision|require|would)\b",
+    r"\b(because|due to|reasons?|cited|citing|as a result|in order to|so that|therefore|thus|hence"
+    r"|in response|response to|prompted|leading to|led to|determined|realised|realized|in an effort to)\b",
     re.IGNORECASE,
 )
 # A capitalised word that is not the sentence's first word: a name, a company, an agency.

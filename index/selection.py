@@ -25,12 +25,21 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index.features import answer_type_required, wanted_flag
-from index.query import Query
+from index.query import Query, QuestionKind
 from index.sentence_index import NO_NEIGHBOUR, SentenceIndex
 
 CONTEXT_WEIGHT = 0.35
 CONTEXT_COVERAGE = 0.5
-KIND_BONUS = 0.25
+KIND_BONUS = {
+    QuestionKind.REASON: 1.0,
+    QuestionKind.TIME: 0.3,
+    QuestionKind.QUANTITY: 0.3,
+    QuestionKind.PERSON: 0.1,
+    QuestionKind.PLACE: 0.2,
+}
+"""Score multiplier bonus for a sentence that can give the kind of answer asked for.
+A "why" question names an event; the answer is the sentence that explains it, so the
+reason cue counts most."""
 UNKNOWN_WEIGHT = 0.8
 """An unknown word weighs this share of the rarest term's IDF."""
 MISSING_TYPE_PENALTY = 0.5
@@ -72,7 +81,10 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
         for term, weight in concept.terms.items():
             found = matches[term]
             at = np.searchsorted(pool, found.chunks)
-            np.maximum.at(gain[row], at, weight * found.gain)
+            if concept.additive:
+                np.add.at(gain[row], at, weight * found.gain)
+            else:
+                np.maximum.at(gain[row], at, weight * found.gain)
             np.maximum.at(covered[row], at, weight * found.idf)
             weights[row] = max(weights[row], weight * found.idf)
 
@@ -85,15 +97,15 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     flag = wanted_flag(query.kind)
     if flag:
         has = (index.flags[pool] & flag) != 0
-        score = score * np.where(has, 1.0 + KIND_BONUS, 1.0)
+        score = score * np.where(has, 1.0 + KIND_BONUS.get(query.kind, 0.0), 1.0)
 
     unknown = len(query.concepts) - len(concepts)
     rarest = math.log(bm25.chunk_count + 1)
     total = weights.sum() + unknown * UNKNOWN_WEIGHT * rarest
     coverage = np.maximum(covered, CONTEXT_COVERAGE * context_cover).sum(axis=0) / total
     if flag and answer_type_required(query.kind):
-        around = index.flags[pool] | _neighbour_flags(index, pool)
-        coverage = np.where((around & flag) != 0, coverage, coverage * MISSING_TYPE_PENALTY)
+        has_type = (index.flags[pool] & flag) != 0
+        coverage = np.where(has_type, coverage, coverage * MISSING_TYPE_PENALTY)
 
     order = np.lexsort((pool, -score))[:CANDIDATE_POOL]
     hits = _pick(index, pool, order, score, coverage, k)

@@ -6,6 +6,7 @@ between threads and to load from the on-disk cache by any number of processes.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
@@ -39,6 +40,8 @@ class SentenceIndex:
     bm25: BM25PlusIndex
     surface: dict[str, str]
     """Every surface word (casefolded) the articles use -> its index term."""
+    acronyms: dict[str, tuple[str, ...]]
+    """"ftc" -> terms of "Federal Trade Commission": initials of capitalised names in the articles."""
 
     @property
     def size(self) -> int:
@@ -49,7 +52,7 @@ class SentenceIndex:
         return len(self.bm25.vocabulary)
 
     def vocabulary(self) -> Vocabulary:
-        return Vocabulary(terms=frozenset(self.bm25.vocabulary), surface=self.surface)
+        return Vocabulary(terms=frozenset(self.bm25.vocabulary), surface=self.surface, acronyms=self.acronyms)
 
     @classmethod
     def build(cls, articles: Sequence[Article], analyzer: Analyzer) -> "SentenceIndex":
@@ -69,12 +72,15 @@ class SentenceIndex:
         previous[1:][same_paragraph] = ids[:-1][same_paragraph]
         following[:-1][same_paragraph] = ids[1:][same_paragraph]
 
+        acronyms: dict[str, tuple[str, ...]] = {}
         surface_counts: Counter[str] = Counter()
         tokenized: list[list[str]] = []
         term = analyzer.term
         for chunk in chunks:
             words = analyzer.words(chunk.text)
             surface_counts.update(words)
+            for acronym, name in name_initials(chunk.text):
+                acronyms.setdefault(acronym, tuple(analyzer.analyze(name)))
             tokenized.append([t for t in map(term, words) if t is not None])
         surface = {}
         for word, _ in surface_counts.most_common():
@@ -93,4 +99,21 @@ class SentenceIndex:
             flags=flags,
             bm25=BM25PlusIndex.build(tokenized),
             surface=surface,
+            acronyms={a: t for a, t in acronyms.items() if a not in surface and t},
         )
+
+
+# Two to six capitalised words, possibly joined by "and", "of", "for", "the":
+# "Federal Trade Commission", "Immigration and Customs Enforcement".
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:(?:and|of|for|the)\s+)?[A-Z][a-z]+){1,5}\b")
+
+
+def name_initials(text: str) -> list[tuple[str, str]]:
+    """(acronym, name) for each multi-word capitalised name: ("ftc", "Federal Trade Commission")."""
+    out = []
+    for match in _NAME.finditer(text):
+        name = re.sub(r"^(?:The|A|An|This|That)\s+", "", match.group(0))
+        initials = "".join(w[0] for w in name.split() if w[0].isupper()).casefold()
+        if len(initials) >= 2:
+            out.append((initials, name))
+    return out
