@@ -38,8 +38,17 @@ class LoadedIndex:
     seconds: float
 
 
+def code_fingerprint() -> str:
+    """A hash of the index package's code and data: a new release never reads an old layout."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted([*package.glob("*.py"), *package.glob("data/*.txt")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def cache_key(corpus_fingerprint: str, analyzer: Analyzer) -> str:
-    text = f"{corpus_fingerprint}|{analyzer.fingerprint}|{FORMAT_VERSION}"
+    text = f"{corpus_fingerprint}|{analyzer.fingerprint}|{FORMAT_VERSION}|{code_fingerprint()}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 

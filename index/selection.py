@@ -30,6 +30,8 @@ from index.sentence_index import NO_NEIGHBOUR, SentenceIndex
 
 CONTEXT_WEIGHT = 0.35
 CONTEXT_COVERAGE = 0.5
+SECOND_NEIGHBOUR = 0.5
+"""Two sentences away counts half as much as next door."""
 KIND_BONUS = {
     QuestionKind.REASON: 1.0,
     QuestionKind.TIME: 0.3,
@@ -43,9 +45,11 @@ reason cue counts most."""
 UNKNOWN_WEIGHT = 0.8
 """An unknown word weighs this share of the rarest term's IDF."""
 MISSING_TYPE_PENALTY = 0.5
-CANDIDATE_POOL = 40
+CANDIDATE_POOL = 20
 SAME_STATEMENT = 0.5
 """Term-set overlap (Jaccard, or containment of the shorter) above which two sentences say the same."""
+SHARED_WORDS = 6
+"""Sentences of two articles sharing a run of this many words quote the same statement."""
 
 
 @dataclass(frozen=True)
@@ -88,10 +92,11 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
             np.maximum.at(covered[row], at, weight * found.idf)
             weights[row] = max(weights[row], weight * found.idf)
 
-    context_gain = np.maximum(_neighbour(gain, pool, index.previous), _neighbour(gain, pool, index.following))
-    context_cover = np.maximum(
-        _neighbour(covered, pool, index.previous), _neighbour(covered, pool, index.following)
-    )
+    context_gain = np.zeros_like(gain)
+    context_cover = np.zeros_like(covered)
+    for neighbours, weight in _context(index, pool):
+        context_gain = np.maximum(context_gain, weight * _neighbour(gain, pool, neighbours))
+        context_cover = np.maximum(context_cover, weight * _neighbour(covered, pool, neighbours))
     score = gain.sum(axis=0) + CONTEXT_WEIGHT * np.maximum(context_gain - gain, 0.0).sum(axis=0)
 
     flag = wanted_flag(query.kind)
@@ -113,9 +118,22 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     return Ranking(hits=hits, best_coverage=best)
 
 
+def _context(index: SentenceIndex, pool: np.ndarray) -> list[tuple[np.ndarray, float]]:
+    """(neighbour chunk of each chunk, weight): the sentences around it in its paragraph."""
+    previous, following = index.previous, index.following
+    before2 = np.where(previous[pool] != NO_NEIGHBOUR, previous[np.maximum(previous[pool], 0)], NO_NEIGHBOUR)
+    after2 = np.where(following[pool] != NO_NEIGHBOUR, following[np.maximum(following[pool], 0)], NO_NEIGHBOUR)
+    return [
+        (previous[pool], 1.0),
+        (following[pool], 1.0),
+        (before2, SECOND_NEIGHBOUR),
+        (after2, SECOND_NEIGHBOUR),
+    ]
+
+
 def _neighbour(values: np.ndarray, pool: np.ndarray, neighbour: np.ndarray) -> np.ndarray:
     """values[:, neighbour of each pool chunk], 0 where the neighbour is absent or unmatched."""
-    target = neighbour[pool]
+    target = neighbour
     at = np.searchsorted(pool, target)
     at = np.minimum(at, len(pool) - 1)
     present = (target != NO_NEIGHBOUR) & (pool[at] == target)
@@ -141,21 +159,34 @@ def _pick(
 ) -> tuple[Hit, ...]:
     chosen: list[int] = []
     also: dict[int, list[int]] = {}
-    term_sets: dict[int, frozenset[str]] = {}
+    term_sets: dict[int, frozenset[int]] = {}
 
-    def terms_of(chunk: int) -> frozenset[str]:
+    def terms_of(chunk: int) -> frozenset[int]:
         if chunk not in term_sets:
-            term_sets[chunk] = frozenset(index.analyzer.analyze(index.texts[chunk]))
+            term_sets[chunk] = index.chunk_terms(chunk)
         return term_sets[chunk]
+
+    shingle_sets: dict[int, frozenset[tuple[str, ...]]] = {}
+
+    def shingles_of(chunk: int) -> frozenset[tuple[str, ...]]:
+        if chunk not in shingle_sets:
+            words = index.analyzer.words(index.texts[chunk])
+            shingle_sets[chunk] = frozenset(
+                tuple(words[j : j + SHARED_WORDS]) for j in range(len(words) - SHARED_WORDS + 1)
+            )
+        return shingle_sets[chunk]
+
+    def same_statement(a: int, b: int) -> bool:
+        if _similar_terms(terms_of(a), terms_of(b)):
+            return True
+        # Different wording around the same quotation: a long run of identical words.
+        return index.article[a] != index.article[b] and bool(shingles_of(a) & shingles_of(b))
 
     for i in order:
         chunk = int(pool[i])
         duplicate_of = None
         for kept in chosen:
-            if _overlaps_context(index, kept, chunk):
-                duplicate_of = kept
-                break
-            if _same_statement(terms_of(kept), terms_of(chunk)):
+            if _overlaps_context(index, kept, chunk) or same_statement(kept, chunk):
                 duplicate_of = kept
                 break
         if duplicate_of is None:
@@ -178,7 +209,7 @@ def _overlaps_context(index: SentenceIndex, a: int, b: int) -> bool:
     return b in (int(index.previous[a]), int(index.following[a]))
 
 
-def _same_statement(a: frozenset[str], b: frozenset[str]) -> bool:
+def _similar_terms(a: frozenset[int], b: frozenset[int]) -> bool:
     if len(a) < 3 or len(b) < 3:
         return a == b
     shared = len(a & b)

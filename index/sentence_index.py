@@ -37,6 +37,9 @@ class SentenceIndex:
     """The chunk after in the same paragraph, or NO_NEIGHBOUR."""
     flags: np.ndarray
     """features.HAS_* bits by chunk."""
+    terms_start: np.ndarray
+    terms: np.ndarray
+    """The distinct term ids of chunk i are terms[terms_start[i]:terms_start[i + 1]]."""
     bm25: BM25PlusIndex
     surface: dict[str, str]
     """Every surface word (casefolded) the articles use -> its index term."""
@@ -50,6 +53,9 @@ class SentenceIndex:
     @property
     def term_count(self) -> int:
         return len(self.bm25.vocabulary)
+
+    def chunk_terms(self, chunk: int) -> frozenset[int]:
+        return frozenset(self.terms[self.terms_start[chunk] : self.terms_start[chunk + 1]].tolist())
 
     def vocabulary(self) -> Vocabulary:
         return Vocabulary(terms=frozenset(self.bm25.vocabulary), surface=self.surface, acronyms=self.acronyms)
@@ -88,6 +94,11 @@ class SentenceIndex:
             if stem is not None and len(word) >= 3 and word.isalpha():
                 surface[word] = stem
         flags = np.fromiter((sentence_flags(c.text) for c in chunks), dtype=np.uint8, count=n)
+        bm25 = BM25PlusIndex.build(tokenized)
+        distinct = [sorted({bm25.vocabulary[t] for t in tokens}) for tokens in tokenized]
+        terms_start = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum([len(d) for d in distinct], out=terms_start[1:])
+        terms = np.fromiter((t for d in distinct for t in d), dtype=np.int32, count=int(terms_start[-1]))
         return cls(
             analyzer=analyzer,
             texts=[c.text for c in chunks],
@@ -97,7 +108,9 @@ class SentenceIndex:
             previous=previous,
             following=following,
             flags=flags,
-            bm25=BM25PlusIndex.build(tokenized),
+            terms_start=terms_start,
+            terms=terms,
+            bm25=bm25,
             surface=surface,
             acronyms={a: t for a, t in acronyms.items() if a not in surface and t},
         )
