@@ -51,7 +51,8 @@ def render(answer: Answer, color: bool = False) -> str:
         out.append(f"     {passage.source.url or '(no link known)'}")
         if passage.also_reported_by:
             also = "; ".join(
-                f"{source_line(s)}" + (f" <{s.url}>" if s.url else "") for s in passage.also_reported_by
+                (s.publisher or s.label) + (f" <{s.url}>" if s.url else " (no link known)")
+                for s in passage.also_reported_by
             )
             out.append(_wrap(f"Also reported by: {also}", "     "))
     return "\n".join(out)
