@@ -80,24 +80,24 @@ class BM25PlusIndex:
     @classmethod
     def build(cls, tokenized: Sequence[Sequence[str]], **params: float) -> "BM25PlusIndex":
         vocabulary: dict[str, int] = {}
-        rows: list[list[tuple[int, int]]] = []
-        lengths = np.empty(len(tokenized), dtype=np.int32)
-        for chunk, tokens in enumerate(tokenized):
-            lengths[chunk] = len(tokens)
-            counts: dict[int, int] = {}
-            for token in tokens:
-                term = vocabulary.setdefault(token, len(vocabulary))
-                counts[term] = counts.get(term, 0) + 1
-            rows.append(list(counts.items()))
-        per_term: list[list[tuple[int, int]]] = [[] for _ in vocabulary]
-        for chunk, row in enumerate(rows):
-            for term, tf in row:
-                per_term[term].append((chunk, tf))
+        ids = [[vocabulary.setdefault(t, len(vocabulary)) for t in tokens] for tokens in tokenized]
+        return cls.from_term_ids(vocabulary, ids, **params)
+
+    @classmethod
+    def from_term_ids(
+        cls, vocabulary: dict[str, int], ids: Sequence[Sequence[int]], **params: float
+    ) -> "BM25PlusIndex":
+        """Build from each chunk's term ids (in order, repeats kept)."""
+        lengths = np.fromiter((len(t) for t in ids), dtype=np.int32, count=len(ids))
+        flat_terms = np.fromiter((t for chunk in ids for t in chunk), dtype=np.int64, count=int(lengths.sum()))
+        flat_chunks = np.repeat(np.arange(len(ids), dtype=np.int64), lengths)
+        # One key per (term, chunk) pair, sorted term-major: the postings in chunk order, with tf.
+        keys, tf = np.unique(flat_terms * max(len(ids), 1) + flat_chunks, return_counts=True)
+        terms = keys // max(len(ids), 1)
         start = np.zeros(len(vocabulary) + 1, dtype=np.int64)
-        np.cumsum([len(p) for p in per_term], out=start[1:])
-        chunk_ids = np.fromiter((c for p in per_term for c, _ in p), dtype=np.int32, count=int(start[-1]))
-        tfs = np.fromiter((t for p in per_term for _, t in p), dtype=np.int32, count=int(start[-1]))
-        return cls(vocabulary, start, chunk_ids, tfs, lengths, **params)
+        np.cumsum(np.bincount(terms, minlength=len(vocabulary)), out=start[1:])
+        chunk_ids = (keys % max(len(ids), 1)).astype(np.int32)
+        return cls(vocabulary, start, chunk_ids, tf.astype(np.int32), lengths, **params)
 
     def term_id(self, term: str) -> int | None:
         return self.vocabulary.get(term)

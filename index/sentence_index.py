@@ -80,23 +80,26 @@ class SentenceIndex:
 
         acronyms: dict[str, tuple[str, ...]] = {}
         surface_counts: Counter[str] = Counter()
-        tokenized: list[list[str]] = []
+        vocabulary: dict[str, int] = {}
+        term_ids: list[list[int]] = []
+        flags = np.zeros(n, dtype=np.uint8)
         term = analyzer.term
-        for chunk in chunks:
+        for i, chunk in enumerate(chunks):
             words = analyzer.words(chunk.text)
             surface_counts.update(words)
+            term_ids.append([vocabulary.setdefault(t, len(vocabulary)) for t in map(term, words) if t is not None])
+            flags[i] = sentence_flags(chunk.text, words)
             for acronym, name in name_initials(chunk.text):
-                acronyms.setdefault(acronym, tuple(analyzer.analyze(name)))
-            tokenized.append([t for t in map(term, words) if t is not None])
+                if acronym not in acronyms:
+                    acronyms[acronym] = tuple(analyzer.analyze(name))
         surface = {}
         for word, _ in surface_counts.most_common():
             stem = term(word)
             if stem is not None and len(word) >= 3 and word.isalpha():
                 surface[word] = stem
-        flags = np.fromiter((sentence_flags(c.text) for c in chunks), dtype=np.uint8, count=n)
-        bm25 = BM25PlusIndex.build(tokenized)
-        distinct = [sorted({bm25.vocabulary[t] for t in tokens}) for tokens in tokenized]
+        bm25 = BM25PlusIndex.from_term_ids(vocabulary, term_ids)
         terms_start = np.zeros(n + 1, dtype=np.int64)
+        distinct = [sorted(set(ids)) for ids in term_ids]
         np.cumsum([len(d) for d in distinct], out=terms_start[1:])
         terms = np.fromiter((t for d in distinct for t in d), dtype=np.int32, count=int(terms_start[-1]))
         return cls(
