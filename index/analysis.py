@@ -39,6 +39,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 # A number (with $ or %), or a word with inner apostrophes ("ring's", "didn't").
 _TOKEN = re.compile(r"\$?\d+(?:[.,]\d+)*%?|[^\W\d_]+(?:'[^\W\d_]+)*")
+_NEEDS_CARE = re.compile(r"[\d'\u2018-\u201b\u2032\u00b4\uff10-\uff19\uff07]")
+"""Digits (also full-width) or apostrophes (also curly) in the raw text: tokens need a second look."""
 
 
 def clean_text(text: str) -> str:
@@ -91,9 +93,12 @@ class Analyzer:
 
     def words(self, text: str) -> list[str]:
         """Case-folded surface tokens, before stopwords and stemming (numbers expanded)."""
+        tokens = _TOKEN.findall(clean_text(text).casefold())
+        if not _NEEDS_CARE.search(text):
+            return tokens  # no number, money or apostrophe: the tokens are the words
         out: list[str] = []
         append = out.append
-        for token in _TOKEN.findall(clean_text(text).casefold()):
+        for token in tokens:
             first = token[0]
             if first.isdigit() or first == "$":
                 out.extend(_number_terms(token))

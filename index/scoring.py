@@ -76,6 +76,13 @@ class BM25PlusIndex:
             self._norm = self.k1 * (1 - self.b + self.b * chunk_length.astype(np.int64) / self.average_length)
         else:
             self._norm = np.zeros(0)
+        # Every posting's gain (idf * tf-part) once, in float32, for ranking answers quickly.
+        # get_scores() recomputes in float64 so that it stays bit-identical to rank-bm25.
+        tf = postings_tf.astype(np.float64)
+        term_of_posting = np.repeat(np.arange(len(frequency)), frequency)
+        self.postings_gain = (
+            self.idf[term_of_posting] * (tf * (self.k1 + 1)) / (self._norm[postings_chunk] + tf)
+        ).astype(np.float32)
 
     @classmethod
     def build(cls, tokenized: Sequence[Sequence[str]], **params: float) -> "BM25PlusIndex":
@@ -101,6 +108,11 @@ class BM25PlusIndex:
 
     def term_id(self, term: str) -> int | None:
         return self.vocabulary.get(term)
+
+    def postings(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(chunks containing the term, their precomputed float32 gains): views, no copying."""
+        lo, hi = self.postings_start[term_id], self.postings_start[term_id + 1]
+        return self.postings_chunk[lo:hi], self.postings_gain[lo:hi]
 
     def matches(self, term_id: int) -> TermMatches:
         lo, hi = self.postings_start[term_id], self.postings_start[term_id + 1]

@@ -84,10 +84,22 @@ class SentenceIndex:
         term_ids: list[list[int]] = []
         flags = np.zeros(n, dtype=np.uint8)
         term = analyzer.term
+        word_ids: dict[str, int] = {}
+        """Surface word -> term id, or -1 for a stopword: one look-up per word instead of two."""
+
+        def resolve(word: str) -> int:
+            stem = term(word)
+            word_ids[word] = found = -1 if stem is None else vocabulary.setdefault(stem, len(vocabulary))
+            return found
+
         for i, chunk in enumerate(chunks):
             words = analyzer.words(chunk.text)
             surface_counts.update(words)
-            term_ids.append([vocabulary.setdefault(t, len(vocabulary)) for t in map(term, words) if t is not None])
+            get = word_ids.get
+            ids = [get(w, -2) for w in words]
+            if -2 in ids:
+                ids = [resolve(w) if i_ == -2 else i_ for w, i_ in zip(words, ids)]
+            term_ids.append([i_ for i_ in ids if i_ >= 0])
             flags[i] = sentence_flags(chunk.text, words)
             for acronym, name in name_initials(chunk.text):
                 if acronym not in acronyms:
