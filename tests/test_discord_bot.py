@@ -106,6 +106,35 @@ async def test_a_source_without_a_url_is_named_without_a_link(tmp_path):
     assert nbc and all("](" not in value for value in nbc), "NBC's article has no URL in the corpus"
 
 
+async def test_other_outlets_carrying_the_same_passage_are_listed_as_also_reported_by(tmp_path):
+    question = "Did any Ring videos go to Flock?"
+    expected = corpus_service(tmp_path).ask(question, "someone-else")
+    [shared] = [p for p in expected.passages if p.also_reported_by]
+    async with bot_in_server(corpus_service(tmp_path)) as server:
+        await ask_by_mention(server, server.discord.user("alice"), question)
+        [reply] = await server.replies()
+    [embed] = [e for e in reply.body["embeds"] if f"**{shared.sentence}**" in e["description"]]
+    also = {f["name"]: f["value"] for f in embed["fields"]}["Also reported by"]
+    assert f"({BBC_URL})" in also and "BBC News" in also
+
+
+async def test_when_the_articles_do_not_answer_the_bot_says_so_and_marks_the_closest_passages(tmp_path):
+    question = "What colour is the Ring doorbell?"
+    # A confidence bar no passage reaches, so the core declines whatever its tuning.
+    strict = {"min_confidence": 0.99}
+    expected = corpus_service(tmp_path, **strict).ask(question, "someone-else")
+    async with bot_in_server(corpus_service(tmp_path, **strict)) as server:
+        await ask_by_mention(server, server.discord.user("alice"), question)
+        await server.replies()
+        await ask_by_mention(server, server.discord.user("bob"), "What is the weather on Mars?")
+        closest, nothing = await server.replies(count=2)
+
+    assert closest.body["content"].splitlines() == [expected.message, expected.coverage]
+    assert len(closest.body["embeds"]) == len(expected.passages) > 0
+    assert all(e["title"] == "Closest passage (not an answer)" for e in closest.body["embeds"])
+    assert "don't mention" in nothing.body["content"] and not nothing.body.get("embeds")
+
+
 async def test_messages_not_for_the_bot_are_ignored(tmp_path):
     async with bot_in_server(corpus_service(tmp_path)) as server:
         fake = server.discord
@@ -194,6 +223,16 @@ async def test_ask_is_registered_with_its_description_globally_or_in_one_server(
         assert command["name"] == "ask"
         assert command["description"].startswith("Ask the news articles a question")
         assert [(o["name"], o["required"]) for o in command["options"]] == [("question", True), ("private", False)]
+
+
+async def test_when_ask_cannot_be_registered_mentions_still_work(tmp_path, caplog):
+    fake = FakeDiscord()
+    fake.answer_with_status("PUT", r"/applications/\d+/guilds/\d+/commands", status=403)  # bot not in that server
+    async with bot_in_server(corpus_service(tmp_path), guild_id=42, discord=fake) as server:
+        await ask_by_mention(server, server.discord.user("alice"), QUESTION)
+        [reply] = await server.replies()
+    assert bold_sentences(reply)
+    assert any("could not register /ask" in r.getMessage() for r in caplog.records)
 
 
 async def test_the_bot_asks_for_no_privileged_intent(tmp_path):
@@ -365,6 +404,7 @@ async def test_a_failure_inside_the_core_gets_an_apology_and_the_bot_keeps_answe
         await ask_by_mention(server, alice, QUESTION)
         [apology] = await server.replies()
         await ask_by_mention(server, alice, QUESTION)
+        await server.replies(count=2)
         await server.discord.run_slash_command(alice, "ask", question=QUESTION)
         _, answered, slash_answered = await server.replies(count=3)
 
@@ -385,6 +425,7 @@ async def test_an_unexpected_error_in_the_adapter_still_gets_an_apology(tmp_path
     async with bot_in_server(BrokenService()) as server:
         alice = server.discord.user("alice")
         await ask_by_mention(server, alice, QUESTION)
+        await server.replies()
         await server.discord.run_slash_command(alice, "ask", question=QUESTION, private=True)
         mention_reply, slash_reply = await server.replies(count=2)
     assert mention_reply.body["content"] == ERROR_MESSAGE

@@ -216,7 +216,7 @@ passages = st.builds(
     st.lists(passages, max_size=12),
     st.booleans(),
 )
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_any_answer_fits_discord_limits(outcome, question, message, passage_list, echo):
     answer = Answer(question=question, outcome=outcome, message=message, coverage=message, passages=tuple(passage_list))
     assert_within_discord_limits(format_answer(answer, echo_question=echo))
