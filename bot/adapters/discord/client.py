@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Protocol
+from typing import Any, Protocol
 
 import discord
 from discord import app_commands
@@ -58,8 +58,9 @@ class QABotClient(discord.Client):
         *,
         seen: SeenEvents | None = None,
         guild_id: int | None = None,
-        **options: object,
+        **options: Any,
     ) -> None:
+        # `options` go to discord.Client as they are (the tests shorten guild_ready_timeout).
         super().__init__(intents=question_intents(), allowed_mentions=NO_MENTIONS, **options)
         self.service = service
         # Gateway reconnects can deliver an event again; each one is answered once.
