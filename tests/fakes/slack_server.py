@@ -213,6 +213,25 @@ class FakeSlack:
                     raise AssertionError(f"envelope {envelope_id} was not acknowledged within {timeout}s")
                 self._changed.wait(left)
 
+    def drop_socket_connections(self) -> None:
+        """Close every Socket Mode websocket from the server side at once, with no warning."""
+        asyncio.run_coroutine_threadsafe(self._close_sockets(), self._loop).result(timeout=10)
+
+    def refresh_socket_connections(self, grace_seconds: float = 5.0) -> None:
+        """What Slack does every few hours: send `disconnect` (refresh_requested) on each open
+        websocket, and close it once the client has opened a new one (or after `grace_seconds`)."""
+        asyncio.run_coroutine_threadsafe(self._refresh_sockets(grace_seconds), self._loop).result(timeout=10)
+
+    def wait_for_socket_connections(self, count: int, timeout: float = 10.0) -> None:
+        """Wait until `count` websocket connections have been opened in all (reconnections included)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self.socket_connections < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{self.socket_connections} connection(s) after {timeout}s, expected {count}")
+                self._changed.wait(left)
+
     def acks(self) -> list[dict[str, Any]]:
         with self._changed:
             return list(self._acks)
@@ -231,9 +250,29 @@ class FakeSlack:
         await site.start()
         self._port = self._runner.addresses[0][1]
 
-    async def _stop(self) -> None:
+    async def _refresh_sockets(self, grace_seconds: float) -> None:
+        old = list(self._sockets)
+        opened_before = self.socket_connections
+        for ws in old:
+            await ws.send_json(
+                {"type": "disconnect", "reason": "refresh_requested", "debug_info": {"host": "fake-slack"}}
+            )
+
+        async def close_when_replaced() -> None:
+            deadline = time.monotonic() + grace_seconds
+            while self.socket_connections == opened_before and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            for ws in old:
+                await ws.close()
+
+        asyncio.ensure_future(close_when_replaced())
+
+    async def _close_sockets(self) -> None:
         for ws in list(self._sockets):
             await ws.close()
+
+    async def _stop(self) -> None:
+        await self._close_sockets()
         assert self._runner is not None
         await self._runner.cleanup()
 
@@ -308,7 +347,9 @@ class FakeSlack:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self._sockets.add(ws)
-        self.socket_connections += 1
+        with self._changed:
+            self.socket_connections += 1
+            self._changed.notify_all()
         await ws.send_json(
             {
                 "type": "hello",

@@ -109,4 +109,7 @@ def socket_mode_slack_app(fake_slack: FakeSlack, index_cache_dir: Path) -> Itera
 
     yield start
     for handler in handlers:
+        # Closing from the server side first: the client otherwise waits out its 3-second receive timeout.
+        handler.client.auto_reconnect_enabled = False
+        fake_slack.drop_socket_connections()
         handler.close()

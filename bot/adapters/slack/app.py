@@ -42,6 +42,14 @@ class Asker(Protocol):
     def ask(self, question: str, user_key: str) -> Answer: ...
 
 
+class _WithoutClientTokenNotice(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN is unused whenever it is in the environment and a client is
+    given; the client is given on purpose (it carries the Web API URL and the same token)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("As you gave `client` as well")
+
+
 def library_logger() -> logging.Logger:
     """The logger handed to Bolt and slack_sdk.
 
@@ -51,6 +59,8 @@ def library_logger() -> logging.Logger:
     """
     logger = logging.getLogger(LIBRARY_LOGGER_NAME)
     logger.setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
+    if not any(isinstance(f, _WithoutClientTokenNotice) for f in logger.filters):
+        logger.addFilter(_WithoutClientTokenNotice())
     return logger
 
 
@@ -60,11 +70,11 @@ def web_api_base_url(settings: Settings) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def build_web_client(settings: Settings) -> WebClient:
+def build_web_client(settings: Settings, logger: logging.Logger | None = None) -> WebClient:
     return WebClient(
         token=settings.slack_bot_token.reveal(),
         base_url=web_api_base_url(settings),
-        logger=library_logger(),
+        logger=logger or library_logger(),
         # A 429 means Slack did not take the call, so retrying after Retry-After cannot post twice.
         retry_handlers=[ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=2)],
     )
@@ -97,7 +107,7 @@ class SlackQuestions:
         if not self._first_time_for_message(event):
             return
         question = question_from_slack(event.get("text", ""), context.bot_user_id)
-        answer = self._ask(question, event.get("user", ""))
+        answer = self._ask(question, event.get("user", ""), "mention")
         thread_ts = event.get("thread_ts") or event.get("ts")
         post_reply(client, event.get("channel", ""), thread_ts, format_answer(answer))
 
@@ -109,14 +119,14 @@ class SlackQuestions:
         if not self._first_time_for_message(event):
             return
         question = question_from_slack(event.get("text", ""), context.bot_user_id)
-        answer = self._ask(question, event.get("user", ""))
+        answer = self._ask(question, event.get("user", ""), "direct message")
         post_reply(client, event.get("channel", ""), event.get("thread_ts"), format_answer(answer))
 
     def answer_ask_command(self, ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         """`/ask question`: acknowledge at once (Slack waits only 3 seconds), then respond."""
         ack()
         question = question_from_slack(command.get("text", ""))
-        answer = self._ask(question, command.get("user_id", ""))
+        answer = self._ask(question, command.get("user_id", ""), "/ask")
         message = format_answer(answer, echo_question=True)
         try:
             _respond(respond, message, self.slash_response_type)
@@ -127,13 +137,15 @@ class SlackQuestions:
             except Exception:
                 log.exception("the apology for a failed /ask response could not be sent either")
 
-    def _ask(self, question: str, raw_user_id: str) -> Answer:
+    def _ask(self, question: str, raw_user_id: str, surface: str) -> Answer:
         # The service never raises by contract; a broken service must still not silence the bot.
         try:
-            return self.service.ask(question, user_key(PLATFORM, raw_user_id))
+            answer = self.service.ask(question, user_key(PLATFORM, raw_user_id))
         except Exception:
             log.exception("the question service raised")
             return Answer(question=question, outcome=Outcome.ERROR, message=ERROR_MESSAGE)
+        log.info("%s: %s in %.0f ms", surface, answer.outcome.value, answer.latency_ms)
+        return answer
 
     def _first_time_for_message(self, event: dict[str, Any]) -> bool:
         # The same message can arrive as two events (an edit re-sends app_mention; a mention in a

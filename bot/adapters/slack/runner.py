@@ -99,6 +99,20 @@ def verify_bot_token(client: WebClient, settings: Settings) -> None:
         raise StartupError(_unreachable(settings, exc)) from None
 
 
+def verify_app_token(client: WebClient, settings: Settings) -> None:
+    """Ask Slack whether it accepts the app-level token (apps.connections.open); StartupError if not.
+
+    Checked here, before the index loads, because the Socket Mode client would
+    only log a rejection (several lines) and go on retrying.
+    """
+    try:
+        client.apps_connections_open(app_token=settings.slack_app_token.reveal())
+    except SlackApiError as exc:
+        raise StartupError(f"SLACK_APP_TOKEN was rejected by Slack ({_error_code(exc)})") from None
+    except OSError as exc:
+        raise StartupError(_unreachable(settings, exc)) from None
+
+
 def _error_code(exc: SlackApiError) -> str:
     try:
         return str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
@@ -206,7 +220,10 @@ def run(
     """`qabot slack [--http] [--host H] [--port P]`: serve until SIGINT or SIGTERM; 0 on a clean stop."""
     try:
         check_credentials(settings, http=args.http)
-        verify_bot_token(build_web_client(settings), settings)
+        client = build_web_client(settings, logger=_startup_check_logger())
+        verify_bot_token(client, settings)
+        if not args.http:
+            verify_app_token(client, settings)
         service = _load_service(settings, service_factory)
         app = _build_app(settings, service)
         if args.http:
@@ -229,6 +246,13 @@ def run(
         log.info("stopping")
         stop()
     return 0
+
+
+def _startup_check_logger() -> logging.Logger:
+    # The checks report a failure in one line themselves; slack_sdk would add its own lines first.
+    logger = logging.getLogger(__name__ + ".startup_check")
+    logger.disabled = True
+    return logger
 
 
 def _load_service(settings: Settings, service_factory: Callable[[Settings], Asker] | None) -> Asker:
