@@ -142,7 +142,7 @@ class Settings:
     min_confidence: float = _setting(
         "QABOT_MIN_CONFIDENCE",
         _fraction,
-        0.5,
+        0.42,
         "How much of a question's weight (0..1) the best passage must cover to count as an answer.",
     )
     max_question_chars: int = _setting(

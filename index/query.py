@@ -26,9 +26,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Iterable, Mapping
 
-from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
-
 from index.analysis import Analyzer, clean_text
 
 OWN_WEIGHT = 1.0
@@ -76,6 +73,17 @@ _KIND_PATTERNS: list[tuple[QuestionKind, re.Pattern[str]]] = [
 ]
 
 
+# In "what month did ...", "month" names the kind of answer, not something to search for.
+_ANSWER_TYPE_NOUNS = re.compile(
+    r"\b(?:what|which|what's the|whats the)\s+(?:day of the week|year|month|day|date|time of day"
+    r"|percent|percentage|share|proportion|number|amount|fraction)\b(?:\s+of\b)?"
+)
+
+
+def strip_answer_type_words(question: str) -> str:
+    return _ANSWER_TYPE_NOUNS.sub(" ", question)
+
+
 def question_kind(question: str) -> QuestionKind:
     text = clean_text(question).casefold()
     for kind, pattern in _KIND_PATTERNS:
@@ -92,6 +100,9 @@ class Concept:
     """The question's own word(s), for messages."""
     terms: Mapping[str, float]
     """Index term -> weight (0..1]. Empty when the articles never mention it."""
+    additive: bool = False
+    """The terms spell out one name together ("FTC" -> federal, trade, commission): their
+    gains add up instead of the best one counting."""
 
     @property
     def known(self) -> bool:
@@ -162,6 +173,8 @@ class Vocabulary:
     """Every index term."""
     surface: dict[str, str]
     """Surface word (casefolded) -> its index term, for words the articles use."""
+    acronyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Acronym -> the index terms of the name it abbreviates."""
     _by_initial: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -172,6 +185,10 @@ class Vocabulary:
         """The closest article word (or stopword) to a misspelt `word`, or None."""
         if len(word) < 5 or not word.isalpha():
             return None
+        # Imported here: most questions need no spelling repair, and start-up time matters.
+        from rapidfuzz import process
+        from rapidfuzz.distance import Levenshtein
+
         limit = 1 if len(word) < 8 else 2
         candidates = self._by_initial.get(word[:1], []) + [w for w in stopwords if w[:1] == word[:1]]
         best = process.extractOne(word, candidates, scorer=Levenshtein.distance, score_cutoff=limit)
@@ -183,7 +200,7 @@ def parse_question(
 ) -> Query:
     """Turn a question into concepts with weighted index terms."""
     lexicon = lexicon or Lexicon.bundled()
-    words = analyzer.words(question)
+    words = analyzer.words(strip_answer_type_words(clean_text(question).casefold()))
     concepts: list[Concept] = []
     i = 0
     while i < len(words) and len(concepts) < MAX_CONCEPTS:
@@ -220,7 +237,10 @@ def _word_concept(
     if term is not None and term in vocabulary.terms:
         terms[term] = OWN_WEIGHT
     elif term is not None:
-        for repaired in _repairs(words, i, analyzer, vocabulary):
+        spelled_out = vocabulary.acronyms.get(word, ())
+        if spelled_out and not expansions:
+            return Concept(word, {t: REPAIRED_WEIGHT for t in spelled_out}, additive=True)
+        for repaired in _repairs(words, i, analyzer, vocabulary) + _agent_noun_stem(word, analyzer, vocabulary):
             terms.setdefault(repaired, REPAIRED_WEIGHT)
         if not terms and not expansions:
             corrected = vocabulary.correct(word, analyzer.stopwords)
@@ -254,6 +274,16 @@ def _repairs(words: list[str], i: int, analyzer: Analyzer, vocabulary: Vocabular
             out.extend([left, right])  # type: ignore[list-item]
             break
     return out
+
+
+def _agent_noun_stem(word: str, analyzer: Analyzer, vocabulary: Vocabulary) -> list[str]:
+    """"finder" -> "find", "trackers" -> "track": the verb behind an agent noun the articles lack."""
+    for suffix in ("ers", "er"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            verb = analyzer.term(word[: -len(suffix)])
+            if verb in vocabulary.terms:
+                return [verb]
+    return []
 
 
 def _add_expansions(

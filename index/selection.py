@@ -25,18 +25,33 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index.features import answer_type_required, wanted_flag
-from index.query import Query
+from index.query import Concept, Query, QuestionKind
 from index.sentence_index import NO_NEIGHBOUR, SentenceIndex
 
 CONTEXT_WEIGHT = 0.35
 CONTEXT_COVERAGE = 0.5
-KIND_BONUS = 0.25
+SECOND_NEIGHBOUR = 0.5
+"""Two sentences away counts half as much as next door."""
+KIND_BONUS = {
+    QuestionKind.REASON: 1.0,
+    QuestionKind.TIME: 0.3,
+    QuestionKind.QUANTITY: 0.3,
+    QuestionKind.PERSON: 0.1,
+    QuestionKind.PLACE: 0.2,
+}
+"""Score multiplier bonus for a sentence that can give the kind of answer asked for.
+A "why" question names an event; the answer is the sentence that explains it, so the
+reason cue counts most."""
 UNKNOWN_WEIGHT = 0.8
 """An unknown word weighs this share of the rarest term's IDF."""
 MISSING_TYPE_PENALTY = 0.5
-CANDIDATE_POOL = 40
+CANDIDATE_POOL = 20
+SHORTLIST = 1000
+"""In a large corpus, how many sentences are ranked exactly after a quick first pass."""
 SAME_STATEMENT = 0.5
 """Term-set overlap (Jaccard, or containment of the shorter) above which two sentences say the same."""
+SHARED_WORDS = 6
+"""Sentences of two articles sharing a run of this many words quote the same statement."""
 
 
 @dataclass(frozen=True)
@@ -59,64 +74,111 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     if not concepts:
         return Ranking(hits=(), best_coverage=0.0)
     bm25 = index.bm25
-    matches = {}
+    postings = {}
     for concept in concepts:
         for term in concept.terms:
-            if term not in matches:
-                matches[term] = bm25.matches(bm25.vocabulary[term])
-    pool = np.unique(np.concatenate([m.chunks for m in matches.values()]))
+            if term not in postings:
+                term_id = bm25.vocabulary[term]
+                postings[term] = (*bm25.postings(term_id), float(bm25.idf[term_id]))
+    candidates = _candidates(index, concepts, postings)
+    pool = _with_neighbours(index, candidates)
     gain = np.zeros((len(concepts), len(pool)))
     covered = np.zeros((len(concepts), len(pool)))
     weights = np.zeros(len(concepts))
     for row, concept in enumerate(concepts):
         for term, weight in concept.terms.items():
-            found = matches[term]
-            at = np.searchsorted(pool, found.chunks)
-            np.maximum.at(gain[row], at, weight * found.gain)
-            np.maximum.at(covered[row], at, weight * found.idf)
-            weights[row] = max(weights[row], weight * found.idf)
+            chunks, gains, idf = postings[term]
+            # Gather each pool chunk's gain from the term's postings (sorted by chunk).
+            at = np.minimum(np.searchsorted(chunks, pool), len(chunks) - 1)
+            present = chunks[at] == pool
+            values = np.where(present, weight * gains[at], 0.0)
+            if concept.additive:
+                gain[row] += values
+            else:
+                np.maximum(gain[row], values, out=gain[row])
+            np.maximum(covered[row], np.where(present, weight * idf, 0.0), out=covered[row])
+            weights[row] = max(weights[row], weight * idf)
 
-    context_gain = np.maximum(_neighbour(gain, pool, index.previous), _neighbour(gain, pool, index.following))
-    context_cover = np.maximum(
-        _neighbour(covered, pool, index.previous), _neighbour(covered, pool, index.following)
-    )
-    score = gain.sum(axis=0) + CONTEXT_WEIGHT * np.maximum(context_gain - gain, 0.0).sum(axis=0)
+    context_gain = np.zeros_like(gain)
+    context_cover = np.zeros_like(covered)
+    for neighbours, weight in _context(index, pool):
+        at, present = _positions(pool, neighbours)
+        context_gain = np.maximum(context_gain, np.where(present, weight * gain[:, at], 0.0))
+        context_cover = np.maximum(context_cover, np.where(present, weight * covered[:, at], 0.0))
+    own = gain.sum(axis=0)
+    score = own + CONTEXT_WEIGHT * np.maximum(context_gain - gain, 0.0).sum(axis=0)
+    # Only sentences that contain part of the question can answer it; their
+    # neighbours are in the pool to lend context, not to be shown for it.
+    score = np.where(own > 0, score, -np.inf)
 
     flag = wanted_flag(query.kind)
     if flag:
         has = (index.flags[pool] & flag) != 0
-        score = score * np.where(has, 1.0 + KIND_BONUS, 1.0)
+        score = score * np.where(has, 1.0 + KIND_BONUS.get(query.kind, 0.0), 1.0)
 
     unknown = len(query.concepts) - len(concepts)
     rarest = math.log(bm25.chunk_count + 1)
     total = weights.sum() + unknown * UNKNOWN_WEIGHT * rarest
     coverage = np.maximum(covered, CONTEXT_COVERAGE * context_cover).sum(axis=0) / total
     if flag and answer_type_required(query.kind):
-        around = index.flags[pool] | _neighbour_flags(index, pool)
-        coverage = np.where((around & flag) != 0, coverage, coverage * MISSING_TYPE_PENALTY)
+        has_type = (index.flags[pool] & flag) != 0
+        coverage = np.where(has_type, coverage, coverage * MISSING_TYPE_PENALTY)
 
-    order = np.lexsort((pool, -score))[:CANDIDATE_POOL]
+    order = np.lexsort((pool, -score))[: min(CANDIDATE_POOL, int(np.isfinite(score).sum()))]
     hits = _pick(index, pool, order, score, coverage, k)
     best = max((h.coverage for h in hits), default=0.0)
     return Ranking(hits=hits, best_coverage=best)
 
 
-def _neighbour(values: np.ndarray, pool: np.ndarray, neighbour: np.ndarray) -> np.ndarray:
-    """values[:, neighbour of each pool chunk], 0 where the neighbour is absent or unmatched."""
-    target = neighbour[pool]
-    at = np.searchsorted(pool, target)
-    at = np.minimum(at, len(pool) - 1)
-    present = (target != NO_NEIGHBOUR) & (pool[at] == target)
-    return np.where(present, values[:, at], 0.0)
+def _candidates(
+    index: SentenceIndex, concepts: tuple[Concept, ...], postings: dict[str, tuple[np.ndarray, np.ndarray, float]]
+) -> np.ndarray:
+    """Sorted chunk numbers worth ranking exactly: every chunk with a question term, or in a
+    large corpus the best `SHORTLIST` of them by a quick weighted BM25 sum."""
+    total = sum(len(chunks) for chunks, _, _ in postings.values())
+    if total <= SHORTLIST:
+        return np.unique(np.concatenate([chunks for chunks, _, _ in postings.values()]))
+    quick = np.zeros(index.size, dtype=np.float32)
+    for concept in concepts:
+        for term, weight in concept.terms.items():
+            chunks, gains, _ = postings[term]
+            quick[chunks] += np.float32(weight) * gains  # a term's chunks are distinct: no lost updates
+    found = np.flatnonzero(quick)
+    if len(found) > SHORTLIST:
+        found = found[np.argpartition(quick[found], -SHORTLIST)[-SHORTLIST:]]
+    return np.sort(found)
 
 
-def _neighbour_flags(index: SentenceIndex, pool: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(pool), dtype=np.uint8)
-    for neighbour in (index.previous, index.following):
-        target = neighbour[pool]
-        present = target != NO_NEIGHBOUR
-        out[present] |= index.flags[target[present]]
-    return out
+def _with_neighbours(index: SentenceIndex, chunks: np.ndarray) -> np.ndarray:
+    """`chunks` and the sentences up to two away in the same paragraph, sorted, unique."""
+    previous, following = index.previous, index.following
+    parts = [chunks]
+    for step in (previous, following):
+        near = step[chunks]
+        near = near[near != NO_NEIGHBOUR]
+        parts.append(near)
+        further = step[near]
+        parts.append(further[further != NO_NEIGHBOUR])
+    return np.unique(np.concatenate(parts))
+
+
+def _context(index: SentenceIndex, pool: np.ndarray) -> list[tuple[np.ndarray, float]]:
+    """(neighbour chunk of each chunk, weight): the sentences around it in its paragraph."""
+    previous, following = index.previous, index.following
+    before2 = np.where(previous[pool] != NO_NEIGHBOUR, previous[np.maximum(previous[pool], 0)], NO_NEIGHBOUR)
+    after2 = np.where(following[pool] != NO_NEIGHBOUR, following[np.maximum(following[pool], 0)], NO_NEIGHBOUR)
+    return [
+        (previous[pool], 1.0),
+        (following[pool], 1.0),
+        (before2, SECOND_NEIGHBOUR),
+        (after2, SECOND_NEIGHBOUR),
+    ]
+
+
+def _positions(pool: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each target chunk sits in `pool`, and whether it is there at all."""
+    at = np.minimum(np.searchsorted(pool, targets), len(pool) - 1)
+    return at, (targets != NO_NEIGHBOUR) & (pool[at] == targets)
 
 
 def _pick(
@@ -129,21 +191,34 @@ def _pick(
 ) -> tuple[Hit, ...]:
     chosen: list[int] = []
     also: dict[int, list[int]] = {}
-    term_sets: dict[int, frozenset[str]] = {}
+    term_sets: dict[int, frozenset[int]] = {}
 
-    def terms_of(chunk: int) -> frozenset[str]:
+    def terms_of(chunk: int) -> frozenset[int]:
         if chunk not in term_sets:
-            term_sets[chunk] = frozenset(index.analyzer.analyze(index.texts[chunk]))
+            term_sets[chunk] = index.chunk_terms(chunk)
         return term_sets[chunk]
+
+    shingle_sets: dict[int, frozenset[tuple[str, ...]]] = {}
+
+    def shingles_of(chunk: int) -> frozenset[tuple[str, ...]]:
+        if chunk not in shingle_sets:
+            words = index.analyzer.words(index.texts[chunk])
+            shingle_sets[chunk] = frozenset(
+                tuple(words[j : j + SHARED_WORDS]) for j in range(len(words) - SHARED_WORDS + 1)
+            )
+        return shingle_sets[chunk]
+
+    def same_statement(a: int, b: int) -> bool:
+        if _similar_terms(terms_of(a), terms_of(b)):
+            return True
+        # Different wording around the same quotation: a long run of identical words.
+        return index.article[a] != index.article[b] and bool(shingles_of(a) & shingles_of(b))
 
     for i in order:
         chunk = int(pool[i])
         duplicate_of = None
         for kept in chosen:
-            if _overlaps_context(index, kept, chunk):
-                duplicate_of = kept
-                break
-            if _same_statement(terms_of(kept), terms_of(chunk)):
+            if _overlaps_context(index, kept, chunk) or same_statement(kept, chunk):
                 duplicate_of = kept
                 break
         if duplicate_of is None:
@@ -166,7 +241,7 @@ def _overlaps_context(index: SentenceIndex, a: int, b: int) -> bool:
     return b in (int(index.previous[a]), int(index.following[a]))
 
 
-def _same_statement(a: frozenset[str], b: frozenset[str]) -> bool:
+def _similar_terms(a: frozenset[int], b: frozenset[int]) -> bool:
     if len(a) < 3 or len(b) < 3:
         return a == b
     shared = len(a & b)

@@ -1,0 +1,1 @@
+"""Benchmarks: numbers printed, never timed tests. Run `python -m benchmarks.run`."""

@@ -1,0 +1,65 @@
+"""The index is cached on disk; a changed corpus rebuilds it, a damaged cache never stops the bot."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.core import AnsweringCore
+from corpus import BUNDLED_DIR
+from index.analysis import Analyzer
+from index.cache import load_or_build
+from tests.conftest import make_settings
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "articles"
+    shutil.copytree(BUNDLED_DIR, folder)
+    return folder
+
+
+def test_the_second_start_loads_the_index_from_the_cache(corpus_dir, tmp_path):
+    first = load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    second = load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    assert not first.from_cache and second.from_cache
+    assert second.index.texts == first.index.texts
+    assert list((tmp_path / "cache").glob("index-*.pickle"))
+
+
+def test_a_changed_article_rebuilds_the_index_by_itself(corpus_dir, tmp_path):
+    settings = make_settings(tmp_path, corpus_dir=corpus_dir)
+    assert not AnsweringCore.from_settings(settings).answer("what about the zeppelin?").answered
+    article = next(corpus_dir.glob("bbc-*.md"))
+    article.write_text(
+        article.read_text(encoding="utf-8") + "\nRing also tested a zeppelin camera over Seattle.\n",
+        encoding="utf-8",
+    )
+    answer = AnsweringCore.from_settings(settings).answer("what about the zeppelin?")
+    assert answer.answered and "zeppelin camera" in answer.passages[0].sentence
+    # Only the current cache is kept.
+    assert len(list((tmp_path / "cache").glob("index-*.pickle"))) == 1
+
+
+@pytest.mark.parametrize("damage", [b"", b"garbage", b"QABOT-INDEX\n\x80\x04truncated"])
+def test_a_damaged_cache_is_rebuilt_with_a_warning(corpus_dir, tmp_path, caplog, damage):
+    built = load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    [cache_file] = (tmp_path / "cache").glob("index-*.pickle")
+    cache_file.write_bytes(damage)
+    with caplog.at_level(logging.WARNING):
+        again = load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    assert not again.from_cache and again.index.texts == built.index.texts
+    assert "unusable" in caplog.text
+    assert load_or_build(corpus_dir, tmp_path / "cache", Analyzer()).from_cache  # repaired
+
+
+def test_an_unwritable_cache_folder_still_answers_from_memory(corpus_dir, tmp_path, caplog):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    with caplog.at_level(logging.WARNING):
+        core = AnsweringCore.from_settings(make_settings(tmp_path, corpus_dir=corpus_dir, cache_dir=blocker))
+    assert core.answer("Why did Ring drop Flock?").answered
+    assert "could not write the index cache" in caplog.text

@@ -1,0 +1,119 @@
+"""A new user runs `qabot` in a terminal: real subprocesses, real output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def qabot(*args: str, tmp_path: Path, env: dict[str, str] | None = None, stdin: str | None = None):
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "QABOT_CACHE_DIR": str(tmp_path / "cache"),
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=tmp_path,  # no .env from the developer's checkout
+        env={**environment, "PYTHONPATH": str(REPO)},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_ask_prints_the_answer_with_its_sources_and_links(tmp_path):
+    result = qabot("ask", "how much did amazon pay for ring?", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "$839 million" in result.stdout
+    assert "https://aicnbc.com/17387.html" in result.stdout
+    assert "\033[" not in result.stdout  # no colour codes when not writing to a terminal
+
+
+def test_ask_json_prints_one_parseable_object(tmp_path):
+    result = qabot("ask", "--json", "Why did Ring drop Flock?", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["answered"] is True and isinstance(data["message"], str)
+    first = data["passages"][0]
+    assert {"text", "title", "publisher", "url", "score", "also_reported_by"} <= set(first)
+    assert first["also_reported_by"] and {"title", "publisher", "url"} <= set(first["also_reported_by"][0])
+
+
+def test_ask_declines_plainly_when_the_articles_do_not_answer(tmp_path):
+    result = qabot("ask", "--json", "what's the capital of australia", tmp_path=tmp_path)
+    data = json.loads(result.stdout)
+    assert data["answered"] is False and "don't mention" in data["message"]
+
+
+def test_questions_can_come_on_standard_input(tmp_path):
+    result = qabot("ask", "--json", tmp_path=tmp_path, stdin="why did ring drop flock\n\nwho owns ring\n")
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2 and all(json.loads(line)["passages"] for line in lines)
+
+
+def test_index_says_what_it_holds_and_uses_the_cache_the_second_time(tmp_path):
+    first = qabot("index", tmp_path=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "articles:  5" in first.stdout and "sentences:" in first.stdout and "terms:" in first.stdout
+    assert "built" in first.stdout
+    assert "loaded from cache" in qabot("index", tmp_path=tmp_path).stdout
+
+
+def test_eval_prints_the_metrics(tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "1", "question": "how much did amazon pay for ring", "answers": ["$839 million"]}) + "\n"
+    )
+    result = qabot("eval", str(questions), tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Hit@1" in result.stdout and "MRR" in result.stdout
+    data = json.loads(qabot("eval", "--json", str(questions), tmp_path=tmp_path).stdout)
+    assert data["overall"]["hit_at_1"] == 1.0
+
+
+def test_a_broken_article_file_is_named_with_its_line(tmp_path):
+    corpus = tmp_path / "articles"
+    corpus.mkdir()
+    (corpus / "broken.md").write_text("---\npublished: yesterday\n---\n\nText.\n")
+    result = qabot("ask", "anything", tmp_path=tmp_path, env={"QABOT_CORPUS_DIR": str(corpus)})
+    assert result.returncode == 1
+    assert "broken.md, line 2" in result.stderr and "bad date" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_setting_is_named_without_a_traceback(tmp_path):
+    result = qabot("ask", "anything", tmp_path=tmp_path, env={"QABOT_TOP_K": "lots"})
+    assert result.returncode == 2
+    assert "QABOT_TOP_K" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_answering_in_the_terminal_does_not_load_the_chat_libraries(tmp_path):
+    code = (
+        "import sys; from bot.cli import main; main(['ask', 'who owns ring']); "
+        "print([m for m in sys.modules if m.split('.')[0] in ('discord', 'slack_bolt', 'slack_sdk', 'aiohttp')])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), "QABOT_CACHE_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("args", [[], ["--help"]])
+def test_the_command_explains_itself(tmp_path, args):
+    result = qabot(*args, tmp_path=tmp_path)
+    assert "ask" in result.stdout and "discord" in result.stdout and "slack" in result.stdout
