@@ -247,24 +247,29 @@ def test_channel_wide_mentions_in_a_question_notify_nobody(http_slack_app: AppSt
     )
 
 
-def test_a_long_answer_stays_within_slacks_block_limits(http_slack_app: AppStarter, tmp_path: Path):
+def test_long_passages_are_trimmed_to_slacks_limits_and_slack_accepts_the_answer(
+    http_slack_app: AppStarter, tmp_path: Path
+):
     corpus = tmp_path / "articles"
     corpus.mkdir()
     for n in range(30):
-        # Three sentences of about 1,100 characters; the middle one answers, so its passage is
-        # all three (over 3,000 characters once escaped) and must be trimmed.
+        # Three sentences of about 1,150 characters; the middle one answers, so its passage is
+        # all three (over 3,000 characters) and must be trimmed. Made-up words keep the stories
+        # apart (the core folds passages sharing a run of words); each story has a copy at a
+        # second outlet, so each passage also carries an "also reported by" block.
         sentences = [
-            (f"Report {n} says the Ring & Flock <partnership> ended after " if k == 1 else f"Report {n} notes ")
-            + " ".join(letters_only(n * 1000 + k * 200 + i) for i in range(150))  # words of its own
-            + "."
-            for k in range(3)
+            made_up_sentence("Zz", n * 1000),
+            made_up_sentence(
+                f"{letters_only(n).title()} Ring & Flock {letters_only(n + 500)} <partnership> ended", n * 1000 + 300
+            ),
+            made_up_sentence("Zz", n * 1000 + 600),
         ]
-        (corpus / f"long-{n}.md").write_text(
-            f"---\ntitle: Long report {n}\npublisher: Outlet {n}\nurl: https://example.com/{n}?a=1&b=2\n---\n\n"
-            + " ".join(sentences)
-            + "\n",
-            encoding="utf-8",
-        )
+        for outlet in ("a", "b"):
+            (corpus / f"long-{n}-{outlet}.md").write_text(
+                f"---\ntitle: Long report {n}\npublisher: Outlet {outlet}\n"
+                f"url: https://example.com/{outlet}/{n}?a=1&b=2\n---\n\n" + " ".join(sentences) + "\n",
+                encoding="utf-8",
+            )
     slack = http_slack_app(QABOT_CORPUS_DIR=str(corpus), QABOT_TOP_K="30", QABOT_CACHE_DIR=str(tmp_path / "c"))
     slack.sender.post_event(mention("Why did the Ring Flock partnership end?"))
     [reply] = slack.fake.wait_for_calls("chat.postMessage")
@@ -272,9 +277,10 @@ def test_a_long_answer_stays_within_slacks_block_limits(http_slack_app: AppStart
     blocks = reply.params["blocks"]
     assert len(blocks) <= 50
     assert all(len(t) <= 3000 for t in texts_of(blocks))
-    assert re.fullmatch(r"\d+ more passages? not shown\.", texts_of(blocks)[-1])
+    # (More passages than 50 blocks can hold is covered in test_formatting: the core returns fewer.)
+    assert sum(1 for block in blocks if block["type"] == "context") >= 5  # "also reported by" under each
     trimmed = [t for t in texts_of(blocks) if t.startswith(">…") and "…\n<https://example.com/" in t]
-    assert trimmed and all("&amp; Flock &lt;partnership&gt;" in t for t in trimmed)
+    assert trimmed and all("&amp; Flock " in t and "&lt;partnership&gt; ended" in t for t in trimmed)
 
 
 def letters_only(number: int) -> str:
@@ -285,6 +291,13 @@ def letters_only(number: int) -> str:
         word += chr(ord("a") + digit)
         if number == 0:
             return "zq" + word
+
+
+def made_up_sentence(start: str, seed: int, length: int = 1150) -> str:
+    words = [start]
+    while sum(len(w) + 1 for w in words) < length:
+        words.append(letters_only(seed + len(words)))
+    return " ".join(words) + "."
 
 
 # ---------------------------------------------------------------- limits and failures
