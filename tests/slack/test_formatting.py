@@ -137,8 +137,10 @@ def test_mentions_typed_into_a_question_or_found_in_an_article_notify_nobody():
     assert "AT&amp;T said &lt;!here&gt; is &lt;b&gt;not&lt;/b&gt; a tag &amp; &lt;@U123&gt; is nobody." in text
     # No Slack control sequence except our own source link.
     assert re.findall(r"<[^>]*>", text) == [
-        "<https://www.bbc.com/news/articles/cwy8dxz1g7zo|"
-        "Amazon's Ring ends deal with surveillance firm after backlash · BBC News>"
+        (
+            "<https://www.bbc.com/news/articles/cwy8dxz1g7zo|"
+            "Amazon's Ring ends deal with surveillance firm after backlash · BBC News>"
+        )
     ]
     message = format_answer(answer, echo_question=True)
     assert all(element.get("verbatim") for element in _text_objects(message.blocks))

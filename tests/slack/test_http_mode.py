@@ -227,6 +227,16 @@ def test_a_rejected_delivery_does_not_stop_the_real_one_from_being_answered(http
     slack.fake.wait_for_calls("chat.postMessage")
 
 
+def test_slack_can_verify_the_request_url(http_slack_app: AppStarter):
+    slack = http_slack_app()
+    check = slack.sender.post_event({"type": "url_verification", "token": "legacy", "challenge": "c-123"})
+    assert check.status == 200 and "c-123" in check.body
+    forged = slack.sender.post_event(
+        {"type": "url_verification", "token": "legacy", "challenge": "c-123"}, signing_secret="0" * 32
+    )
+    assert forged.status == 401
+
+
 # ---------------------------------------------------------------- what a question cannot do
 
 

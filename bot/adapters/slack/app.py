@@ -87,7 +87,7 @@ class SlackQuestions:
     service: Asker
     seen_events: SeenEvents
     slash_response_type: str
-    """"in_channel" or "ephemeral", for /ask answers."""
+    """Who sees /ask answers: "in_channel" (everyone) or "ephemeral" (the asker)."""
 
     def skip_repeated_deliveries(
         self, body: dict[str, Any], request: BoltRequest, next: Callable[[], None]
@@ -148,8 +148,9 @@ class SlackQuestions:
         return answer
 
     def _first_time_for_message(self, event: dict[str, Any]) -> bool:
-        # The same message can arrive as two events (an edit re-sends app_mention; a mention in a
-        # DM-like conversation may come as both app_mention and message.im): answer it once.
+        # Slack may deliver one message in two events with different event_ids (an edited
+        # message, or a mention that is also a direct message): a message is answered once.
+        # The channel and ts are hashed like user IDs, as the store may be shared and persisted.
         message_key = user_key(PLATFORM, f"message:{event.get('channel', '')}:{event.get('ts', '')}")
         return self.seen_events.first_time(f"{PLATFORM}:message:{message_key}")
 

@@ -116,7 +116,7 @@ def verify_app_token(client: WebClient, settings: Settings) -> None:
 def _error_code(exc: SlackApiError) -> str:
     try:
         return str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
-    except Exception:
+    except (AttributeError, TypeError, ValueError):  # a response that is not Slack's JSON
         return "no reason given"
 
 
@@ -162,7 +162,7 @@ class HttpEventServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.server.server_address[0]}:{self.port}{EVENTS_PATH}"
+        return f"http://{self.server.server_name}:{self.port}{EVENTS_PATH}"
 
     def stop(self) -> None:
         self.server.shutdown()
