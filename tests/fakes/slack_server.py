@@ -307,16 +307,20 @@ class FakeSlack:
         if token != expected:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         if method == "auth.test":
-            return 200, {
-                "ok": True,
-                "url": "https://fake.slack.test/",
-                "team": "Fake Team",
-                "user": "qabot",
-                "team_id": TEAM_ID,
-                "user_id": self.bot_user_id,
-                "bot_id": BOT_ID,
-                "is_enterprise_install": False,
-            }, {}
+            return (
+                200,
+                {
+                    "ok": True,
+                    "url": "https://fake.slack.test/",
+                    "team": "Fake Team",
+                    "user": "qabot",
+                    "team_id": TEAM_ID,
+                    "user_id": self.bot_user_id,
+                    "bot_id": BOT_ID,
+                    "is_enterprise_install": False,
+                },
+                {},
+            )
         if method == "apps.connections.open":
             return 200, {"ok": True, "url": f"ws://127.0.0.1:{self._port}/link?ticket=fake-ticket"}, {}
         if method == "chat.postMessage":

@@ -7,20 +7,18 @@ environment variables the way `qabot slack` reads them.
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import pytest
 
-from bot.adapters.slack.app import Asker, build_app
+from bot.adapters.slack.app import build_app
 from bot.adapters.slack.runner import HttpEventServer, connect_socket_mode, start_http_server, wait_until_connected
-from bot.answer import Answer
 from bot.service import QuestionService
 from bot.settings import Settings
 from tests.fakes.slack_payloads import SignedSender
 from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.slack.slack_helpers import AppStarter, CountingService, RunningSlackApp, ServiceMaker
 
 
 @pytest.fixture(scope="session")
@@ -44,33 +42,6 @@ def slack_environment(fake: FakeSlack, **extra: str) -> dict[str, str]:
         "QABOT_SLACK_API_URL": fake.api_url,
         **extra,
     }
-
-
-@dataclass
-class CountingService:
-    """A real service that also counts the questions it was asked (one question, one answer)."""
-
-    inner: Asker
-    questions: list[str] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def ask(self, question: str, user_key: str) -> Answer:
-        with self._lock:
-            self.questions.append(question)
-        return self.inner.ask(question, user_key)
-
-
-@dataclass
-class RunningSlackApp:
-    fake: FakeSlack
-    settings: Settings
-    service: CountingService
-    sender: SignedSender | None = None
-    """HTTP mode only: sends signed requests to the app's /slack/events."""
-
-
-AppStarter = Callable[..., RunningSlackApp]
-ServiceMaker = Callable[[Settings], Asker]
 
 
 def _settings(fake: FakeSlack, cache_dir: Path, env: dict[str, str]) -> Settings:

@@ -60,8 +60,7 @@ def check_credentials(settings: Settings, http: bool) -> None:
         )
     if not bot_token.startswith("xoxb-"):
         raise StartupError(
-            "SLACK_BOT_TOKEN is malformed: a bot token starts with xoxb- "
-            "(OAuth & Permissions > Bot User OAuth Token)"
+            "SLACK_BOT_TOKEN is malformed: a bot token starts with xoxb- (OAuth & Permissions > Bot User OAuth Token)"
         )
     if http:
         secret = settings.slack_signing_secret.reveal()

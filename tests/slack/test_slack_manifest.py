@@ -10,7 +10,7 @@ import yaml
 
 import bot.adapters.slack
 from tests.fakes.slack_payloads import slash_command, slash_command_envelope
-from tests.slack.conftest import AppStarter
+from tests.slack.slack_helpers import AppStarter
 
 MANIFEST = Path(bot.adapters.slack.__file__).parent / "manifest.yaml"
 

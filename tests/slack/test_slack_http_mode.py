@@ -26,22 +26,15 @@ from tests.fakes.slack_payloads import (
     new_ts,
     slash_command,
 )
-from tests.fakes.slack_server import BOT_ID, BOT_TOKEN, BOT_USER_ID, SIGNING_SECRET, RecordedCall, texts_of
-from tests.slack.conftest import AppStarter
-
-BBC_URL = "https://www.bbc.com/news/articles/cwy8dxz1g7zo"
-SPOKESPERSON = "A Flock spokesperson said in an email to the BBC"
-
-
-def everything_shown(call: RecordedCall) -> str:
-    return "\n".join([call.params.get("text", ""), *texts_of(call.params.get("blocks", []))])
-
-
-def section_quoting(call: RecordedCall, words: str) -> str:
-    sections = [t for t in texts_of(call.params["blocks"]) if t.startswith(">") and words in t]
-    assert sections, f"no passage quotes {words!r}: {texts_of(call.params['blocks'])}"
-    return sections[0]
-
+from tests.fakes.slack_server import BOT_ID, BOT_TOKEN, BOT_USER_ID, SIGNING_SECRET, texts_of
+from tests.slack.slack_helpers import (
+    BBC_URL,
+    SPOKESPERSON,
+    AppStarter,
+    GatedService,
+    everything_shown,
+    section_quoting,
+)
 
 # ---------------------------------------------------------------- asking
 
@@ -126,24 +119,14 @@ def test_when_the_articles_do_not_answer_the_bot_says_so_and_marks_the_closest_p
 # ---------------------------------------------------------------- /ask
 
 
-@dataclass
-class GatedService:
-    """Holds every question until the test opens the gate: an answer that takes its time."""
-
-    inner: QuestionService
-    gate: threading.Event
-
-    def ask(self, question: str, user_key: str) -> Answer:
-        assert self.gate.wait(10), "the test never opened the gate"
-        return self.inner.ask(question, user_key)
-
-
 def test_ask_is_acknowledged_at_once_and_answered_afterwards_only_to_the_asker(http_slack_app: AppStarter):
     gate = threading.Event()
     slack = http_slack_app(lambda settings: GatedService(QuestionService.from_settings(settings), gate))
     response_url = slack.fake.response_url("ask-1")
 
-    acknowledgement = slack.sender.post_command(slash_command("What did the Flock spokesperson tell the BBC?", response_url))
+    acknowledgement = slack.sender.post_command(
+        slash_command("What did the Flock spokesperson tell the BBC?", response_url)
+    )
     # Acknowledged while the answer is still being worked out, well within Slack's 3 seconds.
     assert acknowledgement.status == 200 and acknowledgement.seconds < 2.0
     assert slack.fake.calls("response_url") == []
@@ -176,6 +159,13 @@ def test_a_retried_event_is_answered_once(http_slack_app: AppStarter):
     slack.fake.wait_for_calls("chat.postMessage")
     slack.fake.assert_no_more_calls("chat.postMessage", expected=1)
     assert len(slack.service.questions) == 1
+
+
+def test_a_retry_whose_first_delivery_never_arrived_is_answered(http_slack_app: AppStarter):
+    slack = http_slack_app()  # e.g. the app was restarting when Slack first tried
+    assert slack.sender.post_event(mention("Did Ring send customer videos to Flock?"), retry_num=1).status == 200
+    [reply] = slack.fake.wait_for_calls("chat.postMessage")
+    assert "no Ring customer videos" in everything_shown(reply)
 
 
 def test_a_retry_that_arrives_while_the_first_delivery_is_still_being_answered_is_dropped(

@@ -18,7 +18,7 @@ import pytest
 
 from tests.fakes.slack_payloads import ASKER, SignedSender, events_api_envelope, mention
 from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
-from tests.slack.test_http_mode import SPOKESPERSON, everything_shown
+from tests.slack.slack_helpers import SPOKESPERSON, everything_shown
 
 STARTUP_TIMEOUT = 60
 
@@ -60,9 +60,17 @@ def run_qabot_slack(tmp_path: Path, index_cache_dir: Path):
         ([], {}, "SLACK_BOT_TOKEN is not set"),
         ([], {"SLACK_BOT_TOKEN": "hunter2-not-a-token"}, "SLACK_BOT_TOKEN is malformed"),
         ([], {"SLACK_BOT_TOKEN": BOT_TOKEN}, "SLACK_APP_TOKEN is not set"),
-        ([], {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xoxb-pasted-in-the-wrong-box"}, "SLACK_APP_TOKEN is malformed"),
+        (
+            [],
+            {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xoxb-pasted-in-the-wrong-box"},
+            "SLACK_APP_TOKEN is malformed",
+        ),
         (["--http"], {"SLACK_BOT_TOKEN": BOT_TOKEN}, "SLACK_SIGNING_SECRET is not set"),
-        (["--http"], {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "xoxb-not-a-secret"}, "SLACK_SIGNING_SECRET is malformed"),
+        (
+            ["--http"],
+            {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "xoxb-not-a-secret"},
+            "SLACK_SIGNING_SECRET is malformed",
+        ),
     ],
 )
 def test_a_missing_or_malformed_token_or_secret_is_named_in_one_line(run_qabot_slack, args, settings, problem):
@@ -74,7 +82,9 @@ def test_a_missing_or_malformed_token_or_secret_is_named_in_one_line(run_qabot_s
 
 
 def test_a_bot_token_slack_rejects_is_named(run_qabot_slack, fake_slack: FakeSlack):
-    result = run_qabot_slack(SLACK_BOT_TOKEN="xoxb-revoked-token", SLACK_APP_TOKEN=APP_TOKEN, QABOT_SLACK_API_URL=fake_slack.api_url)
+    result = run_qabot_slack(
+        SLACK_BOT_TOKEN="xoxb-revoked-token", SLACK_APP_TOKEN=APP_TOKEN, QABOT_SLACK_API_URL=fake_slack.api_url
+    )
     assert result.returncode == 2
     assert result.stderr == "qabot slack: SLACK_BOT_TOKEN was rejected by Slack (invalid_auth)\n"
     assert [c.method for c in fake_slack.calls()] == ["auth.test"]
@@ -111,7 +121,9 @@ def test_a_port_already_in_use_is_named(run_qabot_slack, fake_slack: FakeSlack):
             QABOT_SLACK_API_URL=fake_slack.api_url,
         )
         assert result.returncode == 2
-        assert result.stderr.splitlines()[-1] == f"qabot slack: cannot listen on 127.0.0.1:{port}: Address already in use"
+        assert (
+            result.stderr.splitlines()[-1] == f"qabot slack: cannot listen on 127.0.0.1:{port}: Address already in use"
+        )
         assert "Traceback" not in result.stderr
 
 
@@ -185,7 +197,10 @@ def test_qabot_slack_http_answers_a_signed_mention_and_stops_cleanly(start_qabot
         QABOT_SLACK_API_URL=fake_slack.api_url,
     )
     url = qabot.wait_for_line(r"serving Slack events at (http://127\.0\.0\.1:\d+/slack/events)").group(1)
-    assert SignedSender(url, SIGNING_SECRET).post_event(mention("What did the Flock spokesperson tell the BBC?")).status == 200
+    assert (
+        SignedSender(url, SIGNING_SECRET).post_event(mention("What did the Flock spokesperson tell the BBC?")).status
+        == 200
+    )
     [reply] = fake_slack.wait_for_calls("chat.postMessage")
     assert SPOKESPERSON in everything_shown(reply)
     assert qabot.stop() == 0
@@ -196,7 +211,9 @@ def test_qabot_slack_http_answers_a_signed_mention_and_stops_cleanly(start_qabot
 
 
 def test_qabot_slack_in_socket_mode_answers_an_envelope_and_stops_cleanly(start_qabot_slack, fake_slack: FakeSlack):
-    qabot = start_qabot_slack(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN, QABOT_SLACK_API_URL=fake_slack.api_url)
+    qabot = start_qabot_slack(
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN, QABOT_SLACK_API_URL=fake_slack.api_url
+    )
     qabot.wait_for_line(r"connected to Slack in Socket Mode")
     envelope = events_api_envelope(mention("What did the Flock spokesperson tell the BBC?"))
     fake_slack.send_envelope(envelope)

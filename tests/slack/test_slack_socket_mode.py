@@ -15,8 +15,7 @@ from tests.fakes.slack_payloads import (
     slash_command_envelope,
 )
 from tests.fakes.slack_server import APP_TOKEN, texts_of
-from tests.slack.conftest import AppStarter
-from tests.slack.test_http_mode import BBC_URL, SPOKESPERSON, GatedService, everything_shown, section_quoting
+from tests.slack.slack_helpers import BBC_URL, SPOKESPERSON, AppStarter, GatedService, everything_shown, section_quoting
 
 
 def test_the_app_connects_with_its_app_level_token(socket_mode_slack_app: AppStarter):
@@ -53,7 +52,9 @@ def test_an_envelope_is_acknowledged_before_its_answer_is_ready(socket_mode_slac
 
 def test_ask_over_socket_mode_is_acknowledged_then_answered_at_the_response_url(socket_mode_slack_app: AppStarter):
     slack = socket_mode_slack_app()
-    envelope = slash_command_envelope(slash_command("Did Ring send customer videos to Flock?", slack.fake.response_url()))
+    envelope = slash_command_envelope(
+        slash_command("Did Ring send customer videos to Flock?", slack.fake.response_url())
+    )
     slack.fake.send_envelope(envelope)
     slack.fake.wait_for_ack(envelope["envelope_id"])
     [response] = slack.fake.wait_for_calls("response_url")
