@@ -110,6 +110,20 @@ def test_an_unreachable_web_api_is_named_with_the_setting_that_points_there(run_
     )
 
 
+def test_a_missing_corpus_folder_is_named_after_the_tokens_pass(run_qabot_slack, fake_slack: FakeSlack, tmp_path):
+    result = run_qabot_slack(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_APP_TOKEN=APP_TOKEN,
+        QABOT_SLACK_API_URL=fake_slack.api_url,
+        QABOT_CORPUS_DIR=str(tmp_path / "no-such-folder"),
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"qabot slack: {tmp_path / 'no-such-folder'}: no such folder of articles (check QABOT_CORPUS_DIR)"
+    )
+    assert "Traceback" not in result.stderr
+
+
 def test_a_port_already_in_use_is_named(run_qabot_slack, fake_slack: FakeSlack):
     for port in free_port_in_use():
         result = run_qabot_slack(

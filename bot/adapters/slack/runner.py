@@ -22,17 +22,19 @@ import threading
 import time
 from dataclasses import dataclass
 from types import FrameType
-from typing import Callable
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.adapters.slack.app import Asker, build_app, build_web_client, library_logger, web_api_base_url
+from bot.service import QuestionService
 from bot.settings import Settings
+from corpus import CorpusError, CorpusFileError
 
 log = logging.getLogger(__name__)
 
@@ -211,11 +213,7 @@ def wait_until_connected(handler: SocketModeHandler, seconds: float) -> bool:
 # ---------------------------------------------------------------- the command
 
 
-def run(
-    args: argparse.Namespace,
-    settings: Settings,
-    service_factory: Callable[[Settings], Asker] | None = None,
-) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     """`qabot slack [--http] [--host H] [--port P]`: serve until SIGINT or SIGTERM; 0 on a clean stop."""
     try:
         check_credentials(settings, http=args.http)
@@ -223,7 +221,7 @@ def run(
         verify_bot_token(client, settings)
         if not args.http:
             verify_app_token(client, settings)
-        service = _load_service(settings, service_factory)
+        service = _load_service(settings)
         app = _build_app(settings, service)
         if args.http:
             server = start_http_server(app, args.host, args.port)
@@ -254,22 +252,14 @@ def _startup_check_logger() -> logging.Logger:
     return logger
 
 
-def _load_service(settings: Settings, service_factory: Callable[[Settings], Asker] | None) -> Asker:
-    from corpus import CorpusError, CorpusFileError
-
-    if service_factory is None:
-        from bot.service import QuestionService
-
-        service_factory = QuestionService.from_settings
+def _load_service(settings: Settings) -> QuestionService:
     try:
-        return service_factory(settings)
+        return QuestionService.from_settings(settings)
     except (CorpusError, CorpusFileError) as exc:
         raise StartupError(str(exc)) from None
 
 
 def _build_app(settings: Settings, service: Asker) -> App:
-    from slack_bolt.error import BoltError
-
     try:
         return build_app(settings, service)
     except BoltError:
