@@ -82,6 +82,14 @@ def test_an_article_without_a_url_is_named_without_a_link_and_other_outlets_are_
     assert credit["elements"][0]["text"].startswith(f"Also reported by <{BBC_URL}|")
 
 
+def test_a_bare_mention_gets_a_hint_on_how_to_ask(http_slack_app: AppStarter):
+    slack = http_slack_app()
+    slack.sender.post_event(mention(""))
+    [reply] = slack.fake.wait_for_calls("chat.postMessage")
+    assert texts_of(reply.params["blocks"])[0].startswith("Please ask a question, for example:")
+    assert slack.service.questions == [""]  # the bot's own mention is not part of the question
+
+
 def test_a_direct_message_is_answered_in_the_conversation(http_slack_app: AppStarter):
     slack = http_slack_app()
     slack.sender.post_event(direct_message("What did the Flock spokesperson tell the BBC?"))
