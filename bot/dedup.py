@@ -15,6 +15,11 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 
+SEEN_EVENT_TTL_SECONDS = 3600.0
+"""How long an event is remembered: Slack retries within minutes, a Discord resume replays
+at most a few minutes of events, so an hour is ample."""
+
+
 class SeenEvents(Protocol):
     def first_time(self, event_key: str) -> bool:
         """Atomically mark `event_key` as seen; True only for its first delivery."""
@@ -25,7 +30,7 @@ class SeenEvents(Protocol):
 class InMemorySeenEvents:
     """Seen event keys for `ttl_seconds`, at most `max_keys` of them, in this process."""
 
-    ttl_seconds: float = 3600.0
+    ttl_seconds: float = SEEN_EVENT_TTL_SECONDS
     max_keys: int = 100_000
     clock: Callable[[], float] = time.monotonic
     _seen: OrderedDict[str, float] = field(default_factory=OrderedDict, init=False, repr=False)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from bot.answer import Answer, Outcome
 from bot.core import AnsweringCore
-from bot.ratelimit import RateLimiter, SlidingWindowLimiter
+from bot.ratelimit import RateLimiter
 from bot.settings import Settings
+from bot.stores import Stores, stores_for
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +31,11 @@ class QuestionService:
     limiter: RateLimiter
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "QuestionService":
+    def from_settings(cls, settings: Settings, stores: Stores | None = None) -> "QuestionService":
+        """The service for `settings`; `stores` lets a runner share its stores with its adapter."""
         return cls(
             core=AnsweringCore.from_settings(settings),
-            limiter=SlidingWindowLimiter(settings.rate_limit),
+            limiter=(stores or stores_for(settings)).limiter,
         )
 
     def ask(self, question: str, user_key: str) -> Answer:

@@ -117,6 +117,28 @@ def _text(text: str) -> str:
     return text.strip()
 
 
+def _redis_url(text: str) -> Secret:
+    # A Secret: the URL may carry the Redis password (redis://:PASSWORD@host:6379/0).
+    value = text.strip()
+    if value and not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("must start with redis://, rediss:// or unix://, for example redis://127.0.0.1:6379/0")
+    return Secret(value)
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError("must be a number of seconds above 0")
+    return value
+
+
+def _key_prefix(text: str) -> str:
+    value = text.strip()
+    if not value or any(c.isspace() for c in value):
+        raise ValueError("must be a non-empty word without spaces")
+    return value
+
+
 def _optional_int(text: str) -> int | None:
     return int(text) if text.strip() else None
 
@@ -191,6 +213,21 @@ class Settings:
         "ephemeral",
         "Whether /ask answers are shown to the channel or only to the asker.",
     )
+    redis_url: Secret = _setting(
+        "QABOT_REDIS_URL",
+        _redis_url,
+        Secret(""),
+        "Redis shared by several replicas for answered events and rate limits; empty: this process alone.",
+    )
+    redis_prefix: str = _setting(
+        "QABOT_REDIS_PREFIX", _key_prefix, "qabot", "Prefix of every Redis key, to share one Redis between bots."
+    )
+    redis_timeout: float = _setting(
+        "QABOT_REDIS_TIMEOUT",
+        _positive_seconds,
+        0.5,
+        "Seconds to wait for Redis before going on without it (this replica's own stores).",
+    )
 
     @classmethod
     def load(
@@ -217,7 +254,7 @@ class Settings:
             try:
                 values[f.name] = f.metadata["parse"](raw)
             except ValueError as exc:
-                shown = "(hidden)" if f.metadata["parse"] is _secret else repr(raw)
+                shown = "(hidden)" if isinstance(f.default, Secret) else repr(raw)
                 raise SettingsError(f"{env}={shown} is not valid: {exc}") from None
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -103,11 +103,16 @@ class QABotClient(discord.Client):
             log.exception("the question service failed")
             return Answer(question=question, outcome=Outcome.ERROR, message=ERROR_MESSAGE)
 
+    async def first_time(self, event_key: str) -> bool:
+        """Whether this event is new, asked off the event loop: the store may be a Redis
+        shared with other replicas, and a slow one must never stall the gateway."""
+        return await asyncio.to_thread(self.seen.first_time, event_key)
+
     # -- @mentions and direct messages ----------------------------------------
 
     async def on_message(self, message: discord.Message) -> None:
         question = self.question_in(message)
-        if question is None or not self.seen.first_time(f"discord:message:{message.id}"):
+        if question is None or not await self.first_time(f"discord:message:{message.id}"):
             return
         try:
             answer = await self.answer(question, message.author.id)
@@ -177,7 +182,7 @@ def strip_mention(content: str, bot_id: int) -> str:
 async def ask(interaction: discord.Interaction[QABotClient], question: str, private: bool = False) -> None:
     """Ask the news articles a question; the answer quotes them and links the sources."""
     client = interaction.client
-    if not client.seen.first_time(f"discord:interaction:{interaction.id}"):
+    if not await client.first_time(f"discord:interaction:{interaction.id}"):
         return
     # Discord wants a response within 3 seconds; deferring shows "thinking…" while we look.
     await interaction.response.defer(ephemeral=private, thinking=True)

@@ -22,6 +22,7 @@ import yarl
 from bot.adapters.discord.client import QABotClient
 from bot.service import QuestionService
 from bot.settings import Settings
+from bot.stores import stores_for
 from corpus import CorpusError
 
 log = logging.getLogger(__name__)
@@ -77,11 +78,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             token = settings.discord_token
             if not token:
                 raise SetupError(MISSING_TOKEN)
+            stores = stores_for(settings)
             try:
-                service = QuestionService.from_settings(settings)
+                service = QuestionService.from_settings(settings, stores)
             except CorpusError as exc:
                 raise SetupError(f"cannot load the articles: {exc}") from None
-            client = QABotClient(service, guild_id=settings.discord_guild_id)
+            log.info("answered messages and rate limits are kept %s", stores.description)
+            client = QABotClient(service, seen=stores.seen_events, guild_id=settings.discord_guild_id)
             asyncio.run(serve(client, token.reveal()))
             return EXIT_OK
     except SetupError as exc:

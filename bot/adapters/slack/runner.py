@@ -32,8 +32,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.adapters.slack.app import Asker, build_app, build_web_client, library_logger, web_api_base_url
+from bot.dedup import SeenEvents
 from bot.service import QuestionService
 from bot.settings import Settings
+from bot.stores import Stores, stores_for
 from corpus import CorpusError, CorpusFileError
 
 log = logging.getLogger(__name__)
@@ -221,8 +223,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         verify_bot_token(client, settings)
         if not args.http:
             verify_app_token(client, settings)
-        service = _load_service(settings)
-        app = _build_app(settings, service)
+        stores = stores_for(settings)
+        service = _load_service(settings, stores)
+        app = _build_app(settings, service, stores.seen_events)
+        log.info("answered events and rate limits are kept %s", stores.description)
         if args.http:
             server = start_http_server(app, args.host, args.port)
             stop = server.stop
@@ -252,16 +256,16 @@ def _startup_check_logger() -> logging.Logger:
     return logger
 
 
-def _load_service(settings: Settings) -> QuestionService:
+def _load_service(settings: Settings, stores: Stores) -> QuestionService:
     try:
-        return QuestionService.from_settings(settings)
+        return QuestionService.from_settings(settings, stores)
     except (CorpusError, CorpusFileError) as exc:
         raise StartupError(str(exc)) from None
 
 
-def _build_app(settings: Settings, service: Asker) -> App:
+def _build_app(settings: Settings, service: Asker, seen_events: SeenEvents) -> App:
     try:
-        return build_app(settings, service)
+        return build_app(settings, service, seen_events)
     except BoltError:
         # verify_bot_token passed moments ago, so this is Slack changing its mind (a revoked token).
         raise StartupError("SLACK_BOT_TOKEN was rejected by Slack (auth.test failed)") from None
