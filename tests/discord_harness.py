@@ -10,6 +10,7 @@ from typing import Any, AsyncIterator
 
 from bot.adapters.discord.client import AskService, QABotClient
 from bot.adapters.discord.runner import discord_endpoints
+from bot.dedup import SeenEvents
 from bot.service import QuestionService
 from bot.settings import Settings
 from fakes.discord_server import FakeDiscord, RecordedRequest
@@ -44,21 +45,34 @@ class Server:
 
 @contextlib.asynccontextmanager
 async def bot_in_server(
-    service: AskService, *, guild_id: int | None = None, discord: FakeDiscord | None = None
+    service: AskService,
+    *,
+    guild_id: int | None = None,
+    discord: FakeDiscord | None = None,
+    seen: SeenEvents | None = None,
 ) -> AsyncIterator[Server]:
     """Start a fake Discord and the bot, logged in and ready; close both afterwards."""
     async with discord or FakeDiscord() as fake:
-        with discord_endpoints(fake.api_url, fake.gateway_url):
-            # A short guild_ready_timeout: the fake sends every guild at once, no need to wait 2 s.
-            bot = QABotClient(service, guild_id=guild_id, guild_ready_timeout=0.05)
-            running = asyncio.create_task(bot.start(fake.token))
-            try:
-                await _ready(bot, running)
-                yield Server(fake, bot)
-            finally:
-                await bot.close()
-                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                    await asyncio.wait_for(running, STEP_TIMEOUT)
+        async with connected_bot(fake, service, guild_id=guild_id, seen=seen) as bot:
+            yield Server(fake, bot)
+
+
+@contextlib.asynccontextmanager
+async def connected_bot(
+    fake: FakeDiscord, service: AskService, *, guild_id: int | None = None, seen: SeenEvents | None = None
+) -> AsyncIterator[QABotClient]:
+    """The real bot connected to an already running fake Discord (several may connect: replicas)."""
+    with discord_endpoints(fake.api_url, fake.gateway_url):
+        # A short guild_ready_timeout: the fake sends every guild at once, no need to wait 2 s.
+        bot = QABotClient(service, seen=seen, guild_id=guild_id, guild_ready_timeout=0.05)
+        running = asyncio.create_task(bot.start(fake.token))
+        try:
+            await _ready(bot, running)
+            yield bot
+        finally:
+            await bot.close()
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(running, STEP_TIMEOUT)
 
 
 async def _ready(bot: QABotClient, running: asyncio.Task[None]) -> None:

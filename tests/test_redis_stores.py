@@ -8,11 +8,9 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
-import redis
 
 from bot.dedup import InMemorySeenEvents
 from bot.ratelimit import SlidingWindowLimiter

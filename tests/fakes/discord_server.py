@@ -7,6 +7,12 @@ records every request it receives; tests assert on exactly what reached
 slash commands by dispatching gateway events, and it can answer chosen
 requests with a 429 to exercise rate-limit retries.
 
+Its gateway keeps sessions as Discord does: it can close the connection from
+its side (`close_gateway`), keeps what it dispatches meanwhile, and on the
+bot's RESUME replays every event after the sequence number the bot last saw
+(optionally some before it too, as an at-least-once delivery may). Several
+bots may connect at once (replicas using one token); each gets every event.
+
 It speaks just enough of Discord API v10 for discord.py 2.7. Quirks it must
 match: JSON replies carry `Content-Type: application/json` exactly (with a
 charset, discord.py treats the body as text); a 429 carries a `Via` header
@@ -17,6 +23,7 @@ objects carry `flags`; interactions carry `attachment_size_limit`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import re
@@ -77,6 +84,21 @@ class _PlannedFailure:
     status: int
     retry_after: float
     remaining: int
+    every: int = 1
+    """Fail every `every`-th matching request (1: each one) until `remaining` are used."""
+    seen: int = 0
+
+
+@dataclass
+class _Session:
+    """One gateway session: survives its websocket closing, until resumed or forgotten."""
+
+    session_id: str
+    socket: web.WebSocketResponse | None
+    transport: asyncio.BaseTransport | None = None
+    sequence: int = 0
+    dispatched: list[dict[str, Any]] = field(default_factory=list)
+    """Every DISPATCH payload of this session, for replaying on RESUME."""
 
 
 @dataclass
@@ -94,13 +116,16 @@ class FakeDiscord:
     requests: list[RecordedRequest] = field(default_factory=list)
     identify_payloads: list[dict[str, Any]] = field(default_factory=list)
     """Every IDENTIFY the bot sent (intents, properties; the token is left out)."""
+    resume_payloads: list[dict[str, Any]] = field(default_factory=list)
+    """Every RESUME the bot sent (session ID and sequence; the token is left out)."""
+    replay_overlap: int = 0
+    """On RESUME, also replay this many events the bot had already seen (at-least-once delivery)."""
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._port = 0
-        self._socket: web.WebSocketResponse | None = None
-        self._sequence = 0
+        self._sessions: dict[str, _Session] = {}
         self._failures: list[_PlannedFailure] = []
         self._request_arrived = asyncio.Condition()
         self.session_ready = asyncio.Event()
@@ -119,8 +144,9 @@ class FakeDiscord:
         self._port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def close(self) -> None:
-        if self._socket is not None and not self._socket.closed:
-            await self._socket.close()
+        for session in self._sessions.values():
+            if session.socket is not None and not session.socket.closed:
+                await session.socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -267,19 +293,58 @@ class FakeDiscord:
         return pinged
 
     def answer_with_status(
-        self, method: str, path_pattern: str, *, status: int = 429, retry_after: float = 0.1, times: int = 1
+        self,
+        method: str,
+        path_pattern: str,
+        *,
+        status: int = 429,
+        retry_after: float = 0.1,
+        times: int = 1,
+        every: int = 1,
     ) -> None:
-        """Answer the next `times` requests to `method path_pattern` with `status` (429: rate limited)."""
-        self._failures.append(_PlannedFailure(method, re.compile(path_pattern), status, retry_after, times))
+        """Answer `times` requests to `method path_pattern` with `status` (429: rate limited):
+        the next ones, or with `every=n` every n-th one."""
+        self._failures.append(
+            _PlannedFailure(method, re.compile(path_pattern), status, retry_after, times, every)
+        )
 
     # -- gateway -------------------------------------------------------------
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send a DISPATCH event to the connected bot (after its session is ready)."""
+        """Send a DISPATCH event to every session (after the first one is ready).
+
+        A session whose websocket is closed keeps the event, and gets it when it resumes.
+        """
         await asyncio.wait_for(self.session_ready.wait(), 10)
-        assert self._socket is not None
-        self._sequence += 1
-        await self._socket.send_str(json.dumps({"op": 0, "t": event, "s": self._sequence, "d": data}))
+        for session in list(self._sessions.values()):
+            session.sequence += 1
+            payload = {"op": 0, "t": event, "s": session.sequence, "d": data}
+            session.dispatched.append(payload)
+            if session.socket is not None and not session.socket.closed:
+                with contextlib.suppress(ConnectionError):  # closing under us: it is replayed on resume
+                    await session.socket.send_str(json.dumps(payload))
+
+    async def close_gateway(self, code: int = 4000, *, forget_sessions: bool = False, abrupt: bool = False) -> None:
+        """Close every bot's websocket from Discord's side, as on a gateway restart.
+
+        Code 4000 ("unknown error") and most others let the bot RESUME; with
+        `forget_sessions`, RESUME is refused (op 9) and the bot must IDENTIFY again.
+        `abrupt` drops the TCP connection without a close frame, as a failing network does.
+        """
+        sessions = list(self._sessions.values())
+        if forget_sessions:
+            self._sessions.clear()
+        for session in sessions:
+            socket, session.socket = session.socket, None
+            if socket is None or socket.closed:
+                continue
+            if abrupt and session.transport is not None:
+                session.transport.abort()
+            else:
+                await socket.close(code=code, message=b"Closed by the fake Discord.")
+
+    def connected_sessions(self) -> int:
+        return sum(1 for s in self._sessions.values() if s.socket is not None and not s.socket.closed)
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse()
@@ -300,29 +365,49 @@ class FakeDiscord:
                 if token != self.token or self.gateway_rejects_token:
                     await socket.close(code=AUTHENTICATION_FAILED, message=b"Authentication failed.")
                     break
-                self._socket = socket
-                await self._send_ready(socket)
-            elif op == 6:  # resume: this fake keeps no sessions, so ask for a fresh identify
-                await socket.send_str(json.dumps({"op": 9, "d": False}))
-        if self._socket is socket:
-            self.session_ready.clear()
+                await self._send_ready(socket, request.transport)
+            elif op == 6:  # resume
+                resume = dict(payload["d"])
+                token = resume.pop("token", None)
+                self.resume_payloads.append(resume)
+                session = self._sessions.get(resume.get("session_id", ""))
+                if token != self.token or session is None:
+                    await socket.send_str(json.dumps({"op": 9, "d": False}))  # invalid session: identify
+                    continue
+                await self._resume(session, socket, request.transport, int(resume.get("seq") or 0))
         return socket
 
-    async def _send_ready(self, socket: web.WebSocketResponse) -> None:
-        self._sequence = 0
+    async def _resume(
+        self, session: _Session, socket: web.WebSocketResponse, transport: asyncio.BaseTransport | None, seen: int
+    ) -> None:
+        session.socket, session.transport = socket, transport
+        replay_from = max(0, seen - self.replay_overlap)
+        for payload in session.dispatched:
+            if payload["s"] > replay_from:
+                await socket.send_str(json.dumps(payload))
+        session.sequence += 1
+        resumed = {"op": 0, "t": "RESUMED", "s": session.sequence, "d": {}}
+        session.dispatched.append(resumed)
+        await socket.send_str(json.dumps(resumed))
+
+    async def _send_ready(self, socket: web.WebSocketResponse, transport: asyncio.BaseTransport | None) -> None:
+        session = _Session(f"session-{next(self._ids)}", socket, transport)
         ready = {
             "v": 10,
             "user": self.bot.payload(),
             "guilds": [{"id": str(self.guild_id), "unavailable": True}],
-            "session_id": f"session-{next(self._ids)}",
+            "session_id": session.session_id,
             "resume_gateway_url": self.gateway_url,
             "application": {"id": str(self.application_id), "flags": 0},
             "private_channels": [],
             "relationships": [],
         }
         for event, data in (("READY", ready), ("GUILD_CREATE", self._guild())):
-            self._sequence += 1
-            await socket.send_str(json.dumps({"op": 0, "t": event, "s": self._sequence, "d": data}))
+            session.sequence += 1
+            payload = {"op": 0, "t": event, "s": session.sequence, "d": data}
+            session.dispatched.append(payload)
+            await socket.send_str(json.dumps(payload))
+        self._sessions[session.session_id] = session
         self.session_ready.set()
 
     def _guild(self) -> dict[str, Any]:
@@ -417,6 +502,9 @@ class FakeDiscord:
     ) -> tuple[int, Any, dict[str, str]]:
         for failure in self._failures:
             if failure.remaining > 0 and failure.method == method and failure.path.fullmatch(path):
+                failure.seen += 1
+                if failure.seen % failure.every:
+                    continue
                 failure.remaining -= 1
                 if failure.status == 429:
                     # The Via header marks it as Discord's own limit (not a Cloudflare ban).

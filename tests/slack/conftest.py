@@ -19,6 +19,7 @@ from bot.settings import Settings
 from tests.fakes.slack_payloads import SignedSender
 from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
 from tests.slack.slack_helpers import AppStarter, CountingService, RunningSlackApp, ServiceMaker
+from tests.slack.slack_processes import RunningQabot, environment
 
 
 @pytest.fixture(scope="session")
@@ -84,3 +85,19 @@ def socket_mode_slack_app(fake_slack: FakeSlack, index_cache_dir: Path) -> Itera
         handler.client.auto_reconnect_enabled = False
         fake_slack.drop_socket_connections()
         handler.close()
+
+
+@pytest.fixture
+def start_qabot_slack(tmp_path: Path, index_cache_dir: Path) -> Iterator:
+    started: list[RunningQabot] = []
+
+    def start(*args: str, **settings: str) -> RunningQabot:
+        running = RunningQabot(list(args), environment(tmp_path, index_cache_dir, **settings), tmp_path)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.wait(timeout=10)

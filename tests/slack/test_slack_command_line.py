@@ -3,14 +3,9 @@ a right one answers questions in either mode and stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
-import os
-import re
-import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -19,13 +14,7 @@ import pytest
 from tests.fakes.slack_payloads import ASKER, SignedSender, events_api_envelope, mention
 from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
 from tests.slack.slack_helpers import SPOKESPERSON, everything_shown
-
-STARTUP_TIMEOUT = 60
-
-
-def environment(home: Path, cache: Path, **settings: str) -> dict[str, str]:
-    """Only what the test sets: a developer's own SLACK_* variables must not leak in."""
-    return {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "QABOT_CACHE_DIR": str(cache), **settings}
+from tests.slack.slack_processes import STARTUP_TIMEOUT, environment
 
 
 def qabot_slack(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -139,66 +128,6 @@ def test_a_port_already_in_use_is_named(run_qabot_slack, fake_slack: FakeSlack):
             result.stderr.splitlines()[-1] == f"qabot slack: cannot listen on 127.0.0.1:{port}: Address already in use"
         )
         assert "Traceback" not in result.stderr
-
-
-class RunningQabot:
-    """`qabot slack` in the background, its stderr collected line by line."""
-
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "slack", *args],
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        threading.Thread(target=self._collect, daemon=True).start()
-
-    def _collect(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            with self._changed:
-                self.lines.append(line.rstrip("\n"))
-                self._changed.notify_all()
-
-    def wait_for_line(self, pattern: str, timeout: float = STARTUP_TIMEOUT) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                for line in self.lines:
-                    if found := re.search(pattern, line):
-                        return found
-                left = deadline - time.monotonic()
-                if left <= 0 or self.process.poll() is not None:
-                    raise AssertionError(f"no line matching {pattern!r} in: {self.lines}")
-                self._changed.wait(min(left, 0.2))
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=20)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-
-
-@pytest.fixture
-def start_qabot_slack(tmp_path: Path, index_cache_dir: Path) -> Iterator:
-    started: list[RunningQabot] = []
-
-    def start(*args: str, **settings: str) -> RunningQabot:
-        running = RunningQabot(list(args), environment(tmp_path, index_cache_dir, **settings), tmp_path)
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        if running.process.poll() is None:
-            running.process.kill()
-            running.process.wait(timeout=10)
 
 
 def test_qabot_slack_http_answers_a_signed_mention_and_stops_cleanly(start_qabot_slack, fake_slack: FakeSlack):

@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 # is echoed and quoted back, and must never ping anyone.
 NO_MENTIONS = discord.AllowedMentions.none()
 
+# A send Discord asks us to delay for longer than this is given up (the asker gets an
+# apology if that can be sent): waiting would hold the reply, and every reply queued behind
+# it, for as long as Discord says, possibly hours. 30 s is the least discord.py accepts.
+MAX_RATE_LIMIT_WAIT_SECONDS = 30.0
+
 # Message types a person writes; joins, pins, thread starts and the like are not questions.
 QUESTION_MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 
@@ -61,6 +66,7 @@ class QABotClient(discord.Client):
         **options: Any,
     ) -> None:
         # `options` go to discord.Client as they are (the tests shorten guild_ready_timeout).
+        options.setdefault("max_ratelimit_timeout", MAX_RATE_LIMIT_WAIT_SECONDS)
         super().__init__(intents=question_intents(), allowed_mentions=NO_MENTIONS, **options)
         self.service = service
         # Gateway reconnects can deliver an event again; each one is answered once.
