@@ -9,6 +9,7 @@ answer, offering the closest passages only as "not an answer".
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ from index.selection import Hit, rank
 from index.sentence_index import NO_NEIGHBOUR, SentenceIndex
 
 log = logging.getLogger(__name__)
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 SHOWN_QUESTION_CHARS = 300
 """Echoed questions are cut to this length."""
@@ -62,7 +65,10 @@ class AnsweringCore:
 
     def answer(self, question: str) -> Answer:
         started = time.perf_counter()
-        answer = self._answer(question if isinstance(question, str) else "")
+        text = question if isinstance(question, str) else ""
+        # A lone UTF-16 surrogate (JSON from a platform may carry one) cannot be encoded to be
+        # sent back, and the question is echoed in replies: it becomes U+FFFD like any bad byte.
+        answer = self._answer(_LONE_SURROGATE.sub("\ufffd", text))
         elapsed = (time.perf_counter() - started) * 1000
         return Answer(
             question=answer.question,

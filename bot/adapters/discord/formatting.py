@@ -59,7 +59,8 @@ class OutgoingMessage:
 
 def discord_length(text: str) -> int:
     """Length as JavaScript (and so, conservatively, Discord) counts it."""
-    return len(text.encode("utf-16-le")) // 2
+    # surrogatepass: a lone surrogate is measured (as one unit) instead of raising.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def escape_markdown(text: str) -> str:
