@@ -112,6 +112,8 @@ def article_texts() -> list[str]:
 
 
 @given(question=any_question)
+@example(question="\ud800 why did ring drop flock")
+@example(question="\x00\u202e<!channel> **why** did @everyone ring drop flock\u200d👨‍👩‍👧")
 @question_settings
 def test_the_core_answers_anything_with_quotes_taken_verbatim_from_the_articles(core, article_texts, question):
     answer = core.answer(question)
