@@ -115,6 +115,7 @@ class FakeSlack:
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._sockets: set[web.WebSocketResponse] = set()
+        self._transports: dict[web.WebSocketResponse, asyncio.BaseTransport | None] = {}
         self._outbox: asyncio.Queue[dict[str, Any]] | None = None
         self.socket_connections = 0
 
@@ -213,9 +214,13 @@ class FakeSlack:
                     raise AssertionError(f"envelope {envelope_id} was not acknowledged within {timeout}s")
                 self._changed.wait(left)
 
-    def drop_socket_connections(self) -> None:
-        """Close every Socket Mode websocket from the server side at once, with no warning."""
-        asyncio.run_coroutine_threadsafe(self._close_sockets(), self._loop).result(timeout=10)
+    def drop_socket_connections(self, *, abrupt: bool = False) -> None:
+        """Close every Socket Mode websocket from the server side at once, with no `disconnect` warning.
+
+        By default with a close frame (not waiting for the client's reply); `abrupt` cuts the
+        TCP connection without one, as a failing network does.
+        """
+        asyncio.run_coroutine_threadsafe(self._close_sockets(abrupt), self._loop).result(timeout=10)
 
     def refresh_socket_connections(self, grace_seconds: float = 5.0) -> None:
         """What Slack does every few hours: send `disconnect` (refresh_requested) on each open
@@ -267,9 +272,17 @@ class FakeSlack:
 
         asyncio.ensure_future(close_when_replaced())
 
-    async def _close_sockets(self) -> None:
+    async def _close_sockets(self, abrupt: bool = False) -> None:
         for ws in list(self._sockets):
-            await ws.close()
+            transport = self._transports.get(ws)
+            if abrupt and transport is not None:
+                transport.abort()
+            else:
+                # ws.close() waits up to its timeout for the client's reply to the close frame,
+                # which slack_sdk's client never sends; the frame itself goes out at once.
+                asyncio.ensure_future(ws.close())
+            self._sockets.discard(ws)
+        await asyncio.sleep(0.05)
 
     async def _stop(self) -> None:
         await self._close_sockets()
@@ -351,6 +364,7 @@ class FakeSlack:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self._sockets.add(ws)
+        self._transports[ws] = request.transport
         with self._changed:
             self.socket_connections += 1
             self._changed.notify_all()
@@ -372,6 +386,7 @@ class FakeSlack:
         finally:
             sender.cancel()
             self._sockets.discard(ws)
+            self._transports.pop(ws, None)
         return ws
 
     def _queue_envelope(self, envelope: dict[str, Any]) -> None:
@@ -382,7 +397,7 @@ class FakeSlack:
         assert self._outbox is not None
         while not ws.closed:
             envelope = await self._outbox.get()
-            if ws.closed:  # put it back for the next connection
+            if ws.closed or ws not in self._sockets:  # dropped: put it back for the next connection
                 self._outbox.put_nowait(envelope)
                 return
             await ws.send_json(envelope)

@@ -20,7 +20,14 @@ from slack_bolt import Ack, App, BoltResponse, Respond
 from slack_bolt.context.context import BoltContext
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from bot.adapters.slack.formatting import SlackMessage, apology_message, format_answer
 from bot.adapters.slack.markup import question_from_slack
@@ -70,13 +77,52 @@ def web_api_base_url(settings: Settings) -> str:
     return url if url.endswith("/") else url + "/"
 
 
+MAX_RETRY_AFTER_SECONDS = 30
+"""A 429 asking to wait longer than this is not retried: the Bolt worker thread would be held
+(and every question queued behind it) for as long as Slack says; the asker gets an apology."""
+
+
+class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """Retries a 429 after its Retry-After, unless that is longer than `max_wait_seconds`."""
+
+    def __init__(self, max_retry_count: int = 2, max_wait_seconds: int = MAX_RETRY_AFTER_SECONDS) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait_seconds = max_wait_seconds
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:  # fmt: skip
+        if response is None or response.status_code != 429:
+            return False
+        wait = next((v[0] for k, v in response.headers.items() if k.lower() == "retry-after" and v), "1")
+        try:
+            return int(wait) <= self.max_wait_seconds
+        except ValueError:  # not a number of seconds: do not guess
+            return False
+
+
+class GatewayErrorRetryHandler(ServerErrorRetryHandler):
+    """Retries once, after a short backoff, when Slack (or a proxy before it) answers 500, 502, 503 or 504.
+
+    A 5xx usually means the call was not carried out; rarely, Slack may have posted the message
+    before failing, and the retry posts it again. One retry keeps that rare case rare while an
+    answer survives a passing outage.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(max_retry_count=1)
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:  # fmt: skip
+        return response is not None and response.status_code in (500, 502, 503, 504)
+
+
 def build_web_client(settings: Settings, logger: logging.Logger | None = None) -> WebClient:
     return WebClient(
         token=settings.slack_bot_token.reveal(),
         base_url=web_api_base_url(settings),
         logger=logger or library_logger(),
         # A 429 means Slack did not take the call, so retrying after Retry-After cannot post twice.
-        retry_handlers=[ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=2)],
+        retry_handlers=[ConnectionErrorRetryHandler(), BoundedRateLimitRetryHandler(), GatewayErrorRetryHandler()],
     )
 
 

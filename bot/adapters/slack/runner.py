@@ -29,6 +29,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
+from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.errors import SlackApiError
 
 from bot.adapters.slack.app import Asker, build_app, build_web_client, library_logger, web_api_base_url
@@ -43,6 +44,11 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 EXIT_STARTUP_FAILED = 2
 SOCKET_CONNECT_WAIT_SECONDS = 10.0
+SOCKET_MODE_PING_SECONDS = 3.0
+"""How often the Socket Mode client pings Slack and checks its connection (Bolt's default: 10).
+A connection cut without a close frame is only noticed by these checks: slack_sdk's client
+takes an end of stream for "no data yet". With 3 s it is replaced within about 3 to 18 s."""
+RECONNECT_AFTER_CLOSE_SECONDS = 0.2
 
 _SIGNING_SECRET = re.compile(r"[0-9a-fA-F]{16,}")
 
@@ -191,7 +197,13 @@ def start_http_server(app: App, host: str, port: int) -> HttpEventServer:
 
 def connect_socket_mode(app: App, settings: Settings) -> SocketModeHandler:
     """Open the Socket Mode connection; StartupError if Slack rejects the app-level token."""
-    handler = SocketModeHandler(app, app_token=settings.slack_app_token.reveal(), logger=library_logger())
+    handler = SocketModeHandler(
+        app,
+        app_token=settings.slack_app_token.reveal(),
+        logger=library_logger(),
+        ping_interval=SOCKET_MODE_PING_SECONDS,
+    )
+    reconnect_when_slack_closes(handler.client)
     try:
         handler.connect()
     except SlackApiError as exc:
@@ -201,6 +213,35 @@ def connect_socket_mode(app: App, settings: Settings) -> SocketModeHandler:
         handler.close()
         raise StartupError(_unreachable(settings, exc)) from None
     return handler
+
+
+def reconnect_when_slack_closes(client: SocketModeClient) -> None:
+    """Open a new connection as soon as Slack closes the current one.
+
+    slack_sdk's own reconnect on a close frame does nothing (it runs before the closed
+    connection is marked closed, so there seems to be one still), and the next connection
+    check comes a ping interval later. Shortly after the close, the connection is marked
+    closed and `connect_to_new_endpoint` opens a new one; when the close was of an old
+    connection already replaced (Slack's refresh), it finds the new one open and does nothing.
+    """
+
+    def soon(code: int, reason: str | None) -> None:
+        if client.closed or not client.auto_reconnect_enabled:
+            return
+        timer = threading.Timer(RECONNECT_AFTER_CLOSE_SECONDS, _reconnect_unless_closing, args=(client,))
+        timer.daemon = True
+        timer.start()
+
+    client.on_close_listeners.append(soon)
+
+
+def _reconnect_unless_closing(client: SocketModeClient) -> None:
+    if client.closed or not client.auto_reconnect_enabled:
+        return
+    try:
+        client.connect_to_new_endpoint()
+    except Exception:  # Slack unreachable: the client's own checks keep trying
+        log.warning("reconnecting to Slack after it closed the connection failed; retrying shortly", exc_info=True)
 
 
 def wait_until_connected(handler: SocketModeHandler, seconds: float) -> bool:
