@@ -47,3 +47,19 @@ def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server = start_redis(tmp_path / "redis")
     yield server
     server.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures the load tests recorded (`record_property("load figures", ...)`)."""
+    lines = [
+        f"{report.nodeid.split('::')[-1]}: {value}"
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", [])
+        if name == "load figures"
+    ]
+    if lines:
+        terminalreporter.section("load figures")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -69,6 +69,8 @@ class RecordedRequest:
     body: Any
     authorization: str | None
     status: int
+    at: float = field(default_factory=time.monotonic)
+    """When it arrived (time.monotonic, comparable across processes on one machine)."""
 
     def is_message_send(self) -> bool:
         """A message the bot posted: to a channel, or as an interaction follow-up."""

@@ -13,6 +13,7 @@ for the same message (the same channel and `ts`, e.g. an edit).
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
@@ -221,8 +222,15 @@ def _respond(respond: Respond, message: SlackMessage, response_type: str) -> Non
         raise RuntimeError(f"Slack refused the /ask response (HTTP {response.status_code}: {response.body[:200]})")
 
 
-def build_app(settings: Settings, service: Asker, seen_events: SeenEvents | None = None) -> App:
+def build_app(
+    settings: Settings,
+    service: Asker,
+    seen_events: SeenEvents | None = None,
+    listener_executor: Executor | None = None,
+) -> App:
     """The Bolt app, its Web API client pointed at `settings.slack_api_url` when set.
+
+    `listener_executor` runs the listeners (Bolt's own pool of 5 threads when None).
 
     Builds with an `auth.test` call, so a rejected bot token fails here (as a BoltError).
     """
@@ -231,6 +239,7 @@ def build_app(settings: Settings, service: Asker, seen_events: SeenEvents | None
         signing_secret=settings.slack_signing_secret.reveal(),
         logger=library_logger(),
         name="qabot",
+        listener_executor=listener_executor,
     )
     questions = SlackQuestions(
         service=service,

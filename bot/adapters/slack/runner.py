@@ -32,6 +32,7 @@ from slack_sdk import WebClient
 from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.errors import SlackApiError
 
+from bot.adapters.slack.acks_first import AcknowledgementsFirst
 from bot.adapters.slack.app import Asker, build_app, build_web_client, library_logger, web_api_base_url
 from bot.dedup import SeenEvents
 from bot.service import QuestionService
@@ -140,6 +141,12 @@ def _unreachable(settings: Settings, exc: OSError) -> str:
 
 
 class _QuietRequestHandler(WSGIRequestHandler):
+    server: "_ThreadingWSGIServer"
+
+    def handle(self) -> None:
+        with self.server.acknowledgements.acknowledging():
+            super().handle()
+
     def log_message(self, format: str, *args: object) -> None:
         # The default writes every request, with the caller's address, straight to stderr.
         log.debug("http: " + format, *args)
@@ -149,6 +156,7 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
     # Slack can deliver a burst of events at once; the default backlog of 5 would refuse connections.
     request_queue_size = 1024
+    acknowledgements: AcknowledgementsFirst
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind looks up the host's full DNS name, which can stall without DNS.
@@ -179,12 +187,18 @@ class HttpEventServer:
         self.thread.join(timeout=10)
 
 
-def start_http_server(app: App, host: str, port: int) -> HttpEventServer:
-    """Serve `app` at http://host:port/slack/events until `stop()`; StartupError if it cannot bind."""
+def start_http_server(
+    app: App, host: str, port: int, acknowledgements: AcknowledgementsFirst | None = None
+) -> HttpEventServer:
+    """Serve `app` at http://host:port/slack/events until `stop()`; StartupError if it cannot bind.
+
+    `acknowledgements` is the gate the app's listener executor waits on (see `acks_first`).
+    """
     try:
         server = _ThreadingWSGIServer((host, port), _QuietRequestHandler)
     except OSError as exc:
         raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    server.acknowledgements = acknowledgements or AcknowledgementsFirst()
     server.set_app(SlackRequestHandler(app, path=EVENTS_PATH))
     # A short poll interval makes stop() quick; serving itself does not poll.
     thread = threading.Thread(target=server.serve_forever, args=(0.1,), name="slack-http", daemon=True)
@@ -266,10 +280,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             verify_app_token(client, settings)
         stores = stores_for(settings)
         service = _load_service(settings, stores)
-        app = _build_app(settings, service, stores.seen_events)
+        # Over HTTP, Slack's requests are acknowledged before answers are worked out (acks_first).
+        acknowledgements = AcknowledgementsFirst() if args.http else None
+        app = _build_app(settings, service, stores.seen_events, acknowledgements)
         log.info("answered events and rate limits are kept %s", stores.description)
         if args.http:
-            server = start_http_server(app, args.host, args.port)
+            server = start_http_server(app, args.host, args.port, acknowledgements)
             stop = server.stop
             log.info("serving Slack events at %s", server.url)
         else:
@@ -304,9 +320,12 @@ def _load_service(settings: Settings, stores: Stores) -> QuestionService:
         raise StartupError(str(exc)) from None
 
 
-def _build_app(settings: Settings, service: Asker, seen_events: SeenEvents) -> App:
+def _build_app(
+    settings: Settings, service: Asker, seen_events: SeenEvents, acknowledgements: AcknowledgementsFirst | None
+) -> App:
+    executor = acknowledgements.executor() if acknowledgements is not None else None
     try:
-        return build_app(settings, service, seen_events)
+        return build_app(settings, service, seen_events, executor)
     except BoltError:
         # verify_bot_token passed moments ago, so this is Slack changing its mind (a revoked token).
         raise StartupError("SLACK_BOT_TOKEN was rejected by Slack (auth.test failed)") from None
