@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import time
 from typing import Sequence
 
+from bot.log_setup import configure_logging
 from bot.settings import Settings, SettingsError
 from corpus import CorpusError, CorpusFileError
 
@@ -57,9 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"qabot: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     try:
         if args.command == "ask":
             return _ask(args, settings)

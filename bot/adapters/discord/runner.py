@@ -70,6 +70,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     # would only puzzle an admin reading the log.
     discord.VoiceClient.warn_nacl = False
     discord.VoiceClient.warn_dave = False
+    quiet_library_debug_logs()
     try:
         with discord_endpoints(settings.discord_api_url, settings.discord_gateway_url):
             if args.invite_url:
@@ -90,6 +91,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except SetupError as exc:
         print(f"qabot: {exc}", file=sys.stderr)
         return exc.exit_code
+
+
+def quiet_library_debug_logs() -> None:
+    """Keep discord.py at info level or above, whatever QABOT_LOG_LEVEL says.
+
+    At debug level it logs every gateway event and request body whole: raw user IDs and
+    the text of every message the bot can see, which the bot's log must never hold.
+    """
+    logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
 
 
 def invite_url(application_id: int) -> str:
