@@ -1,19 +1,26 @@
 """What every adapter calls: one question from one user in, one `Answer` out.
 
 The service wraps the answering core with what all platforms share: the per-user
-rate limit and turning an unexpected failure into an apology (logged with its
-traceback) so a bot never goes down over one question.
+rate limit, turning an unexpected failure into an apology (logged with its
+traceback) so a bot never goes down over one question, the live reload of the
+articles, and the private question log with 👍/👎 feedback.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import signal
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
 
 from bot.answer import Answer, Outcome
 from bot.core import AnsweringCore
+from bot.questionlog import QuestionLog, Vote
 from bot.ratelimit import RateLimiter, SlidingWindowLimiter
+from bot.reload import CorpusWatcher
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -23,35 +30,165 @@ RATE_LIMITED_MESSAGE = (
 )
 ERROR_MESSAGE = "Sorry, something went wrong while looking that up. Please try again in a moment."
 
+RELOAD_SIGNAL: int | None = getattr(signal, "SIGHUP", None)
+"""The signal that makes a running bot look at its articles at once (none on Windows)."""
+
+
+class Answerer(Protocol):
+    def answer(self, question: str) -> Answer: ...
+
 
 @dataclass
 class QuestionService:
-    core: AnsweringCore
+    core: Answerer
+    """The core answering now; replaced whole (one assignment) when the articles reload."""
     limiter: RateLimiter
+    question_log: QuestionLog | None = None
+    watcher: CorpusWatcher[Any] | None = None
+    _previous_handler: Any = field(default=None, init=False, repr=False)
+    _signal_installed: bool = field(default=False, init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "QuestionService":
-        return cls(
-            core=AnsweringCore.from_settings(settings),
-            limiter=SlidingWindowLimiter(settings.rate_limit),
+        """The service for `settings`: the articles loaded (and watched for changes once asked),
+        and the question log opened unless QABOT_QUESTION_LOG is off."""
+        watcher: CorpusWatcher[AnsweringCore] = CorpusWatcher(
+            settings.corpus_dir,
+            build=lambda: AnsweringCore.from_settings(settings),
+            interval_seconds=settings.reload_seconds,
         )
+        core = watcher.load()
+        question_log = None
+        if settings.question_log:
+            question_log = QuestionLog.open(
+                settings.question_log_file(),
+                secret=settings.question_log_secret.reveal(),
+                retention_days=settings.question_log_days,
+            )
+        return cls(core=core, limiter=SlidingWindowLimiter(settings.rate_limit), question_log=question_log, watcher=watcher)
 
-    def ask(self, question: str, user_key: str) -> Answer:
+    def ask(
+        self, question: str, user_key: str, platform: str = "unknown", channel_key: str | None = None
+    ) -> Answer:
         """Answer `question` for the user behind `user_key` (an opaque key, never a raw ID).
+
+        `platform` ("discord", "slack") and `channel_key` (an opaque key of where it was
+        asked) go to the question log only, hashed. The answer's `answer_id` is set when
+        the question was logged, for `record_feedback`.
 
         Never raises: a rate-limited user gets Outcome.RATE_LIMITED, a failure inside
         the core gets Outcome.ERROR with an apology (and the traceback in the log).
         """
+        self._keep_watching()
         if not self.limiter.allow(user_key):
+            # Not logged: a flood of refused questions would tell nothing about the articles.
             return Answer(question=question, outcome=Outcome.RATE_LIMITED, message=RATE_LIMITED_MESSAGE)
         started = time.perf_counter()
+        core = self.core  # one read: a reload swapping the core mid-question changes nothing here
         try:
-            return self.core.answer(question)
+            answer = core.answer(question)
         except Exception:
             log.exception("answering failed")
-            return Answer(
-                question=question,
-                outcome=Outcome.ERROR,
-                message=ERROR_MESSAGE,
-                latency_ms=(time.perf_counter() - started) * 1000,
-            )
+            answer = Answer(question=question, outcome=Outcome.ERROR, message=ERROR_MESSAGE)
+        latency_ms = (time.perf_counter() - started) * 1000
+        answer = dataclasses.replace(answer, latency_ms=latency_ms)
+        answer_id = self._log(answer, question, platform, user_key, channel_key, latency_ms)
+        return dataclasses.replace(answer, answer_id=answer_id) if answer_id is not None else answer
+
+    def record_feedback(self, answer_id: int, user_key: str, vote: Vote | int | str) -> bool:
+        """Record a user's 👍 (Vote.UP) or 👎 (Vote.DOWN) on a logged answer; voting again changes it.
+
+        False when there is nothing to vote on (no question log, or the answer is unknown or
+        expired). Never raises on a log failure; an unknown vote value raises ValueError.
+        """
+        vote = Vote.parse(vote)
+        if self.question_log is None:
+            return False
+        return self._guarded(lambda log_: log_.record_feedback(answer_id, user_key, vote), False)
+
+    def withdraw_feedback(self, answer_id: int, user_key: str, vote: Vote | int | str | None = None) -> bool:
+        """Forget a user's vote (a removed reaction); with `vote`, only if it was that vote."""
+        if self.question_log is None:
+            return False
+        return self._guarded(lambda log_: log_.withdraw_feedback(answer_id, user_key, vote), False)
+
+    def link_message(self, answer_id: int, platform: str, message_ref: str) -> None:
+        """Remember that chat message `message_ref` shows answer `answer_id` (for reactions on it)."""
+        if self.question_log is not None:
+            self._guarded(lambda log_: log_.link_message(answer_id, platform, message_ref), None)
+
+    def answer_for_message(self, platform: str, message_ref: str) -> int | None:
+        if self.question_log is None:
+            return None
+        return self._guarded(lambda log_: log_.answer_for_message(platform, message_ref), None)
+
+    # -- live reload ------------------------------------------------------------
+
+    def watch_corpus(self, reload_signal: int | None = RELOAD_SIGNAL) -> None:
+        """Start watching the articles now, and reload at once on `reload_signal` (SIGHUP).
+
+        Runners call this from the main thread; asking also starts the watching, but
+        without the signal. The signal handler only wakes the watcher thread.
+        """
+        if self.watcher is None:
+            return
+        self._keep_watching()
+        if (
+            reload_signal is not None
+            and not self._signal_installed
+            and threading.current_thread() is threading.main_thread()
+        ):
+            watcher = self.watcher
+            self._previous_handler = signal.signal(reload_signal, lambda _signum, _frame: watcher.wake())
+            self._signal_installed = True
+
+    def close(self) -> None:
+        """Stop watching, put the previous signal handler back, close the question log."""
+        if self.watcher is not None:
+            self.watcher.stop()
+        if self._signal_installed and RELOAD_SIGNAL is not None:
+            signal.signal(RELOAD_SIGNAL, self._previous_handler or signal.SIG_DFL)
+            self._signal_installed = False
+        if self.question_log is not None:
+            self.question_log.close()
+
+    def _keep_watching(self) -> None:
+        if self.watcher is not None and not self.watcher.watching:
+            self.watcher.start(self._swap_core)
+
+    def _swap_core(self, core: Answerer) -> None:
+        self.core = core
+
+    # -- the question log -----------------------------------------------------------
+
+    def _log(
+        self,
+        answer: Answer,
+        question: str,
+        platform: str,
+        user_key: str,
+        channel_key: str | None,
+        latency_ms: float,
+    ) -> int | None:
+        if self.question_log is None:
+            return None
+        return self._guarded(
+            lambda log_: log_.record(
+                answer,
+                question=question if isinstance(question, str) else "",
+                platform=platform,
+                user_key=user_key,
+                channel_key=channel_key,
+                latency_ms=latency_ms,
+            ),
+            None,
+        )
+
+    def _guarded(self, action: Callable[[QuestionLog], Any], failed: Any) -> Any:
+        """Run a question-log action; a log failure is logged (without the data) and never reaches the user."""
+        assert self.question_log is not None
+        try:
+            return action(self.question_log)
+        except Exception as exc:
+            log.warning("the question log failed (%s); answering goes on", type(exc).__name__)
+            return failed
