@@ -36,6 +36,8 @@ class AnsweringCore:
     top_k: int = 3
     min_confidence: float = 0.42
     max_question_chars: int = 1000
+    coverage: str = ""
+    """What the corpus is about, for declines; computed once (it walks every article)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AnsweringCore":
@@ -55,6 +57,7 @@ class AnsweringCore:
             top_k=settings.top_k,
             min_confidence=settings.min_confidence,
             max_question_chars=settings.max_question_chars,
+            coverage=describe_corpus(articles),
         )
 
     def answer(self, question: str) -> Answer:
@@ -105,7 +108,7 @@ class AnsweringCore:
 
     def _invalid(self, shown: str, message: str) -> Answer:
         return Answer(
-            question=shown, outcome=Outcome.INVALID_QUESTION, message=message, coverage=self.coverage_note()
+            question=shown, outcome=Outcome.INVALID_QUESTION, message=message, coverage=self.coverage
         )
 
     def _not_found(self, shown: str, query: Query, closest: tuple[Passage, ...], confidence: float) -> Answer:
@@ -122,23 +125,9 @@ class AnsweringCore:
             outcome=Outcome.NOT_FOUND,
             message=message,
             passages=closest,
-            coverage=self.coverage_note(),
+            coverage=self.coverage,
             confidence=confidence,
         )
-
-    def coverage_note(self) -> str:
-        """What the corpus is about, in the articles' own words: their titles and publishers."""
-        count = len(self.articles)
-        publishers = sorted({a.publisher for a in self.articles if a.publisher})
-        named = [a for a in self.articles if a.title]
-        note = f"I answer from {count} article{'s' if count != 1 else ''}"
-        if publishers:
-            shown = publishers[:6]
-            more = len(publishers) - len(shown)
-            note += " from " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")
-        if named:
-            note += ", such as “" + named[0].title + "”"  # type: ignore[operator]
-        return note + "."
 
     def _passage(self, hit: Hit) -> Passage:
         index = self.index
@@ -165,6 +154,21 @@ class AnsweringCore:
             published=article.published.isoformat() if article.published else None,
             url=article.url,
         )
+
+
+def describe_corpus(articles: tuple[Article, ...]) -> str:
+    """What the corpus is about, in the articles' own words: their titles and publishers."""
+    count = len(articles)
+    publishers = sorted({a.publisher for a in articles if a.publisher})
+    note = f"I answer from {count:,} article{'s' if count != 1 else ''}"
+    if publishers:
+        shown = publishers[:6]
+        more = len(publishers) - len(shown)
+        note += " from " + ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
+    titled = next((a.title for a in articles if a.title), None)
+    if titled:
+        note += f", such as “{titled}”"
+    return note + "."
 
 
 def _answered_message(count: int) -> str:

@@ -175,6 +175,18 @@ class Settings:
     discord_guild_id: int | None = _setting(
         "DISCORD_GUILD_ID", _optional_int, None, "Sync slash commands to this one server at once."
     )
+    discord_application_id: int | None = _setting(
+        "DISCORD_APPLICATION_ID",
+        _optional_int,
+        None,
+        "Discord application ID, for --invite-url without a token (else it is looked up with the token).",
+    )
+    discord_api_url: str = _setting(
+        "QABOT_DISCORD_API_URL", _text, "", "Override the Discord REST API base URL (proxy, tests)."
+    )
+    discord_gateway_url: str = _setting(
+        "QABOT_DISCORD_GATEWAY_URL", _text, "", "Override the Discord gateway websocket URL (proxy, tests)."
+    )
     slack_bot_token: Secret = _setting(
         "SLACK_BOT_TOKEN", _secret, Secret(""), "Slack bot token (xoxb-...)."
     )

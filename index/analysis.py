@@ -38,15 +38,15 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 # A number (with $ or %), or a word with inner apostrophes ("ring's", "didn't").
-_TOKEN = re.compile(
-    r"(?P<num>\$?\d+(?:[.,]\d+)*%?)"
-    r"|(?P<word>[^\W\d_]+(?:'[^\W\d_]+)*)"
-)
-_POSSESSIVE = re.compile(r"'s$")
+_TOKEN = re.compile(r"\$?\d+(?:[.,]\d+)*%?|[^\W\d_]+(?:'[^\W\d_]+)*")
+_NEEDS_CARE = re.compile(r"[\d'\u2018-\u201b\u2032\u00b4\uff10-\uff19\uff07]")
+"""Digits (also full-width) or apostrophes (also curly) in the raw text: tokens need a second look."""
 
 
 def clean_text(text: str) -> str:
     """Unicode clean-up shared by everything that compares text: NFKC, plain quotes, no invisibles."""
+    if text.isascii() and text.isprintable():
+        return text  # nothing to normalise: the common case, kept fast
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
     text = _CONTROL.sub(" ", text)
@@ -93,13 +93,19 @@ class Analyzer:
 
     def words(self, text: str) -> list[str]:
         """Case-folded surface tokens, before stopwords and stemming (numbers expanded)."""
+        tokens = _TOKEN.findall(clean_text(text).casefold())
+        if not _NEEDS_CARE.search(text):
+            return tokens  # no number, money or apostrophe: the tokens are the words
         out: list[str] = []
-        for match in _TOKEN.finditer(clean_text(text).casefold()):
-            word = match.group("word")
-            if word is not None:
-                out.append(_POSSESSIVE.sub("", word))
-                continue
-            out.extend(_number_terms(match.group("num")))
+        append = out.append
+        for token in tokens:
+            first = token[0]
+            if first.isdigit() or first == "$":
+                out.extend(_number_terms(token))
+            elif token.endswith("'s"):
+                append(token[:-2])
+            else:
+                append(token)
         return out
 
     def term(self, word: str) -> str | None:

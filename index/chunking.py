@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-import blingfire
-
 from corpus import Article
 
 MAX_SENTENCE_CHARS = 1200
@@ -35,11 +33,17 @@ class Chunk:
 
 def split_sentences(paragraph: str) -> list[str]:
     """The sentences of one paragraph, verbatim (no character changed or dropped but spacing)."""
-    paragraph = paragraph.strip()
+    import blingfire  # only building an index needs it; loading from the cache does not
+
+    paragraph = " ".join(paragraph.split("\n")).strip()
     if not paragraph:
         return []
-    _, offsets = blingfire.text_to_sentences_and_offsets(paragraph)
-    sentences = [paragraph[start:end].strip() for start, end in offsets]
+    # BlingFire puts each sentence on its own line and leaves the characters alone;
+    # check that, and fall back to its (slower) offsets if it ever does not.
+    sentences = [s.strip() for s in blingfire.text_to_sentences(paragraph).split("\n")]
+    if "".join("".join(sentences).split()) != "".join(paragraph.split()):
+        _, offsets = blingfire.text_to_sentences_and_offsets(paragraph)
+        sentences = [paragraph[start:end].strip() for start, end in offsets]
     out: list[str] = []
     for sentence in sentences:
         if sentence:

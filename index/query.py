@@ -26,9 +26,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Iterable, Mapping
 
-from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
-
 from index.analysis import Analyzer, clean_text
 
 OWN_WEIGHT = 1.0
@@ -188,6 +185,10 @@ class Vocabulary:
         """The closest article word (or stopword) to a misspelt `word`, or None."""
         if len(word) < 5 or not word.isalpha():
             return None
+        # Imported here: most questions need no spelling repair, and start-up time matters.
+        from rapidfuzz import process
+        from rapidfuzz.distance import Levenshtein
+
         limit = 1 if len(word) < 8 else 2
         candidates = self._by_initial.get(word[:1], []) + [w for w in stopwords if w[:1] == word[:1]]
         best = process.extractOne(word, candidates, scorer=Levenshtein.distance, score_cutoff=limit)

@@ -76,31 +76,43 @@ class BM25PlusIndex:
             self._norm = self.k1 * (1 - self.b + self.b * chunk_length.astype(np.int64) / self.average_length)
         else:
             self._norm = np.zeros(0)
+        # Every posting's gain (idf * tf-part) once, in float32, for ranking answers quickly.
+        # get_scores() recomputes in float64 so that it stays bit-identical to rank-bm25.
+        tf = postings_tf.astype(np.float64)
+        term_of_posting = np.repeat(np.arange(len(frequency)), frequency)
+        self.postings_gain = (
+            self.idf[term_of_posting] * (tf * (self.k1 + 1)) / (self._norm[postings_chunk] + tf)
+        ).astype(np.float32)
 
     @classmethod
     def build(cls, tokenized: Sequence[Sequence[str]], **params: float) -> "BM25PlusIndex":
         vocabulary: dict[str, int] = {}
-        rows: list[list[tuple[int, int]]] = []
-        lengths = np.empty(len(tokenized), dtype=np.int32)
-        for chunk, tokens in enumerate(tokenized):
-            lengths[chunk] = len(tokens)
-            counts: dict[int, int] = {}
-            for token in tokens:
-                term = vocabulary.setdefault(token, len(vocabulary))
-                counts[term] = counts.get(term, 0) + 1
-            rows.append(list(counts.items()))
-        per_term: list[list[tuple[int, int]]] = [[] for _ in vocabulary]
-        for chunk, row in enumerate(rows):
-            for term, tf in row:
-                per_term[term].append((chunk, tf))
+        ids = [[vocabulary.setdefault(t, len(vocabulary)) for t in tokens] for tokens in tokenized]
+        return cls.from_term_ids(vocabulary, ids, **params)
+
+    @classmethod
+    def from_term_ids(
+        cls, vocabulary: dict[str, int], ids: Sequence[Sequence[int]], **params: float
+    ) -> "BM25PlusIndex":
+        """Build from each chunk's term ids (in order, repeats kept)."""
+        lengths = np.fromiter((len(t) for t in ids), dtype=np.int32, count=len(ids))
+        flat_terms = np.fromiter((t for chunk in ids for t in chunk), dtype=np.int64, count=int(lengths.sum()))
+        flat_chunks = np.repeat(np.arange(len(ids), dtype=np.int64), lengths)
+        # One key per (term, chunk) pair, sorted term-major: the postings in chunk order, with tf.
+        keys, tf = np.unique(flat_terms * max(len(ids), 1) + flat_chunks, return_counts=True)
+        terms = keys // max(len(ids), 1)
         start = np.zeros(len(vocabulary) + 1, dtype=np.int64)
-        np.cumsum([len(p) for p in per_term], out=start[1:])
-        chunk_ids = np.fromiter((c for p in per_term for c, _ in p), dtype=np.int32, count=int(start[-1]))
-        tfs = np.fromiter((t for p in per_term for _, t in p), dtype=np.int32, count=int(start[-1]))
-        return cls(vocabulary, start, chunk_ids, tfs, lengths, **params)
+        np.cumsum(np.bincount(terms, minlength=len(vocabulary)), out=start[1:])
+        chunk_ids = (keys % max(len(ids), 1)).astype(np.int32)
+        return cls(vocabulary, start, chunk_ids, tf.astype(np.int32), lengths, **params)
 
     def term_id(self, term: str) -> int | None:
         return self.vocabulary.get(term)
+
+    def postings(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(chunks containing the term, their precomputed float32 gains): views, no copying."""
+        lo, hi = self.postings_start[term_id], self.postings_start[term_id + 1]
+        return self.postings_chunk[lo:hi], self.postings_gain[lo:hi]
 
     def matches(self, term_id: int) -> TermMatches:
         lo, hi = self.postings_start[term_id], self.postings_start[term_id + 1]

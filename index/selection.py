@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index.features import answer_type_required, wanted_flag
-from index.query import Query, QuestionKind
+from index.query import Concept, Query, QuestionKind
 from index.sentence_index import NO_NEIGHBOUR, SentenceIndex
 
 CONTEXT_WEIGHT = 0.35
@@ -46,6 +46,8 @@ UNKNOWN_WEIGHT = 0.8
 """An unknown word weighs this share of the rarest term's IDF."""
 MISSING_TYPE_PENALTY = 0.5
 CANDIDATE_POOL = 20
+SHORTLIST = 1000
+"""In a large corpus, how many sentences are ranked exactly after a quick first pass."""
 SAME_STATEMENT = 0.5
 """Term-set overlap (Jaccard, or containment of the shorter) above which two sentences say the same."""
 SHARED_WORDS = 6
@@ -72,32 +74,42 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     if not concepts:
         return Ranking(hits=(), best_coverage=0.0)
     bm25 = index.bm25
-    matches = {}
+    postings = {}
     for concept in concepts:
         for term in concept.terms:
-            if term not in matches:
-                matches[term] = bm25.matches(bm25.vocabulary[term])
-    pool = np.unique(np.concatenate([m.chunks for m in matches.values()]))
+            if term not in postings:
+                term_id = bm25.vocabulary[term]
+                postings[term] = (*bm25.postings(term_id), float(bm25.idf[term_id]))
+    candidates = _candidates(index, concepts, postings)
+    pool = _with_neighbours(index, candidates)
     gain = np.zeros((len(concepts), len(pool)))
     covered = np.zeros((len(concepts), len(pool)))
     weights = np.zeros(len(concepts))
     for row, concept in enumerate(concepts):
         for term, weight in concept.terms.items():
-            found = matches[term]
-            at = np.searchsorted(pool, found.chunks)
+            chunks, gains, idf = postings[term]
+            # Gather each pool chunk's gain from the term's postings (sorted by chunk).
+            at = np.minimum(np.searchsorted(chunks, pool), len(chunks) - 1)
+            present = chunks[at] == pool
+            values = np.where(present, weight * gains[at], 0.0)
             if concept.additive:
-                np.add.at(gain[row], at, weight * found.gain)
+                gain[row] += values
             else:
-                np.maximum.at(gain[row], at, weight * found.gain)
-            np.maximum.at(covered[row], at, weight * found.idf)
-            weights[row] = max(weights[row], weight * found.idf)
+                np.maximum(gain[row], values, out=gain[row])
+            np.maximum(covered[row], np.where(present, weight * idf, 0.0), out=covered[row])
+            weights[row] = max(weights[row], weight * idf)
 
     context_gain = np.zeros_like(gain)
     context_cover = np.zeros_like(covered)
     for neighbours, weight in _context(index, pool):
-        context_gain = np.maximum(context_gain, weight * _neighbour(gain, pool, neighbours))
-        context_cover = np.maximum(context_cover, weight * _neighbour(covered, pool, neighbours))
-    score = gain.sum(axis=0) + CONTEXT_WEIGHT * np.maximum(context_gain - gain, 0.0).sum(axis=0)
+        at, present = _positions(pool, neighbours)
+        context_gain = np.maximum(context_gain, np.where(present, weight * gain[:, at], 0.0))
+        context_cover = np.maximum(context_cover, np.where(present, weight * covered[:, at], 0.0))
+    own = gain.sum(axis=0)
+    score = own + CONTEXT_WEIGHT * np.maximum(context_gain - gain, 0.0).sum(axis=0)
+    # Only sentences that contain part of the question can answer it; their
+    # neighbours are in the pool to lend context, not to be shown for it.
+    score = np.where(own > 0, score, -np.inf)
 
     flag = wanted_flag(query.kind)
     if flag:
@@ -112,10 +124,42 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
         has_type = (index.flags[pool] & flag) != 0
         coverage = np.where(has_type, coverage, coverage * MISSING_TYPE_PENALTY)
 
-    order = np.lexsort((pool, -score))[:CANDIDATE_POOL]
+    order = np.lexsort((pool, -score))[: min(CANDIDATE_POOL, int(np.isfinite(score).sum()))]
     hits = _pick(index, pool, order, score, coverage, k)
     best = max((h.coverage for h in hits), default=0.0)
     return Ranking(hits=hits, best_coverage=best)
+
+
+def _candidates(
+    index: SentenceIndex, concepts: tuple[Concept, ...], postings: dict[str, tuple[np.ndarray, np.ndarray, float]]
+) -> np.ndarray:
+    """Sorted chunk numbers worth ranking exactly: every chunk with a question term, or in a
+    large corpus the best `SHORTLIST` of them by a quick weighted BM25 sum."""
+    total = sum(len(chunks) for chunks, _, _ in postings.values())
+    if total <= SHORTLIST:
+        return np.unique(np.concatenate([chunks for chunks, _, _ in postings.values()]))
+    quick = np.zeros(index.size, dtype=np.float32)
+    for concept in concepts:
+        for term, weight in concept.terms.items():
+            chunks, gains, _ = postings[term]
+            quick[chunks] += np.float32(weight) * gains  # a term's chunks are distinct: no lost updates
+    found = np.flatnonzero(quick)
+    if len(found) > SHORTLIST:
+        found = found[np.argpartition(quick[found], -SHORTLIST)[-SHORTLIST:]]
+    return np.sort(found)
+
+
+def _with_neighbours(index: SentenceIndex, chunks: np.ndarray) -> np.ndarray:
+    """`chunks` and the sentences up to two away in the same paragraph, sorted, unique."""
+    previous, following = index.previous, index.following
+    parts = [chunks]
+    for step in (previous, following):
+        near = step[chunks]
+        near = near[near != NO_NEIGHBOUR]
+        parts.append(near)
+        further = step[near]
+        parts.append(further[further != NO_NEIGHBOUR])
+    return np.unique(np.concatenate(parts))
 
 
 def _context(index: SentenceIndex, pool: np.ndarray) -> list[tuple[np.ndarray, float]]:
@@ -131,22 +175,10 @@ def _context(index: SentenceIndex, pool: np.ndarray) -> list[tuple[np.ndarray, f
     ]
 
 
-def _neighbour(values: np.ndarray, pool: np.ndarray, neighbour: np.ndarray) -> np.ndarray:
-    """values[:, neighbour of each pool chunk], 0 where the neighbour is absent or unmatched."""
-    target = neighbour
-    at = np.searchsorted(pool, target)
-    at = np.minimum(at, len(pool) - 1)
-    present = (target != NO_NEIGHBOUR) & (pool[at] == target)
-    return np.where(present, values[:, at], 0.0)
-
-
-def _neighbour_flags(index: SentenceIndex, pool: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(pool), dtype=np.uint8)
-    for neighbour in (index.previous, index.following):
-        target = neighbour[pool]
-        present = target != NO_NEIGHBOUR
-        out[present] |= index.flags[target[present]]
-    return out
+def _positions(pool: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each target chunk sits in `pool`, and whether it is there at all."""
+    at = np.minimum(np.searchsorted(pool, targets), len(pool) - 1)
+    return at, (targets != NO_NEIGHBOUR) & (pool[at] == targets)
 
 
 def _pick(

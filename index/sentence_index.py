@@ -80,23 +80,38 @@ class SentenceIndex:
 
         acronyms: dict[str, tuple[str, ...]] = {}
         surface_counts: Counter[str] = Counter()
-        tokenized: list[list[str]] = []
+        vocabulary: dict[str, int] = {}
+        term_ids: list[list[int]] = []
+        flags = np.zeros(n, dtype=np.uint8)
         term = analyzer.term
-        for chunk in chunks:
+        word_ids: dict[str, int] = {}
+        """Surface word -> term id, or -1 for a stopword: one look-up per word instead of two."""
+
+        def resolve(word: str) -> int:
+            stem = term(word)
+            word_ids[word] = found = -1 if stem is None else vocabulary.setdefault(stem, len(vocabulary))
+            return found
+
+        for i, chunk in enumerate(chunks):
             words = analyzer.words(chunk.text)
             surface_counts.update(words)
+            get = word_ids.get
+            ids = [get(w, -2) for w in words]
+            if -2 in ids:
+                ids = [resolve(w) if i_ == -2 else i_ for w, i_ in zip(words, ids)]
+            term_ids.append([i_ for i_ in ids if i_ >= 0])
+            flags[i] = sentence_flags(chunk.text, words)
             for acronym, name in name_initials(chunk.text):
-                acronyms.setdefault(acronym, tuple(analyzer.analyze(name)))
-            tokenized.append([t for t in map(term, words) if t is not None])
+                if acronym not in acronyms:
+                    acronyms[acronym] = tuple(analyzer.analyze(name))
         surface = {}
         for word, _ in surface_counts.most_common():
             stem = term(word)
             if stem is not None and len(word) >= 3 and word.isalpha():
                 surface[word] = stem
-        flags = np.fromiter((sentence_flags(c.text) for c in chunks), dtype=np.uint8, count=n)
-        bm25 = BM25PlusIndex.build(tokenized)
-        distinct = [sorted({bm25.vocabulary[t] for t in tokens}) for tokens in tokenized]
+        bm25 = BM25PlusIndex.from_term_ids(vocabulary, term_ids)
         terms_start = np.zeros(n + 1, dtype=np.int64)
+        distinct = [sorted(set(ids)) for ids in term_ids]
         np.cumsum([len(d) for d in distinct], out=terms_start[1:])
         terms = np.fromiter((t for d in distinct for t in d), dtype=np.int32, count=int(terms_start[-1]))
         return cls(

@@ -1,0 +1,143 @@
+"""Measure one corpus size; prints one JSON line. Run by `benchmarks.run` in a fresh process."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.synthetic import articles as synthetic_articles
+from corpus import render_article
+from index.analysis import Analyzer
+from index.cache import load_or_build
+
+RESULTS = Path(__file__).resolve().parent / "results"
+QUESTION_STARTS = ["why did", "what is", "who said", "how many", "when did", "what happened to", "does", ""]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def corpus_folder(sentences: int) -> Path:
+    """The synthetic corpus as article files, written once and reused."""
+    folder = RESULTS / f"corpus-{sentences}"
+    done = folder / ".complete"
+    if not done.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        for article in synthetic_articles(sentences):
+            (folder / f"{article.article_id}.md").write_text(render_article(article), encoding="utf-8")
+        done.write_text("ok")
+    return folder
+
+
+def questions(texts: list[str], count: int, seed: int = 5) -> list[str]:
+    """Varied questions: words from a random sentence, a question opener, sometimes a typo or an unknown word."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(count):
+        words = texts[int(rng.integers(0, len(texts)))].rstrip(".").split()
+        picked = [words[int(j)] for j in rng.choice(len(words), size=min(len(words), int(rng.integers(2, 7))), replace=False)]
+        if i % 7 == 3 and picked[0][1:]:
+            picked[0] = picked[0][:-1]  # a typo
+        if i % 11 == 5:
+            picked.append("zeppelinx")  # a word no article uses
+        out.append(f"{QUESTION_STARTS[i % len(QUESTION_STARTS)]} {' '.join(picked)}?".strip())
+    return out
+
+
+def build(sentences: int) -> dict[str, float]:
+    folder = corpus_folder(sentences)
+    cache = RESULTS / f"cache-{sentences}"
+    for old in cache.glob("index-*.pickle"):
+        old.unlink()  # measure a real build
+    loaded = load_or_build(folder, cache, Analyzer())
+    size = sum(p.stat().st_size for p in cache.glob("index-*.pickle"))
+    return {
+        "build_s": loaded.build_seconds,
+        "total_first_start_s": loaded.seconds,
+        "peak_build_mb": peak_rss_mb(),
+        "cache_mb": size / 1e6,
+        "sentences": loaded.index.size,
+    }
+
+
+def query(sentences: int, count: int, reference_count: int) -> dict[str, float]:
+    from bot.core import AnsweringCore
+    from bot.settings import Settings
+
+    folder, cache = corpus_folder(sentences), RESULTS / f"cache-{sentences}"
+    started = time.perf_counter()
+    core = AnsweringCore.from_settings(Settings.load(environ={}, dotenv_path=None, corpus_dir=folder, cache_dir=cache))
+    load_s = time.perf_counter() - started
+    load_mb = peak_rss_mb()
+    asked = questions(core.index.texts, count)
+    for q in asked[:20]:
+        core.answer(q)
+    times = []
+    for q in asked:
+        t = time.perf_counter()
+        core.answer(q)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    result = {
+        "load_s": load_s,
+        "peak_load_mb": load_mb,
+        "answer_p50_ms": statistics.median(times),
+        "answer_p95_ms": times[int(0.95 * len(times))],
+    }
+    result.update(reference(core, asked[:reference_count]))
+    return result
+
+
+def reference(core, asked: list[str]) -> dict[str, float]:
+    """Plain rank-bm25 BM25Plus on the same tokens: get_scores, then the top 5."""
+    from rank_bm25 import BM25Plus
+
+    analyzer = core.index.analyzer
+    model = BM25Plus([analyzer.analyze(t) for t in core.index.texts])
+    times = []
+    for q in asked:
+        tokens = analyzer.analyze(q)
+        t = time.perf_counter()
+        scores = model.get_scores(tokens)
+        np.argsort(scores)[::-1][:5]
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return {"reference_p50_ms": statistics.median(times), "reference_p95_ms": times[int(0.95 * len(times))]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sentences", type=int, required=True)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--reference-queries", type=int, default=200)
+    parser.add_argument("--phase", choices=["all", "build", "query"], default="all")
+    args = parser.parse_args()
+    if args.phase == "build":
+        print(json.dumps(build(args.sentences)))
+        return 0
+    if args.phase == "query":
+        print(json.dumps(query(args.sentences, args.queries, args.reference_queries)))
+        return 0
+    # Build and query in separate processes: each phase's peak memory is its own.
+    result: dict[str, float] = {}
+    for phase in ("build", "query"):
+        command = [sys.executable, "-m", "benchmarks.measure", "--sentences", str(args.sentences),
+                   "--queries", str(args.queries), "--reference-queries", str(args.reference_queries),
+                   "--phase", phase]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        result.update(json.loads(out.strip().splitlines()[-1]))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""The benchmark suite: prints a table of build, load, latency and memory figures.
+
+    python -m benchmarks.run                      # 1k, 10k, 100k and 1M sentences, plus the bundled corpus
+    python -m benchmarks.run --sizes 1k,10k       # a quicker run
+
+Every corpus size runs in a fresh Python process (`benchmarks.measure`), so peak
+memory is that size's alone. Synthetic corpora are generated with a fixed seed
+and written as article files under benchmarks/results/ (git-ignored) the first
+time. Numbers are printed, never asserted: this is not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def run_size(sentences: int, queries: int, reference_queries: int) -> dict[str, float]:
+    command = [
+        sys.executable, "-m", "benchmarks.measure",
+        "--sentences", str(sentences), "--queries", str(queries),
+        "--reference-queries", str(reference_queries),
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def whole_process_ask(runs: int = 10) -> tuple[float, float]:
+    """Median and best wall time of `qabot ask` on the bundled corpus, cache already warm."""
+    command = [sys.executable, "-m", "bot.cli", "ask", "Why did Ring drop Flock?"]
+    env = {**os.environ, "QABOT_CACHE_DIR": str(RESULTS / "cache-bundled")}
+    subprocess.run(command, env=env, capture_output=True, check=True)  # warm the cache
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, env=env, capture_output=True, check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), min(times)
+
+
+def bundled_latency(rounds: int = 20) -> tuple[float, float]:
+    """answer() median and p95 (ms) on the bundled corpus over the team's questions."""
+    from bot.core import AnsweringCore
+    from bot.evaluation import load_questions
+    from bot.settings import Settings
+
+    core = AnsweringCore.from_settings(
+        Settings.load(environ={}, dotenv_path=None, cache_dir=RESULTS / "cache-bundled")
+    )
+    questions = [q.question for q in load_questions(Path(__file__).resolve().parents[1] / "eval" / "team.jsonl")]
+    for question in questions:
+        core.answer(question)
+    times = []
+    for _ in range(rounds):
+        for question in questions:
+            started = time.perf_counter()
+            core.answer(question)
+            times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(0.95 * len(times))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1k,10k,100k,1m", help="comma-separated: 1k, 10k, 100k, 1m")
+    parser.add_argument("--queries", type=int, default=300, help="questions timed per size")
+    parser.add_argument(
+        "--reference-queries", type=int, default=0,
+        help="questions timed for plain rank-bm25 (default: 200, or 20 at 1M where it is slow)",
+    )
+    args = parser.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    median, best = whole_process_ask()
+    print(f"bundled corpus: `qabot ask` whole process, warm cache: median {median * 1000:.0f} ms, best {best * 1000:.0f} ms")
+    median_ms, p95_ms = bundled_latency()
+    print(f"bundled corpus: answer() median {median_ms:.3f} ms, p95 {p95_ms:.3f} ms")
+    print()
+    header = (
+        f"{'sentences':>10} {'build s':>8} {'peak MB':>8} {'cache MB':>9} {'load s':>7} "
+        f"{'answer p50':>11} {'p95 ms':>7} {'rank-bm25 p50':>14} {'p95 ms':>8} {'ratio p50':>10}"
+    )
+    print(header)
+    for name in args.sizes.split(","):
+        sentences = SIZES[name.strip().lower()]
+        reference = args.reference_queries or (20 if sentences >= 1_000_000 else 200)
+        r = run_size(sentences, args.queries, reference)
+        print(
+            f"{sentences:>10,} {r['build_s']:>8.1f} {r['peak_build_mb']:>8.0f} {r['cache_mb']:>9.0f} "
+            f"{r['load_s']:>7.2f} {r['answer_p50_ms']:>11.2f} {r['answer_p95_ms']:>7.2f} "
+            f"{r['reference_p50_ms']:>14.1f} {r['reference_p95_ms']:>8.1f} "
+            f"{r['reference_p50_ms'] / r['answer_p50_ms']:>9.0f}x",
+            flush=True,
+        )
+    print()
+    print("build: splitting, analysis and BM25 from articles in memory; peak: the build process's max RSS;")
+    print("load: a fresh process reading the cached index (fingerprinting the article files included);")
+    print("answer: answer() end to end; rank-bm25: BM25Plus.get_scores + top 5 on the same tokens.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

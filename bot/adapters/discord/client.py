@@ -1,0 +1,192 @@
+"""The Discord bot: `/ask`, @mentions and direct messages in, formatted answers out.
+
+The client stays thin: it turns a Discord event into a question and an opaque
+user key, asks the shared `QuestionService` (rate limit and apology live there),
+and sends what `formatting` makes of the answer. It needs no privileged intent:
+Discord delivers message content for mentions, DMs and slash commands anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any, Protocol
+
+import discord
+from discord import app_commands
+
+from bot.adapters.discord.formatting import OutgoingMessage, format_answer
+from bot.answer import Answer, Outcome
+from bot.dedup import InMemorySeenEvents, SeenEvents
+from bot.privacy import user_key
+from bot.service import ERROR_MESSAGE
+
+log = logging.getLogger(__name__)
+
+# Sent with every message: a question holding @everyone, a role or a user mention
+# is echoed and quoted back, and must never ping anyone.
+NO_MENTIONS = discord.AllowedMentions.none()
+
+# Message types a person writes; joins, pins, thread starts and the like are not questions.
+QUESTION_MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
+
+
+class AskService(Protocol):
+    """What the client needs from `bot.service.QuestionService`."""
+
+    def ask(self, question: str, user_key: str) -> Answer: ...
+
+
+def question_intents() -> discord.Intents:
+    """Only what asking needs: servers and channels, and message events in them and in DMs.
+
+    Not `message_content`: it is privileged, and Discord sends the content of
+    mentions and DMs without it, which is all the bot reads.
+    """
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.dm_messages = True
+    return intents
+
+
+class QABotClient(discord.Client):
+    def __init__(
+        self,
+        service: AskService,
+        *,
+        seen: SeenEvents | None = None,
+        guild_id: int | None = None,
+        **options: Any,
+    ) -> None:
+        # `options` go to discord.Client as they are (the tests shorten guild_ready_timeout).
+        super().__init__(intents=question_intents(), allowed_mentions=NO_MENTIONS, **options)
+        self.service = service
+        # Gateway reconnects can deliver an event again; each one is answered once.
+        self.seen: SeenEvents = seen if seen is not None else InMemorySeenEvents()
+        self.guild_id = guild_id
+        self.tree = app_commands.CommandTree(self)
+        self.tree.add_command(ask)
+        self.tree.error(self.on_app_command_error)
+
+    async def setup_hook(self) -> None:
+        # A guild sync shows the command in that server at once, which is what an
+        # admin setting the bot up wants; a global sync can take a while to appear.
+        try:
+            if self.guild_id is not None:
+                guild = discord.Object(id=self.guild_id)
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)
+                log.info("slash commands synced to server %s", self.guild_id)
+            else:
+                await self.tree.sync()
+                log.info("slash commands synced globally (they can take a while to appear)")
+        except discord.HTTPException:
+            # Mentions and DMs still work without /ask, so keep running.
+            log.exception(
+                "could not register /ask; check DISCORD_GUILD_ID and that the bot was invited "
+                "with the applications.commands scope"
+            )
+
+    async def on_ready(self) -> None:
+        assert self.user is not None
+        log.info("connected to Discord as %s in %d server(s)", self.user.name, len(self.guilds))
+
+    async def answer(self, question: str, raw_user_id: int) -> Answer:
+        """Ask the service off the event loop, so a slow answer never stalls the gateway."""
+        key = user_key("discord", str(raw_user_id))
+        try:
+            return await asyncio.to_thread(self.service.ask, question, key)
+        except Exception:
+            # The service promises not to raise; if it breaks that promise, the user still hears back.
+            log.exception("the question service failed")
+            return Answer(question=question, outcome=Outcome.ERROR, message=ERROR_MESSAGE)
+
+    # -- @mentions and direct messages ----------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        question = self.question_in(message)
+        if question is None or not self.seen.first_time(f"discord:message:{message.id}"):
+            return
+        try:
+            answer = await self.answer(question, message.author.id)
+            await self.reply(message, format_answer(answer))
+        except Exception:
+            log.exception("replying to a message failed")
+            await self.apologise(message)
+
+    def question_in(self, message: discord.Message) -> str | None:
+        """The question a message asks the bot, or None when it is not meant for the bot."""
+        if self.user is None or message.author.bot or message.author.id == self.user.id:
+            return None
+        if message.webhook_id is not None or message.type not in QUESTION_MESSAGE_TYPES:
+            return None
+        if message.guild is None:
+            return message.content.strip()
+        # A direct @mention only: @everyone or a role mention does not call the bot.
+        if not any(user.id == self.user.id for user in message.mentions):
+            return None
+        return strip_mention(message.content, self.user.id)
+
+    async def reply(self, message: discord.Message, outgoing: list[OutgoingMessage]) -> None:
+        for part in outgoing:
+            if message.guild is None:
+                await message.channel.send(content=part.content, embeds=list(part.embeds), allowed_mentions=NO_MENTIONS)
+            else:
+                # A reply keeps the answer attached to its question in a busy channel;
+                # if the question was deleted meanwhile, the answer is still posted.
+                await message.channel.send(
+                    content=part.content,
+                    embeds=list(part.embeds),
+                    allowed_mentions=NO_MENTIONS,
+                    reference=message.to_reference(fail_if_not_exists=False),
+                )
+
+    async def apologise(self, message: discord.Message) -> None:
+        try:
+            await message.channel.send(ERROR_MESSAGE, allowed_mentions=NO_MENTIONS)
+        except Exception:  # Discord unreachable or refusing: nothing more we can do but log
+            log.exception("could not send the apology either")
+
+    # -- /ask ------------------------------------------------------------------
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        log.error("/ask failed", exc_info=error)
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(ERROR_MESSAGE, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            else:
+                await interaction.response.send_message(ERROR_MESSAGE, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        except Exception:  # Discord unreachable or refusing: nothing more we can do but log
+            log.exception("could not send the apology either")
+
+
+def strip_mention(content: str, bot_id: int) -> str:
+    """The message text without the bot's own @mention (in either of its forms)."""
+    return " ".join(re.sub(rf"<@!?{bot_id}>", " ", content).split())
+
+
+@app_commands.command()
+@app_commands.describe(
+    question="What you want to know, for example: Why did Ring drop Flock?",
+    private="Show the answer only to you",
+)
+async def ask(interaction: discord.Interaction[QABotClient], question: str, private: bool = False) -> None:
+    """Ask the news articles a question; the answer quotes them and links the sources."""
+    client = interaction.client
+    if not client.seen.first_time(f"discord:interaction:{interaction.id}"):
+        return
+    # Discord wants a response within 3 seconds; deferring shows "thinking…" while we look.
+    await interaction.response.defer(ephemeral=private, thinking=True)
+    answer = await client.answer(question, interaction.user.id)
+    # The slash command's question is not shown with the reply, so echo it.
+    for part in format_answer(answer, echo_question=True):
+        await interaction.followup.send(
+            content=part.content or discord.utils.MISSING,
+            embeds=list(part.embeds),
+            ephemeral=private,
+            allowed_mentions=NO_MENTIONS,
+        )

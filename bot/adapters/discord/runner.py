@@ -1,0 +1,168 @@
+"""`qabot discord`: check the token, build the question service, run the bot until stopped.
+
+Setup mistakes an admin can make (no token, a wrong token, no application ID
+for the invite link) end with one line naming the setting and a non-zero exit
+code, not a traceback. SIGINT and SIGTERM stop the bot cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from typing import Iterator
+
+import aiohttp
+import discord
+import yarl
+
+from bot.adapters.discord.client import QABotClient
+from bot.service import QuestionService
+from bot.settings import Settings
+from corpus import CorpusError
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_SETUP = 2
+"""A setting is missing or wrong: the admin must change something before trying again."""
+
+INVITE_SCOPES = ("bot", "applications.commands")
+INVITE_PERMISSIONS = discord.Permissions(
+    send_messages=True,
+    embed_links=True,
+    read_message_history=True,
+    send_messages_in_threads=True,
+)
+"""The least the bot needs: post answers as embeds, reply to a message, and answer in threads."""
+
+MISSING_TOKEN = (
+    "DISCORD_TOKEN is not set: put the bot token from the Discord Developer Portal "
+    "(your application > Bot > Reset Token) in the environment or in .env"
+)
+REJECTED_TOKEN = (
+    "Discord rejected DISCORD_TOKEN: copy the bot token again from the Developer Portal "
+    "(your application > Bot > Reset Token); it is neither the application ID nor the public key"
+)
+MISSING_APPLICATION_ID = (
+    "--invite-url needs DISCORD_APPLICATION_ID (Developer Portal > your application > "
+    "General Information > Application ID), or DISCORD_TOKEN to look it up"
+)
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+class SetupError(Exception):
+    """A problem the admin must fix; its message is the one line they see."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_SETUP) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """What `qabot discord [--invite-url]` does; returns the process exit code."""
+    # The bot never joins voice; discord.py's warnings about missing voice libraries
+    # would only puzzle an admin reading the log.
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
+    try:
+        with discord_endpoints(settings.discord_api_url, settings.discord_gateway_url):
+            if args.invite_url:
+                print(asyncio.run(invite_url_for(settings)))
+                return EXIT_OK
+            token = settings.discord_token
+            if not token:
+                raise SetupError(MISSING_TOKEN)
+            try:
+                service = QuestionService.from_settings(settings)
+            except CorpusError as exc:
+                raise SetupError(f"cannot load the articles: {exc}") from None
+            client = QABotClient(service, guild_id=settings.discord_guild_id)
+            asyncio.run(serve(client, token.reveal()))
+            return EXIT_OK
+    except SetupError as exc:
+        print(f"qabot: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def invite_url(application_id: int) -> str:
+    """The OAuth2 link that adds the bot, with its slash commands, to a server."""
+    return discord.utils.oauth_url(application_id, permissions=INVITE_PERMISSIONS, scopes=INVITE_SCOPES)
+
+
+async def invite_url_for(settings: Settings) -> str:
+    if settings.discord_application_id is not None:
+        return invite_url(settings.discord_application_id)
+    if not settings.discord_token:
+        raise SetupError(MISSING_APPLICATION_ID)
+    # Logging in over REST (no gateway) is enough to learn the application ID.
+    async with discord.Client(intents=discord.Intents(guilds=True)) as client:
+        with setup_errors():
+            await client.login(settings.discord_token.reveal())
+        assert client.application_id is not None
+        return invite_url(client.application_id)
+
+
+async def serve(client: discord.Client, token: str) -> None:
+    """Run `client` until Discord ends the session for good or we are told to stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+            loop.add_signal_handler(signum, stop.set)
+    async with client:
+        running = asyncio.create_task(client.start(token))
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if running.done():
+            with setup_errors():
+                running.result()  # why the bot stopped on its own
+            return
+        log.info("stopping")
+        await client.close()
+        _, still_running = await asyncio.wait({running}, timeout=SHUTDOWN_GRACE_SECONDS)
+        for task in still_running:
+            task.cancel()
+
+
+@contextlib.contextmanager
+def setup_errors() -> Iterator[None]:
+    """Turn what discord.py raises for a bad token or an unreachable Discord into a SetupError."""
+    try:
+        yield
+    except discord.LoginFailure:
+        raise SetupError(REJECTED_TOKEN) from None
+    except discord.ConnectionClosed as exc:
+        if exc.code == 4004:  # the gateway's "authentication failed"
+            raise SetupError(REJECTED_TOKEN) from None
+        raise SetupError(f"Discord closed the connection (code {exc.code}): {exc.reason}", EXIT_FAILED) from None
+    except discord.PrivilegedIntentsRequired:
+        raise SetupError("Discord refused the requested intents; this bot needs no privileged intent") from None
+    except discord.HTTPException as exc:
+        raise SetupError(f"Discord answered {exc.status}: {exc.text or 'no details'}", EXIT_FAILED) from None
+    except (aiohttp.ClientConnectionError, OSError) as exc:
+        raise SetupError(f"cannot reach Discord: {exc}", EXIT_FAILED) from None
+
+
+@contextlib.contextmanager
+def discord_endpoints(api_url: str, gateway_url: str) -> Iterator[None]:
+    """Point discord.py at another REST API and gateway (a proxy, or a test's fake Discord).
+
+    discord.py reads both from class attributes, so this affects the whole
+    process while it lasts; they are put back afterwards.
+    """
+    saved_api, saved_gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    if api_url:
+        discord.http.Route.BASE = api_url.rstrip("/")
+    if gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+    try:
+        yield
+    finally:
+        discord.http.Route.BASE = saved_api
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved_gateway
