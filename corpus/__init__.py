@@ -17,6 +17,7 @@ from corpus.loader import (
     load_corpus,
     parse_files,
     read_corpus_files,
+    stat_signature,
 )
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "articles"
@@ -34,4 +35,5 @@ __all__ = [
     "load_corpus",
     "parse_article",
     "render_article",
+    "stat_signature",
 ]

@@ -29,6 +29,22 @@ def article_paths(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob(f"*{ARTICLE_SUFFIX}") if p.is_file())
 
 
+def stat_signature(folder: Path | str) -> str | None:
+    """A cheap signature of the article files' names, sizes and modification times.
+
+    Equal signatures mean (short of deliberate tampering with file times) equal files,
+    so a cache can be trusted without reading a large corpus. None if unreadable.
+    """
+    digest = hashlib.sha256()
+    try:
+        for path in article_paths(Path(folder)):
+            info = path.stat()
+            digest.update(f"{path.name}\0{info.st_size}\0{info.st_mtime_ns}\n".encode("utf-8"))
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
 def fingerprint_files(named_bytes: list[tuple[str, bytes]]) -> str:
     digest = hashlib.sha256()
     for name, raw in sorted(named_bytes):

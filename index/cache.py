@@ -15,10 +15,10 @@ import os
 import pickle
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from corpus import Article, fingerprint_of, parse_files, read_corpus_files
+from corpus import Article, fingerprint_of, parse_files, read_corpus_files, stat_signature
 from index.analysis import Analyzer
 from index.sentence_index import SentenceIndex
 
@@ -31,6 +31,8 @@ MAGIC = b"QABOT-INDEX\n"
 @dataclass(frozen=True)
 class LoadedIndex:
     articles: tuple[Article, ...]
+    """Metadata of every article; loaded from the cache, only the first paragraph of each
+    is kept (the full text lives in the index's sentences)."""
     index: SentenceIndex
     key: str
     """Fingerprint of the corpus, analyzer and cache format."""
@@ -55,9 +57,12 @@ def cache_key(corpus_fingerprint: str, analyzer: Analyzer) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _folder_tag(corpus_dir: Path) -> str:
+    return hashlib.sha256(str(Path(corpus_dir).resolve()).encode()).hexdigest()[:12]
+
+
 def cache_path(cache_dir: Path, corpus_dir: Path, key: str) -> Path:
-    folder_tag = hashlib.sha256(str(Path(corpus_dir).resolve()).encode()).hexdigest()[:12]
-    return Path(cache_dir) / f"index-{folder_tag}-{key[:24]}.pickle"
+    return Path(cache_dir) / f"index-{_folder_tag(corpus_dir)}-{key[:24]}.pickle"
 
 
 def load_or_build(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer) -> LoadedIndex:
@@ -66,18 +71,31 @@ def load_or_build(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer) -> Load
     Raises CorpusError / CorpusFileError when the corpus itself is broken.
     """
     started = time.perf_counter()
+    # Fast path: the files' names, sizes and times are as when the cache was written, so
+    # the cache is current without reading (and hashing) every article.
+    files_signature = stat_signature(corpus_dir)
+    signature = (
+        cache_key(files_signature, analyzer) if files_signature else None
+    )  # also changes with the analyzer and the code, like the cache key itself
+    known = _manifest(cache_dir, corpus_dir).get(signature or "")
+    if known is not None:
+        cached = _read(cache_path(cache_dir, corpus_dir, known), known)
+        if cached is not None:
+            return LoadedIndex(cached[0], cached[1], known, True, time.perf_counter() - started)
     files = read_corpus_files(corpus_dir)
     key = cache_key(fingerprint_of(files), analyzer)
     path = cache_path(cache_dir, corpus_dir, key)
     cached = _read(path, key)
     if cached is not None:
+        _remember(cache_dir, corpus_dir, signature, key)
         articles, index = cached
         return LoadedIndex(articles, index, key, True, time.perf_counter() - started)
     articles = parse_files(files)
     build_started = time.perf_counter()
     index = SentenceIndex.build(articles, analyzer)
     build_seconds = time.perf_counter() - build_started
-    _write(path, key, articles, index)
+    if _write(path, key, articles, index):
+        _remember(cache_dir, corpus_dir, signature, key)
     return LoadedIndex(articles, index, key, False, time.perf_counter() - started, build_seconds)
 
 
@@ -97,21 +115,51 @@ def _read(path: Path, key: str) -> tuple[tuple[Article, ...], SentenceIndex] | N
         return None
 
 
-def _write(path: Path, key: str, articles: tuple[Article, ...], index: SentenceIndex) -> None:
+def _manifest_path(cache_dir: Path, corpus_dir: Path) -> Path:
+    return Path(cache_dir) / f"index-{_folder_tag(corpus_dir)}.manifest"
+
+
+def _manifest(cache_dir: Path, corpus_dir: Path) -> dict[str, str]:
+    """File signature -> cache key, for the corpus folder's current cache."""
+    try:
+        signature, key = _manifest_path(cache_dir, corpus_dir).read_text(encoding="ascii").split()
+        return {signature: key}
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}
+
+
+def _remember(cache_dir: Path, corpus_dir: Path, signature: str | None, key: str) -> None:
+    if signature is None:
+        return
+    path = _manifest_path(cache_dir, corpus_dir)
+    try:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(f"{signature} {key}\n", encoding="ascii")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # only the fast path is lost
+
+
+def _write(path: Path, key: str, articles: tuple[Article, ...], index: SentenceIndex) -> bool:
+    # The sentences hold the articles' text; the cache keeps their metadata and first
+    # paragraph (which names an article that has no title or publisher).
+    metadata = tuple(replace(a, paragraphs=a.paragraphs[:1]) for a in articles)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(MAGIC)
-                pickle.dump((key, articles, index), handle, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((key, metadata, index), handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, path)  # readers see the old file or the whole new one, never half
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         _remove_stale(path)
-    except OSError as exc:
+        return True
+    except Exception as exc:  # a cache that cannot be written only costs a rebuild next time
         log.warning("could not write the index cache to %s (%s); answering from memory", path.parent, exc)
+        return False
 
 
 def _remove_stale(current: Path) -> None:

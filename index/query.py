@@ -175,13 +175,21 @@ class Vocabulary:
     """Surface word (casefolded) -> its index term, for words the articles use."""
     acronyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Acronym -> the index terms of the name it abbreviates."""
-    _by_initial: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _buckets: dict[tuple[str, int], list[str]] = field(default_factory=dict, repr=False)
+
+    def add_stopwords(self, stopwords: frozenset[str]) -> None:
+        """Let corrections land on stopwords too, so "realy" becomes "really", not "real"."""
+        for word in stopwords:
+            if word.isalpha():
+                self._buckets.setdefault((word[:1], len(word)), []).append(word)
 
     def __post_init__(self) -> None:
+        # Candidates by first letter and length: a correction is within two edits, so only
+        # words of nearly the same length, starting alike, are compared.
         for word in self.surface:
-            self._by_initial.setdefault(word[:1], []).append(word)
+            self._buckets.setdefault((word[:1], len(word)), []).append(word)
 
-    def correct(self, word: str, stopwords: frozenset[str]) -> str | None:
+    def correct(self, word: str) -> str | None:
         """The closest article word (or stopword) to a misspelt `word`, or None."""
         if len(word) < 5 or not word.isalpha():
             return None
@@ -190,7 +198,10 @@ class Vocabulary:
         from rapidfuzz.distance import Levenshtein
 
         limit = 1 if len(word) < 8 else 2
-        candidates = self._by_initial.get(word[:1], []) + [w for w in stopwords if w[:1] == word[:1]]
+        candidates = [
+            w for size in range(len(word) - limit, len(word) + limit + 1)
+            for w in self._buckets.get((word[:1], size), ())
+        ]
         best = process.extractOne(word, candidates, scorer=Levenshtein.distance, score_cutoff=limit)
         return best[0] if best else None
 
@@ -243,7 +254,7 @@ def _word_concept(
         for repaired in _repairs(words, i, analyzer, vocabulary) + _agent_noun_stem(word, analyzer, vocabulary):
             terms.setdefault(repaired, REPAIRED_WEIGHT)
         if not terms and not expansions:
-            corrected = vocabulary.correct(word, analyzer.stopwords)
+            corrected = vocabulary.correct(word)
             if corrected is not None:
                 fixed = analyzer.term(corrected)
                 if fixed is None:

@@ -27,6 +27,8 @@ import numpy as np
 K1 = 1.5
 B = 0.75
 DELTA = 1.0
+IMPACT_LIST = 1000
+"""For a very common term, how many of its best chunks are kept in an impact-ordered list."""
 
 
 @dataclass(frozen=True)
@@ -83,28 +85,39 @@ class BM25PlusIndex:
         self.postings_gain = (
             self.idf[term_of_posting] * (tf * (self.k1 + 1)) / (self._norm[postings_chunk] + tf)
         ).astype(np.float32)
+        # A term in more than 2% of the chunks says little on its own; for a quick first pass
+        # over a large corpus, its IMPACT_LIST best chunks (highest gain) stand for all of them.
+        self.common_df = max(IMPACT_LIST, self.chunk_count // 50)
+        self.impact: dict[int, np.ndarray] = {}
+        for term in np.flatnonzero(frequency > self.common_df):
+            chunks, gains = self.postings(int(term))
+            best = np.argpartition(gains, -IMPACT_LIST)[-IMPACT_LIST:]
+            self.impact[int(term)] = np.sort(chunks[best])
 
     @classmethod
     def build(cls, tokenized: Sequence[Sequence[str]], **params: float) -> "BM25PlusIndex":
         vocabulary: dict[str, int] = {}
-        ids = [[vocabulary.setdefault(t, len(vocabulary)) for t in tokens] for tokens in tokenized]
-        return cls.from_term_ids(vocabulary, ids, **params)
+        flat = [vocabulary.setdefault(t, len(vocabulary)) for tokens in tokenized for t in tokens]
+        lengths = np.fromiter((len(t) for t in tokenized), dtype=np.int32, count=len(tokenized))
+        return cls.from_flat(vocabulary, np.array(flat, dtype=np.int32), lengths, **params)
 
     @classmethod
-    def from_term_ids(
-        cls, vocabulary: dict[str, int], ids: Sequence[Sequence[int]], **params: float
+    def from_flat(
+        cls, vocabulary: dict[str, int], flat_terms: np.ndarray, lengths: np.ndarray, **params: float
     ) -> "BM25PlusIndex":
-        """Build from each chunk's term ids (in order, repeats kept)."""
-        lengths = np.fromiter((len(t) for t in ids), dtype=np.int32, count=len(ids))
-        flat_terms = np.fromiter((t for chunk in ids for t in chunk), dtype=np.int64, count=int(lengths.sum()))
-        flat_chunks = np.repeat(np.arange(len(ids), dtype=np.int64), lengths)
-        # One key per (term, chunk) pair, sorted term-major: the postings in chunk order, with tf.
-        keys, tf = np.unique(flat_terms * max(len(ids), 1) + flat_chunks, return_counts=True)
-        terms = keys // max(len(ids), 1)
+        """Build from every chunk's term ids laid end to end (repeats kept) and each chunk's length."""
+        chunk_of = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
+        # Sort by term; stable, so each term's chunks stay in corpus order and repeats sit together.
+        order = np.argsort(flat_terms, kind="stable")
+        terms, chunks = flat_terms[order], chunk_of[order]
+        del order, chunk_of
+        new_pair = np.ones(len(terms), dtype=bool)
+        new_pair[1:] = (terms[1:] != terms[:-1]) | (chunks[1:] != chunks[:-1])
+        first = np.flatnonzero(new_pair)
+        tf = np.diff(np.append(first, len(terms))).astype(np.int32)
         start = np.zeros(len(vocabulary) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(terms, minlength=len(vocabulary)), out=start[1:])
-        chunk_ids = (keys % max(len(ids), 1)).astype(np.int32)
-        return cls(vocabulary, start, chunk_ids, tf.astype(np.int32), lengths, **params)
+        np.cumsum(np.bincount(terms[first], minlength=len(vocabulary)), out=start[1:])
+        return cls(vocabulary, start, chunks[first], tf, lengths.astype(np.int32), **params)
 
     def term_id(self, term: str) -> int | None:
         return self.vocabulary.get(term)

@@ -81,6 +81,8 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
                 term_id = bm25.vocabulary[term]
                 postings[term] = (*bm25.postings(term_id), float(bm25.idf[term_id]))
     candidates = _candidates(index, concepts, postings)
+    if not len(candidates):
+        return Ranking(hits=(), best_coverage=0.0)
     pool = _with_neighbours(index, candidates)
     gain = np.zeros((len(concepts), len(pool)))
     covered = np.zeros((len(concepts), len(pool)))
@@ -133,20 +135,37 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
 def _candidates(
     index: SentenceIndex, concepts: tuple[Concept, ...], postings: dict[str, tuple[np.ndarray, np.ndarray, float]]
 ) -> np.ndarray:
-    """Sorted chunk numbers worth ranking exactly: every chunk with a question term, or in a
-    large corpus the best `SHORTLIST` of them by a quick weighted BM25 sum."""
-    total = sum(len(chunks) for chunks, _, _ in postings.values())
-    if total <= SHORTLIST:
-        return np.unique(np.concatenate([chunks for chunks, _, _ in postings.values()]))
-    quick = np.zeros(index.size, dtype=np.float32)
+    """Sorted chunk numbers worth ranking exactly.
+
+    In a small corpus: every chunk with a question term. In a large one, a quick first
+    pass keeps the `SHORTLIST` best chunks by weighted BM25 over the question's less
+    common terms, plus each very common term's impact list (its best chunks); the
+    exact ranking then scores every term for these. Work grows with the postings read,
+    never with the corpus size.
+    """
+    bm25 = index.bm25
+    weights: dict[str, float] = {}
     for concept in concepts:
         for term, weight in concept.terms.items():
+            weights[term] = max(weights.get(term, 0.0), weight)
+    rare = [t for t in weights if bm25.vocabulary[t] not in bm25.impact]
+    common = [t for t in weights if bm25.vocabulary[t] in bm25.impact]
+    parts = [bm25.impact[bm25.vocabulary[t]] for t in common]
+    found = [postings[t][0] for t in rare]
+    total = sum(len(chunks) for chunks in found)
+    if total <= SHORTLIST:
+        parts.extend(found)
+    else:
+        quick = np.zeros(index.size, dtype=np.float32)
+        for term in rare:
             chunks, gains, _ = postings[term]
-            quick[chunks] += np.float32(weight) * gains  # a term's chunks are distinct: no lost updates
-    found = np.flatnonzero(quick)
-    if len(found) > SHORTLIST:
-        found = found[np.argpartition(quick[found], -SHORTLIST)[-SHORTLIST:]]
-    return np.sort(found)
+            quick[chunks] += np.float32(weights[term]) * gains  # a term's chunks are distinct
+        every = np.concatenate(found)
+        best = np.argpartition(quick[every], -SHORTLIST)[-SHORTLIST:]
+        parts.append(every[best])
+    if not parts:
+        return np.zeros(0, dtype=np.int32)
+    return np.unique(np.concatenate(parts))
 
 
 def _with_neighbours(index: SentenceIndex, chunks: np.ndarray) -> np.ndarray:

@@ -2,31 +2,69 @@
 
 Built once from a corpus (`SentenceIndex.build`), then read-only: safe to share
 between threads and to load from the on-disk cache by any number of processes.
+
+Building a large corpus splits the articles between worker processes (sentence
+splitting and analysis are pure Python work, one core each); the workers'
+results are merged with numpy. Sentences are kept as one UTF-8 block with
+offsets, which loads from the cache in one read instead of a million objects.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from corpus import Article
 from index.analysis import Analyzer
-from index.chunking import Chunk, chunk_articles
+from index.chunking import Chunk, chunk_article
 from index.features import sentence_flags
 from index.query import Vocabulary
 from index.scoring import BM25PlusIndex
 
 NO_NEIGHBOUR = -1
+PARALLEL_FROM_CHARS = 5_000_000
+"""Corpora with less text than this are built in-process: starting workers would cost more."""
+
+
+class TextStore:
+    """Sentences as one UTF-8 block plus offsets: a sequence of str, decoded on access."""
+
+    def __init__(self, blob: bytes, offsets: np.ndarray) -> None:
+        self.blob = blob
+        self.offsets = offsets
+
+    @classmethod
+    def from_texts(cls, texts: Sequence[str]) -> "TextStore":
+        encoded = [t.encode("utf-8") for t in texts]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=offsets[1:])
+        return cls(b"".join(encoded), offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> str:
+        return self.blob[self.offsets[i] : self.offsets[i + 1]].decode("utf-8")
+
+    def __iter__(self) -> Iterator[str]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TextStore):
+            return self.blob == other.blob and np.array_equal(self.offsets, other.offsets)
+        return NotImplemented
 
 
 @dataclass
 class SentenceIndex:
     analyzer: Analyzer
-    texts: list[str]
+    texts: TextStore
     """Sentence text, verbatim, by chunk number."""
     article: np.ndarray
     paragraph: np.ndarray
@@ -58,19 +96,44 @@ class SentenceIndex:
         return frozenset(self.terms[self.terms_start[chunk] : self.terms_start[chunk + 1]].tolist())
 
     def vocabulary(self) -> Vocabulary:
-        return Vocabulary(terms=frozenset(self.bm25.vocabulary), surface=self.surface, acronyms=self.acronyms)
+        vocabulary = Vocabulary(terms=frozenset(self.bm25.vocabulary), surface=self.surface, acronyms=self.acronyms)
+        vocabulary.add_stopwords(self.analyzer.stopwords)
+        return vocabulary
 
     @classmethod
-    def build(cls, articles: Sequence[Article], analyzer: Analyzer) -> "SentenceIndex":
-        chunks = chunk_articles(articles)
-        return cls.from_chunks(chunks, analyzer)
+    def build(cls, articles: Sequence[Article], analyzer: Analyzer, workers: int | None = None) -> "SentenceIndex":
+        chars = sum(len(p) for a in articles for p in a.paragraphs)
+        workers = workers or (min(os.cpu_count() or 1, 4) if chars >= PARALLEL_FROM_CHARS else 1)
+        if workers <= 1 or len(articles) < 2:
+            parts = [_analyse(list(articles), 0, analyzer)]
+        else:
+            bounds = np.linspace(0, len(articles), workers * 2 + 1).astype(int)
+            slices = [(list(articles[a:b]), int(a)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                parts = list(pool.map(_analyse, *zip(*slices), [analyzer] * len(slices)))
+        return cls._merge(parts, analyzer)
 
     @classmethod
     def from_chunks(cls, chunks: Sequence[Chunk], analyzer: Analyzer) -> "SentenceIndex":
-        n = len(chunks)
-        article = np.fromiter((c.article for c in chunks), dtype=np.int32, count=n)
-        paragraph = np.fromiter((c.paragraph for c in chunks), dtype=np.int32, count=n)
-        position = np.fromiter((c.position for c in chunks), dtype=np.int32, count=n)
+        """An index of ready-made chunks (tests, tools): no splitting, no workers."""
+        return cls._merge([_analyse_chunks(chunks, analyzer)], analyzer)
+
+    @classmethod
+    def _merge(cls, parts: list["_Part"], analyzer: Analyzer) -> "SentenceIndex":
+        vocabulary: dict[str, int] = {}
+        term_ids = []
+        for part in parts:
+            to_global = np.array([vocabulary.setdefault(t, len(vocabulary)) for t in part.vocabulary], dtype=np.int32)
+            term_ids.append(to_global[part.term_ids] if len(part.term_ids) else part.term_ids)
+        article = _concat([p.article for p in parts], np.int32)
+        paragraph = _concat([p.paragraph for p in parts], np.int32)
+        lengths = _concat([p.lengths for p in parts], np.int32)
+        flat_terms = _concat(term_ids, np.int32)
+        bm25 = BM25PlusIndex.from_flat(vocabulary, flat_terms, lengths)
+        del flat_terms, term_ids
+        terms_start, terms = _forward_index(bm25, len(article))
+
+        n = len(article)
         same_paragraph = (article[1:] == article[:-1]) & (paragraph[1:] == paragraph[:-1])
         previous = np.full(n, NO_NEIGHBOUR, dtype=np.int32)
         following = np.full(n, NO_NEIGHBOUR, dtype=np.int32)
@@ -78,57 +141,124 @@ class SentenceIndex:
         previous[1:][same_paragraph] = ids[:-1][same_paragraph]
         following[:-1][same_paragraph] = ids[1:][same_paragraph]
 
-        acronyms: dict[str, tuple[str, ...]] = {}
         surface_counts: Counter[str] = Counter()
-        vocabulary: dict[str, int] = {}
-        term_ids: list[list[int]] = []
-        flags = np.zeros(n, dtype=np.uint8)
-        term = analyzer.term
-        word_ids: dict[str, int] = {}
-        """Surface word -> term id, or -1 for a stopword: one look-up per word instead of two."""
-
-        def resolve(word: str) -> int:
-            stem = term(word)
-            word_ids[word] = found = -1 if stem is None else vocabulary.setdefault(stem, len(vocabulary))
-            return found
-
-        for i, chunk in enumerate(chunks):
-            words = analyzer.words(chunk.text)
-            surface_counts.update(words)
-            get = word_ids.get
-            ids = [get(w, -2) for w in words]
-            if -2 in ids:
-                ids = [resolve(w) if i_ == -2 else i_ for w, i_ in zip(words, ids)]
-            term_ids.append([i_ for i_ in ids if i_ >= 0])
-            flags[i] = sentence_flags(chunk.text, words)
-            for acronym, name in name_initials(chunk.text):
-                if acronym not in acronyms:
-                    acronyms[acronym] = tuple(analyzer.analyze(name))
+        acronyms: dict[str, tuple[str, ...]] = {}
+        for part in parts:
+            surface_counts.update(part.surface)
+            for acronym, terms_of_name in part.acronyms.items():
+                acronyms.setdefault(acronym, terms_of_name)
         surface = {}
         for word, _ in surface_counts.most_common():
-            stem = term(word)
+            stem = analyzer.term(word)
             if stem is not None and len(word) >= 3 and word.isalpha():
                 surface[word] = stem
-        bm25 = BM25PlusIndex.from_term_ids(vocabulary, term_ids)
-        terms_start = np.zeros(n + 1, dtype=np.int64)
-        distinct = [sorted(set(ids)) for ids in term_ids]
-        np.cumsum([len(d) for d in distinct], out=terms_start[1:])
-        terms = np.fromiter((t for d in distinct for t in d), dtype=np.int32, count=int(terms_start[-1]))
+        offsets = [np.zeros(1, dtype=np.int64)]
+        base = 0
+        for part in parts:
+            offsets.append(part.offsets[1:] + base)
+            base += len(part.blob)
         return cls(
             analyzer=analyzer,
-            texts=[c.text for c in chunks],
+            texts=TextStore(b"".join(p.blob for p in parts), np.concatenate(offsets)),
             article=article,
             paragraph=paragraph,
-            position=position,
+            position=_concat([p.position for p in parts], np.int32),
             previous=previous,
             following=following,
-            flags=flags,
+            flags=_concat([p.flags for p in parts], np.uint8),
             terms_start=terms_start,
             terms=terms,
             bm25=bm25,
             surface=surface,
             acronyms={a: t for a, t in acronyms.items() if a not in surface and t},
         )
+
+
+@dataclass
+class _Part:
+    """What analysing one slice of the corpus gives (built in a worker process)."""
+
+    blob: bytes
+    offsets: np.ndarray
+    article: np.ndarray
+    paragraph: np.ndarray
+    position: np.ndarray
+    flags: np.ndarray
+    lengths: np.ndarray
+    term_ids: np.ndarray
+    """Flat, in chunk order; ids index `vocabulary`, this part's own."""
+    vocabulary: list[str]
+    surface: Counter[str]
+    acronyms: dict[str, tuple[str, ...]]
+
+
+def _analyse(articles: list[Article], first_article: int, analyzer: Analyzer) -> _Part:
+    chunks = [
+        chunk
+        for number, article in enumerate(articles, start=first_article)
+        for chunk in chunk_article(number, article.paragraphs)
+    ]
+    return _analyse_chunks(chunks, analyzer)
+
+
+def _analyse_chunks(chunks: Sequence[Chunk], analyzer: Analyzer) -> _Part:
+    n = len(chunks)
+    vocabulary: dict[str, int] = {}
+    word_ids: dict[str, int] = {}  # surface word -> term id, -1 for a stopword
+    term = analyzer.term
+
+    def resolve(word: str) -> int:
+        stem = term(word)
+        word_ids[word] = found = -1 if stem is None else vocabulary.setdefault(stem, len(vocabulary))
+        return found
+
+    flat: list[int] = []
+    lengths = np.zeros(n, dtype=np.int32)
+    flags = np.zeros(n, dtype=np.uint8)
+    surface: Counter[str] = Counter()
+    acronyms: dict[str, tuple[str, ...]] = {}
+    get = word_ids.get
+    for i, chunk in enumerate(chunks):
+        words = analyzer.words(chunk.text)
+        surface.update(words)
+        ids = [get(w, -2) for w in words]
+        if -2 in ids:
+            ids = [resolve(w) if x == -2 else x for w, x in zip(words, ids)]
+        kept = [x for x in ids if x >= 0]
+        flat.extend(kept)
+        lengths[i] = len(kept)
+        flags[i] = sentence_flags(chunk.text, words)
+        for acronym, name in name_initials(chunk.text):
+            if acronym not in acronyms:
+                acronyms[acronym] = tuple(analyzer.analyze(name))
+    store = TextStore.from_texts([c.text for c in chunks])
+    return _Part(
+        blob=store.blob,
+        offsets=store.offsets,
+        article=np.fromiter((c.article for c in chunks), dtype=np.int32, count=n),
+        paragraph=np.fromiter((c.paragraph for c in chunks), dtype=np.int32, count=n),
+        position=np.fromiter((c.position for c in chunks), dtype=np.int32, count=n),
+        flags=flags,
+        lengths=lengths,
+        term_ids=np.array(flat, dtype=np.int32),
+        vocabulary=list(vocabulary),
+        surface=surface,
+        acronyms=acronyms,
+    )
+
+
+def _concat(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype=dtype)
+
+
+def _forward_index(bm25: BM25PlusIndex, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each chunk's distinct term ids, from the term-major postings."""
+    frequency = np.diff(bm25.postings_start)
+    posting_term = np.repeat(np.arange(len(frequency), dtype=np.int32), frequency)
+    order = np.argsort(bm25.postings_chunk, kind="stable")  # stable: term ids stay ascending per chunk
+    start = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(bm25.postings_chunk, minlength=n), out=start[1:])
+    return start, posting_term[order]
 
 
 # Two to six capitalised words, possibly joined by "and", "of", "for", "the":

@@ -6,6 +6,7 @@ import pytest
 
 from bot.answer import Outcome
 from bot.core import AnsweringCore
+from corpus import BUNDLED_DIR, load_corpus
 from tests.conftest import make_settings
 
 TECHCRUNCH_URL = (
@@ -39,7 +40,7 @@ def test_each_passage_is_the_matched_sentence_with_its_neighbours_quoted_verbati
     passage = answer.passages[0]
     assert "save and label faces of frequent visitors" in passage.text
     assert passage.text == " ".join(p for p in (passage.before, passage.sentence, passage.after) if p)
-    article = next(a for a in core.articles if a.article_id == passage.source.article_id)
+    article = next(a for a in load_corpus(BUNDLED_DIR).articles if a.article_id == passage.source.article_id)
     assert passage.text in article.text  # every word shown comes from the article
 
 

@@ -63,3 +63,21 @@ def test_an_unwritable_cache_folder_still_answers_from_memory(corpus_dir, tmp_pa
         core = AnsweringCore.from_settings(make_settings(tmp_path, corpus_dir=corpus_dir, cache_dir=blocker))
     assert core.answer("Why did Ring drop Flock?").answered
     assert "could not write the index cache" in caplog.text
+
+
+def test_an_unchanged_corpus_is_not_even_read_again(corpus_dir, tmp_path, monkeypatch):
+    load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    import index.cache
+
+    def must_not_read(folder):
+        raise AssertionError("the article files were read although nothing changed")
+
+    monkeypatch.setattr(index.cache, "read_corpus_files", must_not_read)
+    assert load_or_build(corpus_dir, tmp_path / "cache", Analyzer()).from_cache
+
+
+def test_a_touched_file_is_checked_by_content_and_the_cache_still_used(corpus_dir, tmp_path):
+    load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    article = next(corpus_dir.glob("*.md"))
+    article.write_bytes(article.read_bytes())  # same bytes, new modification time
+    assert load_or_build(corpus_dir, tmp_path / "cache", Analyzer()).from_cache
