@@ -16,43 +16,16 @@ every look; it is logged again only when the problem changes or on a wake-up
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Generic, TypeVar
 
-from corpus import CorpusError, CorpusFileError, fingerprint_of, read_corpus_files
-from corpus.loader import ARTICLE_SUFFIX
+from corpus import CorpusError, CorpusFileError, fingerprint_of, read_corpus_files, stat_signature
 
 log = logging.getLogger(__name__)
 
 CoreT = TypeVar("CoreT")
-
-
-@dataclass(frozen=True)
-class FolderSignature:
-    """What a cheap look at the folder sees: each article file's name, size, mtime and inode."""
-
-    entries: tuple[tuple[str, int, int, int], ...]
-
-
-def folder_signature(folder: Path) -> FolderSignature:
-    entries: list[tuple[str, int, int, int]] = []
-    try:
-        with os.scandir(folder) as scan:
-            for entry in scan:
-                if not entry.name.endswith(ARTICLE_SUFFIX):
-                    continue
-                try:
-                    info = entry.stat()
-                except OSError:  # removed while we looked
-                    continue
-                entries.append((entry.name, info.st_size, info.st_mtime_ns, info.st_ino))
-    except OSError:
-        pass  # a missing folder is a signature too; loading it will say what is wrong
-    return FolderSignature(tuple(sorted(entries)))
 
 
 def corpus_fingerprint(folder: Path) -> str:
@@ -76,24 +49,30 @@ class CorpusWatcher(Generic[CoreT]):
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._seen: FolderSignature | None = None
+        self._seen: str | None = None
         self._loaded_fingerprint: str | None = None
         self._last_error: str | None = None
 
     def load(self) -> CoreT:
         """The core for the folder as it is now. Raises CorpusError / CorpusFileError if it is broken."""
         with self._check_lock:
-            signature = folder_signature(self.folder)
-            fingerprint = corpus_fingerprint(self.folder)
+            signature = stat_signature(self.folder)
             core = self._build()
-            self._seen, self._loaded_fingerprint, self._last_error = signature, fingerprint, None
+            # The fingerprint is taken later, by the watcher (see `check`): reading every
+            # article here would undo the index cache's fast start on a large corpus.
+            self._seen, self._loaded_fingerprint, self._last_error = signature, None, None
             return core
 
     def check(self, force: bool = False) -> CoreT | None:
         """A new core if the corpus changed and loads; None if it did not change or is broken."""
         with self._check_lock:
-            signature = folder_signature(self.folder)
-            if signature == self._seen and not force:
+            # None (a file vanished mid-look) never counts as unchanged.
+            signature = stat_signature(self.folder)
+            unchanged = signature is not None and signature == self._seen
+            if unchanged and self._loaded_fingerprint is None:
+                # The files are as they were when the core was built: their fingerprint is the loaded one.
+                self._loaded_fingerprint = self._fingerprint_if_unchanged(signature)
+            if unchanged and not force:
                 return None
             # Seen before reading, so a change made while we read is noticed next time.
             self._seen = signature
@@ -119,6 +98,14 @@ class CorpusWatcher(Generic[CoreT]):
                 time.perf_counter() - started,
             )
             return core
+
+    def _fingerprint_if_unchanged(self, signature: str | None) -> str | None:
+        """The corpus fingerprint, if no file changed while it was read (else None: not known yet)."""
+        try:
+            fingerprint = corpus_fingerprint(self.folder)
+        except (CorpusError, CorpusFileError, OSError):
+            return None
+        return fingerprint if stat_signature(self.folder) == signature else None
 
     def _failed(self, message: str, force: bool, with_traceback: bool = False) -> None:
         if message == self._last_error and not force:

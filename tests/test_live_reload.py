@@ -14,12 +14,15 @@ import pytest
 
 from bot.reload import CorpusWatcher
 from bot.service import QuestionService
+from bot.settings import RateLimit
 from conftest import make_settings
 from corpus import BUNDLED_DIR
 from corpus.ingest import add_article
 from local_site import article_html
 
 DEADLINE_SECONDS = 15.0
+NO_LIMIT = RateLimit(0, 1)
+"""The tests ask again and again until a change shows; the per-user limit would step in."""
 NEW_QUESTION = "How many more cities will get Flock's drones?"
 
 
@@ -33,7 +36,7 @@ def articles(tmp_path: Path) -> Path:
 @pytest.fixture
 def service(articles: Path, tmp_path: Path):
     running = QuestionService.from_settings(
-        make_settings(tmp_path, corpus_dir=articles, reload_seconds=0.05, question_log=False)
+        make_settings(tmp_path, corpus_dir=articles, reload_seconds=0.05, question_log=False, rate_limit=NO_LIMIT)
     )
     yield running
     running.close()
@@ -104,7 +107,7 @@ def test_sighup_reloads_at_once_when_periodic_checks_are_off(articles, tmp_path)
         pytest.skip("no SIGHUP on this platform")
     previous = signal.getsignal(signal.SIGHUP)
     service = QuestionService.from_settings(
-        make_settings(tmp_path, corpus_dir=articles, reload_seconds=0, question_log=False)
+        make_settings(tmp_path, corpus_dir=articles, reload_seconds=0, question_log=False, rate_limit=NO_LIMIT)
     )
     try:
         service.watch_corpus()
@@ -127,7 +130,8 @@ def test_only_real_changes_rebuild_and_a_touched_file_is_not_one(articles):
 
     watcher: CorpusWatcher[int] = CorpusWatcher(articles, build, interval_seconds=0)
     assert watcher.load() == 1
-    assert watcher.check() is None  # nothing changed: not even read
+    assert watcher.check() is None  # nothing changed (the first look takes the loaded fingerprint)
+    assert watcher.check() is None
     some_file = next(articles.glob("*.md"))
     os.utime(some_file, ns=(time.time_ns(), time.time_ns() + 5_000_000_000))
     assert watcher.check() is None and len(builds) == 1  # same bytes, same fingerprint
