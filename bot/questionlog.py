@@ -182,6 +182,8 @@ class QuestionLog:
         self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._next_purge = self._clock()
         self._purge_if_due()
+        self._stop_purging = threading.Event()
+        self._purger: threading.Thread | None = None
 
     @classmethod
     def open(cls, path: Path, secret: str = "", retention_days: int = 30, **options: object) -> "QuestionLog":
@@ -194,9 +196,35 @@ class QuestionLog:
     def __repr__(self) -> str:  # never shows the secret
         return f"QuestionLog({str(self.path)!r}, retention_days={self.retention.days})"
 
+    def start_purging(self, every_seconds: float = PURGE_EVERY.total_seconds()) -> None:
+        """Delete expired rows every `every_seconds` in a background thread, even when nobody asks.
+
+        (Recording a question also purges, at most hourly; this covers a quiet bot.)
+        """
+        if self._purger is not None:  # the usual case, on every question: no lock needed
+            return
+        with self._lock:
+            if self._purger is not None:
+                return
+            self._purger = threading.Thread(
+                target=self._purge_periodically, args=(every_seconds,), name="qabot-log-retention", daemon=True
+            )
+            self._purger.start()
+
     def close(self) -> None:
+        self._stop_purging.set()
+        purger = self._purger
+        if purger is not None and purger is not threading.current_thread():
+            purger.join(5)
         with self._lock:
             self._db.close()
+
+    def _purge_periodically(self, every_seconds: float) -> None:
+        while not self._stop_purging.wait(every_seconds):
+            try:
+                self.purge_expired()
+            except Exception as exc:  # e.g. the database is locked for a moment: try next time
+                log.warning("deleting expired questions failed (%s)", type(exc).__name__)
 
     # -- writing -------------------------------------------------------------
 

@@ -79,7 +79,7 @@ class QuestionService:
         Never raises: a rate-limited user gets Outcome.RATE_LIMITED, a failure inside
         the core gets Outcome.ERROR with an apology (and the traceback in the log).
         """
-        self._keep_watching()
+        self._start_background_work()
         if not self.limiter.allow(user_key):
             # Not logged: a flood of refused questions would tell nothing about the articles.
             return Answer(question=question, outcome=Outcome.RATE_LIMITED, message=RATE_LIMITED_MESSAGE)
@@ -132,7 +132,7 @@ class QuestionService:
         """
         if self.watcher is None:
             return
-        self._keep_watching()
+        self._start_background_work()
         if (
             reload_signal is not None
             and not self._signal_installed
@@ -152,9 +152,12 @@ class QuestionService:
         if self.question_log is not None:
             self.question_log.close()
 
-    def _keep_watching(self) -> None:
+    def _start_background_work(self) -> None:
+        """Watching the articles, and deleting expired questions: idempotent, cheap when running."""
         if self.watcher is not None and not self.watcher.watching:
             self.watcher.start(self._swap_core)
+        if self.question_log is not None:
+            self.question_log.start_purging()
 
     def _swap_core(self, core: Answerer) -> None:
         self.core = core

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,19 @@ def test_opening_the_log_deletes_what_expired_while_the_bot_was_stopped(tmp_path
     clock.now += dt.timedelta(days=8)
     QuestionLog.open(log_path, retention_days=7, clock=clock).close()
     assert read_answers(log_path) == []
+
+
+def test_a_quiet_bot_still_deletes_expired_questions(tmp_path, log_path, service):
+    clock = Clock(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    question_log = QuestionLog.open(log_path, retention_days=1, clock=clock)
+    question_log.record(service.core.answer("who owns ring"), question="who owns ring", platform="slack", user_key="u")
+    question_log.start_purging(every_seconds=0.05)
+    clock.now += dt.timedelta(days=2)  # nobody asks anything meanwhile
+    deadline = time.monotonic() + 10
+    while read_answers(log_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert read_answers(log_path) == []
+    question_log.close()
 
 
 def test_a_vote_is_recorded_once_per_user_and_can_be_changed(service, log_path):
