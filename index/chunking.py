@@ -9,8 +9,7 @@ sentences a second here), which pure-Python splitters are not.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from corpus import Article
 
@@ -18,9 +17,8 @@ MAX_SENTENCE_CHARS = 1200
 """A run-on 'sentence' longer than this (a table, a list) is cut at word boundaries."""
 
 
-@dataclass(frozen=True)
-class Chunk:
-    """One sentence of one article."""
+class Chunk(NamedTuple):
+    """One sentence of one article. (A NamedTuple: a million of them are made per build.)"""
 
     article: int
     """Index of the article in the corpus."""
@@ -40,8 +38,9 @@ def split_sentences(paragraph: str) -> list[str]:
         return []
     # BlingFire puts each sentence on its own line and leaves the characters alone;
     # check that, and fall back to its (slower) offsets if it ever does not.
-    sentences = [s.strip() for s in blingfire.text_to_sentences(paragraph).split("\n")]
-    if "".join("".join(sentences).split()) != "".join(paragraph.split()):
+    marked = blingfire.text_to_sentences(paragraph)
+    sentences = [s.strip() for s in marked.split("\n")]
+    if marked.replace("\n", " ") != paragraph and "".join(marked.split()) != "".join(paragraph.split()):
         _, offsets = blingfire.text_to_sentences_and_offsets(paragraph)
         sentences = [paragraph[start:end].strip() for start, end in offsets]
     out: list[str] = []

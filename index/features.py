@@ -37,7 +37,7 @@ _REASON_PHRASES = (
     " leading to ", " led to ", " in an effort to ",
 )
 # A capitalised word that is not the sentence's first word: a name, a company, an agency.
-_NAME = re.compile(r"(?<=[a-z,;:] )(?:[A-Z][a-z]+|[A-Z]{2,})\b")
+_NAME = re.compile(r"[a-z,;:] [A-Z]")
 _PLACE = re.compile(r"\b(?:in|at|outside|near|from|across) (?:the )?[A-Z][a-z]+")
 
 _FLAG_FOR_KIND = {

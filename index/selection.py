@@ -47,6 +47,8 @@ UNKNOWN_WEIGHT = 0.8
 MISSING_TYPE_PENALTY = 0.5
 CANDIDATE_POOL = 20
 SHORTLIST = 1000
+CONTEXT_POOL = 300
+"""At most this many candidates (and their neighbours) are scored with context."""
 """In a large corpus, how many sentences are ranked exactly after a quick first pass."""
 SAME_STATEMENT = 0.5
 """Term-set overlap (Jaccard, or containment of the shorter) above which two sentences say the same."""
@@ -83,23 +85,14 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     candidates = _candidates(index, concepts, postings)
     if not len(candidates):
         return Ranking(hits=(), best_coverage=0.0)
+    if len(candidates) > CONTEXT_POOL:
+        # Many candidates: rank them on their own words first, and look at the context of
+        # the best CONTEXT_POOL only (context can lift a sentence, not make one from nothing).
+        own, _, _ = _gather(candidates, concepts, postings)
+        best = np.argpartition(own.sum(axis=0), -CONTEXT_POOL)[-CONTEXT_POOL:]
+        candidates = np.sort(candidates[best])
     pool = _with_neighbours(index, candidates)
-    gain = np.zeros((len(concepts), len(pool)))
-    covered = np.zeros((len(concepts), len(pool)))
-    weights = np.zeros(len(concepts))
-    for row, concept in enumerate(concepts):
-        for term, weight in concept.terms.items():
-            chunks, gains, idf = postings[term]
-            # Gather each pool chunk's gain from the term's postings (sorted by chunk).
-            at = np.minimum(np.searchsorted(chunks, pool), len(chunks) - 1)
-            present = chunks[at] == pool
-            values = np.where(present, weight * gains[at], 0.0)
-            if concept.additive:
-                gain[row] += values
-            else:
-                np.maximum(gain[row], values, out=gain[row])
-            np.maximum(covered[row], np.where(present, weight * idf, 0.0), out=covered[row])
-            weights[row] = max(weights[row], weight * idf)
+    gain, covered, weights = _gather(pool, concepts, postings)
 
     context_gain = np.zeros_like(gain)
     context_cover = np.zeros_like(covered)
@@ -130,6 +123,30 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     hits = _pick(index, pool, order, score, coverage, k)
     best = max((h.coverage for h in hits), default=0.0)
     return Ranking(hits=hits, best_coverage=best)
+
+
+def _gather(
+    pool: np.ndarray, concepts: tuple[Concept, ...], postings: dict[str, tuple[np.ndarray, np.ndarray, float]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per concept and pool chunk: the weighted BM25 gain, and the weighted IDF if matched.
+    Also each concept's weight (its best term's weighted IDF)."""
+    gain = np.zeros((len(concepts), len(pool)))
+    covered = np.zeros((len(concepts), len(pool)))
+    weights = np.zeros(len(concepts))
+    for row, concept in enumerate(concepts):
+        for term, weight in concept.terms.items():
+            chunks, gains, idf = postings[term]
+            # Each pool chunk's gain, looked up in the term's postings (sorted by chunk).
+            at = np.minimum(np.searchsorted(chunks, pool), len(chunks) - 1)
+            present = chunks[at] == pool
+            values = np.where(present, weight * gains[at], 0.0)
+            if concept.additive:
+                gain[row] += values
+            else:
+                np.maximum(gain[row], values, out=gain[row])
+            np.maximum(covered[row], np.where(present, weight * idf, 0.0), out=covered[row])
+            weights[row] = max(weights[row], weight * idf)
+    return gain, covered, weights
 
 
 def _candidates(
@@ -230,8 +247,13 @@ def _pick(
     def same_statement(a: int, b: int) -> bool:
         if _similar_terms(terms_of(a), terms_of(b)):
             return True
-        # Different wording around the same quotation: a long run of identical words.
-        return index.article[a] != index.article[b] and bool(shingles_of(a) & shingles_of(b))
+        # Different wording around the same quotation: a long run of identical words
+        # (which needs a few shared terms, a cheap test that rules out most pairs first).
+        return (
+            index.article[a] != index.article[b]
+            and len(terms_of(a) & terms_of(b)) >= 3
+            and bool(shingles_of(a) & shingles_of(b))
+        )
 
     for i in order:
         chunk = int(pool[i])

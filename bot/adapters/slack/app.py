@@ -1,0 +1,198 @@
+"""The Slack app: mentions, direct messages and `/ask`, as plain listener functions on a Bolt `App`.
+
+How the app is served (Socket Mode or HTTP) is chosen by `runner`; nothing here
+depends on it. Bolt acknowledges every event before the listener runs, and the
+slash command listener acknowledges first thing, so Slack always gets its answer
+within 3 seconds; the question is then answered in Bolt's worker threads.
+
+One question gets one answer: a delivery whose `event_id` was already seen (a
+retry, `X-Slack-Retry-Num`) is acknowledged and dropped, and so is a second event
+for the same message (the same channel and `ts`, e.g. an edit).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+from slack_bolt import Ack, App, BoltResponse, Respond
+from slack_bolt.context.context import BoltContext
+from slack_bolt.request import BoltRequest
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from bot.adapters.slack.formatting import SlackMessage, apology_message, format_answer
+from bot.adapters.slack.markup import question_from_slack
+from bot.answer import Answer, Outcome
+from bot.dedup import InMemorySeenEvents, SeenEvents
+from bot.privacy import user_key
+from bot.service import ERROR_MESSAGE
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+LIBRARY_LOGGER_NAME = "bot.adapters.slack.library"
+
+
+class Asker(Protocol):
+    """What the adapter needs from the core: `bot.service.QuestionService` is one."""
+
+    def ask(self, question: str, user_key: str) -> Answer: ...
+
+
+class _WithoutClientTokenNotice(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN is unused whenever it is in the environment and a client is
+    given; the client is given on purpose (it carries the Web API URL and the same token)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("As you gave `client` as well")
+
+
+def library_logger() -> logging.Logger:
+    """The logger handed to Bolt and slack_sdk.
+
+    At info and debug level they log whole request bodies (user IDs, message text)
+    and, for rejected signatures, the forged request; so they speak only at
+    warning and above, whatever the bot's own level.
+    """
+    logger = logging.getLogger(LIBRARY_LOGGER_NAME)
+    logger.setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
+    if not any(isinstance(f, _WithoutClientTokenNotice) for f in logger.filters):
+        logger.addFilter(_WithoutClientTokenNotice())
+    return logger
+
+
+def web_api_base_url(settings: Settings) -> str:
+    """The Web API base URL, ending in `/` (slack_sdk joins method names onto it as a relative URL)."""
+    url = settings.slack_api_url or WebClient.BASE_URL
+    return url if url.endswith("/") else url + "/"
+
+
+def build_web_client(settings: Settings, logger: logging.Logger | None = None) -> WebClient:
+    return WebClient(
+        token=settings.slack_bot_token.reveal(),
+        base_url=web_api_base_url(settings),
+        logger=logger or library_logger(),
+        # A 429 means Slack did not take the call, so retrying after Retry-After cannot post twice.
+        retry_handlers=[ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=2)],
+    )
+
+
+@dataclass(frozen=True)
+class SlackQuestions:
+    """The listeners' shared dependencies; each method below is one Bolt listener."""
+
+    service: Asker
+    seen_events: SeenEvents
+    slash_response_type: str
+    """Who sees /ask answers: "in_channel" (everyone) or "ephemeral" (the asker)."""
+
+    def skip_repeated_deliveries(
+        self, body: dict[str, Any], request: BoltRequest, next: Callable[[], None]
+    ) -> BoltResponse | None:
+        """Global middleware: acknowledge and drop an event delivery already seen."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not self.seen_events.first_time(f"{PLATFORM}:event:{event_id}"):
+            retry = request.headers.get("x-slack-retry-num", ["0"])[0]
+            reason = request.headers.get("x-slack-retry-reason", [""])[0]
+            log.info("dropped a repeated delivery of event %s (retry %s %s)", event_id, retry, reason)
+            return BoltResponse(status=200, body="")  # a 200 tells Slack to stop retrying
+        next()
+        return None
+
+    def answer_mention(self, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        """`@qabot question` in a channel: answer in the message's thread."""
+        if not self._first_time_for_message(event):
+            return
+        question = question_from_slack(event.get("text", ""), context.bot_user_id)
+        answer = self._ask(question, event.get("user", ""), "mention")
+        thread_ts = event.get("thread_ts") or event.get("ts")
+        post_reply(client, event.get("channel", ""), thread_ts, format_answer(answer))
+
+    def answer_direct_message(self, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        """A direct message to the bot: answer in the conversation (in its thread, if it has one)."""
+        # Subtypes are edits, deletions, joins, bot posts...; none of them is a new question.
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        if not self._first_time_for_message(event):
+            return
+        question = question_from_slack(event.get("text", ""), context.bot_user_id)
+        answer = self._ask(question, event.get("user", ""), "direct message")
+        post_reply(client, event.get("channel", ""), event.get("thread_ts"), format_answer(answer))
+
+    def answer_ask_command(self, ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        """`/ask question`: acknowledge at once (Slack waits only 3 seconds), then respond."""
+        ack()
+        question = question_from_slack(command.get("text", ""))
+        answer = self._ask(question, command.get("user_id", ""), "/ask")
+        message = format_answer(answer, echo_question=True)
+        try:
+            _respond(respond, message, self.slash_response_type)
+        except Exception:
+            log.exception("responding to /ask failed")
+            try:
+                _respond(respond, apology_message(), self.slash_response_type)
+            except Exception:
+                log.exception("the apology for a failed /ask response could not be sent either")
+
+    def _ask(self, question: str, raw_user_id: str, surface: str) -> Answer:
+        # The service never raises by contract; a broken service must still not silence the bot.
+        try:
+            answer = self.service.ask(question, user_key(PLATFORM, raw_user_id))
+        except Exception:
+            log.exception("the question service raised")
+            return Answer(question=question, outcome=Outcome.ERROR, message=ERROR_MESSAGE)
+        log.info("%s: %s in %.0f ms", surface, answer.outcome.value, answer.latency_ms)
+        return answer
+
+    def _first_time_for_message(self, event: dict[str, Any]) -> bool:
+        # Slack may deliver one message in two events with different event_ids (an edited
+        # message, or a mention that is also a direct message): a message is answered once.
+        # The channel and ts are hashed like user IDs, as the store may be shared and persisted.
+        message_key = user_key(PLATFORM, f"message:{event.get('channel', '')}:{event.get('ts', '')}")
+        return self.seen_events.first_time(f"{PLATFORM}:message:{message_key}")
+
+
+def post_reply(client: WebClient, channel: str, thread_ts: str | None, message: SlackMessage) -> bool:
+    """Post `message`; on failure log it and try a short apology. True if the answer was posted."""
+    try:
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message.as_kwargs())
+        return True
+    except Exception:
+        log.exception("posting an answer failed")
+    try:
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, **apology_message().as_kwargs())
+    except Exception:
+        log.exception("the apology for a failed answer could not be posted either")
+    return False
+
+
+def _respond(respond: Respond, message: SlackMessage, response_type: str) -> None:
+    response = respond(response_type=response_type, **message.as_kwargs())
+    if response.status_code != 200:
+        raise RuntimeError(f"Slack refused the /ask response (HTTP {response.status_code}: {response.body[:200]})")
+
+
+def build_app(settings: Settings, service: Asker, seen_events: SeenEvents | None = None) -> App:
+    """The Bolt app, its Web API client pointed at `settings.slack_api_url` when set.
+
+    Builds with an `auth.test` call, so a rejected bot token fails here (as a BoltError).
+    """
+    app = App(
+        client=build_web_client(settings),
+        signing_secret=settings.slack_signing_secret.reveal(),
+        logger=library_logger(),
+        name="qabot",
+    )
+    questions = SlackQuestions(
+        service=service,
+        seen_events=seen_events if seen_events is not None else InMemorySeenEvents(),
+        slash_response_type=settings.slack_slash_visibility,
+    )
+    app.middleware(questions.skip_repeated_deliveries)
+    app.event("app_mention")(questions.answer_mention)
+    app.event("message")(questions.answer_direct_message)
+    app.command("/ask")(questions.answer_ask_command)
+    return app

@@ -1,0 +1,241 @@
+"""An admin runs `qabot slack` as a real process: a wrong setup ends with one line naming the problem,
+a right one answers questions in either mode and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.fakes.slack_payloads import ASKER, SignedSender, events_api_envelope, mention
+from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.slack.slack_helpers import SPOKESPERSON, everything_shown
+
+STARTUP_TIMEOUT = 60
+
+
+def environment(home: Path, cache: Path, **settings: str) -> dict[str, str]:
+    """Only what the test sets: a developer's own SLACK_* variables must not leak in."""
+    return {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "QABOT_CACHE_DIR": str(cache), **settings}
+
+
+def qabot_slack(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "slack", *args],
+        env=env,
+        cwd=cwd,  # a folder without a .env file
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_TIMEOUT,
+    )
+
+
+def free_port_in_use() -> Iterator[int]:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
+
+
+@pytest.fixture
+def run_qabot_slack(tmp_path: Path, index_cache_dir: Path):
+    def run(*args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+        return qabot_slack(list(args), environment(tmp_path, index_cache_dir, **settings), tmp_path)
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("args", "settings", "problem"),
+    [
+        ([], {}, "SLACK_BOT_TOKEN is not set"),
+        ([], {"SLACK_BOT_TOKEN": "hunter2-not-a-token"}, "SLACK_BOT_TOKEN is malformed"),
+        ([], {"SLACK_BOT_TOKEN": BOT_TOKEN}, "SLACK_APP_TOKEN is not set"),
+        (
+            [],
+            {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xoxb-pasted-in-the-wrong-box"},
+            "SLACK_APP_TOKEN is malformed",
+        ),
+        (["--http"], {"SLACK_BOT_TOKEN": BOT_TOKEN}, "SLACK_SIGNING_SECRET is not set"),
+        (
+            ["--http"],
+            {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "xoxb-not-a-secret"},
+            "SLACK_SIGNING_SECRET is malformed",
+        ),
+    ],
+)
+def test_a_missing_or_malformed_token_or_secret_is_named_in_one_line(run_qabot_slack, args, settings, problem):
+    result = run_qabot_slack(*args, **settings)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"qabot slack: {problem}")
+    for value in settings.values():
+        assert value not in result.stderr + result.stdout
+
+
+def test_a_bot_token_slack_rejects_is_named(run_qabot_slack, fake_slack: FakeSlack):
+    result = run_qabot_slack(
+        SLACK_BOT_TOKEN="xoxb-revoked-token", SLACK_APP_TOKEN=APP_TOKEN, QABOT_SLACK_API_URL=fake_slack.api_url
+    )
+    assert result.returncode == 2
+    assert result.stderr == "qabot slack: SLACK_BOT_TOKEN was rejected by Slack (invalid_auth)\n"
+    assert [c.method for c in fake_slack.calls()] == ["auth.test"]
+
+
+def test_an_app_token_slack_rejects_is_named(run_qabot_slack, fake_slack: FakeSlack):
+    result = run_qabot_slack(
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN="xapp-1-revoked", QABOT_SLACK_API_URL=fake_slack.api_url
+    )
+    assert result.returncode == 2
+    assert result.stderr == "qabot slack: SLACK_APP_TOKEN was rejected by Slack (invalid_auth)\n"
+
+
+def test_an_unreachable_web_api_is_named_with_the_setting_that_points_there(run_qabot_slack):
+    [port] = list(free_port_in_use())  # bound then released: nothing listens there now
+    result = run_qabot_slack(
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN, QABOT_SLACK_API_URL=f"http://127.0.0.1:{port}/api"
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(
+        f"qabot slack: cannot reach the Slack Web API at http://127.0.0.1:{port}/api/ (QABOT_SLACK_API_URL): "
+    )
+
+
+def test_a_missing_corpus_folder_is_named_after_the_tokens_pass(run_qabot_slack, fake_slack: FakeSlack, tmp_path):
+    result = run_qabot_slack(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_APP_TOKEN=APP_TOKEN,
+        QABOT_SLACK_API_URL=fake_slack.api_url,
+        QABOT_CORPUS_DIR=str(tmp_path / "no-such-folder"),
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"qabot slack: {tmp_path / 'no-such-folder'}: no such folder of articles (check QABOT_CORPUS_DIR)"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_a_port_already_in_use_is_named(run_qabot_slack, fake_slack: FakeSlack):
+    for port in free_port_in_use():
+        result = run_qabot_slack(
+            "--http",
+            "--port",
+            str(port),
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            QABOT_SLACK_API_URL=fake_slack.api_url,
+        )
+        assert result.returncode == 2
+        assert (
+            result.stderr.splitlines()[-1] == f"qabot slack: cannot listen on 127.0.0.1:{port}: Address already in use"
+        )
+        assert "Traceback" not in result.stderr
+
+
+class RunningQabot:
+    """`qabot slack` in the background, its stderr collected line by line."""
+
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "slack", *args],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        threading.Thread(target=self._collect, daemon=True).start()
+
+    def _collect(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            with self._changed:
+                self.lines.append(line.rstrip("\n"))
+                self._changed.notify_all()
+
+    def wait_for_line(self, pattern: str, timeout: float = STARTUP_TIMEOUT) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for line in self.lines:
+                    if found := re.search(pattern, line):
+                        return found
+                left = deadline - time.monotonic()
+                if left <= 0 or self.process.poll() is not None:
+                    raise AssertionError(f"no line matching {pattern!r} in: {self.lines}")
+                self._changed.wait(min(left, 0.2))
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=20)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+
+
+@pytest.fixture
+def start_qabot_slack(tmp_path: Path, index_cache_dir: Path) -> Iterator:
+    started: list[RunningQabot] = []
+
+    def start(*args: str, **settings: str) -> RunningQabot:
+        running = RunningQabot(list(args), environment(tmp_path, index_cache_dir, **settings), tmp_path)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.wait(timeout=10)
+
+
+def test_qabot_slack_http_answers_a_signed_mention_and_stops_cleanly(start_qabot_slack, fake_slack: FakeSlack):
+    qabot = start_qabot_slack(
+        "--http",
+        "--port",
+        "0",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        QABOT_SLACK_API_URL=fake_slack.api_url,
+    )
+    url = qabot.wait_for_line(r"serving Slack events at (http://127\.0\.0\.1:\d+/slack/events)").group(1)
+    assert (
+        SignedSender(url, SIGNING_SECRET).post_event(mention("What did the Flock spokesperson tell the BBC?")).status
+        == 200
+    )
+    [reply] = fake_slack.wait_for_calls("chat.postMessage")
+    assert SPOKESPERSON in everything_shown(reply)
+    assert qabot.stop() == 0
+    logged = "\n".join(qabot.lines)
+    assert "Traceback" not in logged and "mention: answered" in logged
+    for secret in (BOT_TOKEN, APP_TOKEN, SIGNING_SECRET, ASKER):
+        assert secret not in logged
+
+
+def test_qabot_slack_in_socket_mode_answers_an_envelope_and_stops_cleanly(start_qabot_slack, fake_slack: FakeSlack):
+    qabot = start_qabot_slack(
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN, QABOT_SLACK_API_URL=fake_slack.api_url
+    )
+    qabot.wait_for_line(r"connected to Slack in Socket Mode")
+    envelope = events_api_envelope(mention("What did the Flock spokesperson tell the BBC?"))
+    fake_slack.send_envelope(envelope)
+    fake_slack.wait_for_ack(envelope["envelope_id"])
+    [reply] = fake_slack.wait_for_calls("chat.postMessage")
+    assert SPOKESPERSON in everything_shown(reply)
+    assert qabot.stop() == 0
+    logged = "\n".join(qabot.lines)
+    assert "Traceback" not in logged and "mention: answered" in logged
+    for secret in (BOT_TOKEN, APP_TOKEN, SIGNING_SECRET, ASKER):
+        assert secret not in logged
