@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from bot.core import AnsweringCore
-from conftest import make_settings
+from tests.conftest import make_settings
 from corpus import BUNDLED_DIR, load_corpus, parse_article
 from corpus.fetch import FetchLimits
 from corpus.ingest import IngestError, MetadataFlags, add_article
-from local_site import LOGIN_WALL, Page, article_html, local_site
+from tests.local_site import LOGIN_WALL, Page, article_html, local_site
 
 QUICK = FetchLimits(timeout_seconds=1.0, max_bytes=200_000, retries=0)
 CANONICAL = "https://tribune.example/2026/02/20/flock-drones"

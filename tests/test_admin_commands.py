@@ -16,7 +16,7 @@ import pytest
 from bot.answer import Answer, Outcome, Passage, Source
 from bot.questionlog import QuestionLog, Vote
 from corpus import BUNDLED_DIR
-from local_site import Page, article_html, local_site
+from tests.local_site import Page, article_html, local_site
 
 REPO = Path(__file__).resolve().parents[1]
 CANONICAL = "https://tribune.example/2026/02/20/flock-drones"

@@ -15,10 +15,10 @@ import pytest
 from bot.reload import CorpusWatcher
 from bot.service import QuestionService
 from bot.settings import RateLimit
-from conftest import make_settings
+from tests.conftest import make_settings
 from corpus import BUNDLED_DIR
 from corpus.ingest import add_article
-from local_site import article_html
+from tests.local_site import article_html
 
 DEADLINE_SECONDS = 15.0
 NO_LIMIT = RateLimit(0, 1)

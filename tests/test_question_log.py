@@ -15,7 +15,7 @@ from bot.privacy import user_key
 from bot.questionlog import QuestionLog, Vote, key_path_for, read_answers
 from bot.service import QuestionService
 from bot.settings import RateLimit
-from conftest import make_settings
+from tests.conftest import make_settings
 
 RAW_DISCORD_USER = "987654321098765432"
 RAW_DISCORD_CHANNEL = "112233445566778899"
