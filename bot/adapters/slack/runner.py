@@ -215,6 +215,7 @@ def wait_until_connected(handler: SocketModeHandler, seconds: float) -> bool:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """`qabot slack [--http] [--host H] [--port P]`: serve until SIGINT or SIGTERM; 0 on a clean stop."""
+    service: QuestionService | None = None
     try:
         check_credentials(settings, http=args.http)
         client = build_web_client(settings, logger=_startup_check_logger())
@@ -222,6 +223,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if not args.http:
             verify_app_token(client, settings)
         service = _load_service(settings)
+        # New and removed articles are picked up while running; SIGHUP checks at once.
+        service.watch_corpus()
         app = _build_app(settings, service)
         if args.http:
             server = start_http_server(app, args.host, args.port)
@@ -235,6 +238,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             else:
                 log.warning("the Socket Mode connection is not open yet; retrying in the background")
     except StartupError as exc:
+        if service is not None:
+            service.close()
         print(f"qabot slack: {exc}", file=sys.stderr)
         return EXIT_STARTUP_FAILED
     try:
@@ -242,6 +247,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         log.info("stopping")
         stop()
+        if service is not None:
+            service.close()
     return 0
 
 
