@@ -171,6 +171,8 @@ def remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def report(args: argparse.Namespace, settings: Settings) -> int:
+    import sqlite3
+
     from bot.questionlog import read_answers
     from bot.report import DEFAULT_LOW_CONFIDENCE, build_report, format_report
 
@@ -192,6 +194,9 @@ def report(args: argparse.Namespace, settings: Settings) -> int:
     except FileNotFoundError:
         off = "" if settings.question_log else " (QABOT_QUESTION_LOG is off)"
         print(f"qabot: no question log at {path}{off}; nothing has been logged yet", file=sys.stderr)
+        return EXIT_FAILED
+    except sqlite3.Error as exc:
+        print(f"qabot: the question log at {path} cannot be read ({exc})", file=sys.stderr)
         return EXIT_FAILED
     result = build_report(answers, since, low)
     if args.json:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import signal
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -58,13 +59,7 @@ class QuestionService:
             interval_seconds=settings.reload_seconds,
         )
         core = watcher.load()
-        question_log = None
-        if settings.question_log:
-            question_log = QuestionLog.open(
-                settings.question_log_file(),
-                secret=settings.question_log_secret.reveal(),
-                retention_days=settings.question_log_days,
-            )
+        question_log = _open_question_log(settings) if settings.question_log else None
         return cls(core=core, limiter=SlidingWindowLimiter(settings.rate_limit), question_log=question_log, watcher=watcher)
 
     def ask(
@@ -195,3 +190,16 @@ class QuestionService:
         except Exception as exc:
             log.warning("the question log failed (%s); answering goes on", type(exc).__name__)
             return failed
+
+
+def _open_question_log(settings: Settings) -> QuestionLog | None:
+    """The question log, or None (and one error in the log) when it cannot be opened:
+    answering questions matters more than logging them."""
+    path = settings.question_log_file()
+    try:
+        return QuestionLog.open(
+            path, secret=settings.question_log_secret.reveal(), retention_days=settings.question_log_days
+        )
+    except (OSError, sqlite3.Error, ValueError) as exc:
+        log.error("the question log at %s cannot be used (%s); answering without it, and without 👍/👎", path, exc)
+        return None

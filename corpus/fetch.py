@@ -67,9 +67,10 @@ def check_web_address(url: str) -> str:
     return url
 
 
-def fetch_page(url: str, limits: FetchLimits = FetchLimits()) -> FetchedPage:
+def fetch_page(url: str, limits: FetchLimits | None = None) -> FetchedPage:
     """Fetch an HTML page. Raises FetchError for a bad URL, an unreachable or slow server,
     an error status, a page that is not HTML, or one larger than `limits.max_bytes`."""
+    limits = limits or FetchLimits()
     check_web_address(url)
     deadline = time.monotonic() + limits.timeout_seconds
     retry = urllib3.Retry(
@@ -111,7 +112,9 @@ def _read_page(
         raise FetchError(_too_large(final_url, limits, f"{int(declared):,} bytes"))
     body = bytearray()
     try:
-        for chunk in response.stream(CHUNK_BYTES):
+        # read1: whatever has arrived, so a server dripping bytes meets the deadline
+        # (stream() would wait for a whole chunk however long that takes).
+        while chunk := response.read1(CHUNK_BYTES):
             body += chunk
             if len(body) > limits.max_bytes:
                 raise FetchError(_too_large(final_url, limits, "larger"))

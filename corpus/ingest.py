@@ -8,6 +8,7 @@ import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from corpus.article import Article
 from corpus.draft import ArticleDraft
@@ -46,6 +47,10 @@ class MetadataFlags:
     article_id: str | None = None
 
 
+NO_FLAGS = MetadataFlags()
+DEFAULT_LIMITS = FetchLimits()
+
+
 @dataclass(frozen=True)
 class AddedArticle:
     article: Article
@@ -56,8 +61,8 @@ class AddedArticle:
 def add_article(
     source: str,
     folder: Path,
-    flags: MetadataFlags = MetadataFlags(),
-    limits: FetchLimits = FetchLimits(),
+    flags: MetadataFlags = NO_FLAGS,
+    limits: FetchLimits = DEFAULT_LIMITS,
     today: dt.date | None = None,
 ) -> AddedArticle:
     """Read `source`, make it an article, refuse duplicates, and write it into `folder`."""
@@ -111,7 +116,7 @@ def read_source(source: str, limits: FetchLimits) -> tuple[ArticleDraft, str]:
                     html = page.body.decode(page.charset)
                 except (LookupError, UnicodeDecodeError):
                     html = page.body  # a wrong charset label: let the extractor detect it
-            return extract_html(html, fetched_from=page.final_url), f"fetched from {page.final_url}"
+            return extract_html(html, fetched_from=page.final_url), f"fetched from {_without_query(page.final_url)}"
         path = Path(source).expanduser()
         if not path.is_file():
             hint = "; a web address must start with http:// or https://" if "://" in source or "." in path.name else ""
@@ -167,6 +172,13 @@ def _url_flag(text: str) -> str | None:
         return check_web_address(text.strip())
     except FetchError as exc:
         raise IngestError(f"--url: {exc}") from None
+
+
+def _without_query(url: str) -> str:
+    """The address without its query: that can hold a session or access token, which has no place
+    in an article file."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 def _is_html(path: Path, raw: bytes) -> bool:

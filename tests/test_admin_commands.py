@@ -200,5 +200,9 @@ def test_report_explains_a_missing_log_and_a_bad_date(tmp_path):
     missing = qabot("report", tmp_path=tmp_path, env={"QABOT_QUESTION_LOG_PATH": str(tmp_path / "none.sqlite3")})
     assert missing.returncode == 1 and "no question log at" in missing.stderr
     assert not (tmp_path / "none.sqlite3").exists()  # reporting never creates a log
+    not_a_database = tmp_path / "notes.sqlite3"
+    not_a_database.write_text("these are my notes, not a database " * 100)
+    broken = qabot("report", tmp_path=tmp_path, env={"QABOT_QUESTION_LOG_PATH": str(not_a_database)})
+    assert broken.returncode == 1 and "cannot be read" in broken.stderr and "Traceback" not in broken.stderr
     bad = qabot("report", "--since", "last week", tmp_path=tmp_path)
     assert bad.returncode == 2 and "--since 'last week': use YYYY-MM-DD" in bad.stderr

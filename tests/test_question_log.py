@@ -216,3 +216,26 @@ def test_the_default_log_lives_in_the_user_data_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     settings = make_settings(tmp_path)
     assert settings.question_log_file() == tmp_path / "xdg" / "qabot" / "questions.sqlite3"
+
+
+def test_a_log_that_cannot_be_opened_is_reported_once_and_the_bot_answers_anyway(tmp_path, caplog):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the log's folder should be")
+    service = QuestionService.from_settings(
+        make_settings(tmp_path, question_log_path=blocked / "questions.sqlite3", reload_seconds=0)
+    )
+    answer = service.ask("Why did Ring drop Flock?", "k", platform="discord")
+    assert answer.answered and answer.answer_id is None
+    [error] = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert "the question log at" in error and "answering without it" in error
+    service.close()
+
+
+def test_two_bots_starting_together_share_one_key(tmp_path):
+    path = tmp_path / "shared" / "questions.sqlite3"
+    first = QuestionLog.open(path)
+    second = QuestionLog.open(path)
+    assert first.hashed("user", "slack", "k") == second.hashed("user", "slack", "k")
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".key-")] == []  # no temporary key left
+    first.close()
+    second.close()
