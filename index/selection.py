@@ -42,8 +42,8 @@ KIND_BONUS = {
 """Score multiplier bonus for a sentence that can give the kind of answer asked for.
 A "why" question names an event; the answer is the sentence that explains it, so the
 reason cue counts most."""
-UNKNOWN_WEIGHT = 0.8
-"""An unknown word weighs this share of the rarest term's IDF."""
+UNKNOWN_WEIGHT = 1.0
+"""An unknown word weighs like the rarest term: it occurs in no sentence at all."""
 MISSING_TYPE_PENALTY = 0.5
 CANDIDATE_POOL = 20
 SHORTLIST = 1000
