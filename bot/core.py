@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.answer import Answer, Outcome, Passage, Source
 from bot.settings import Settings
@@ -67,16 +67,7 @@ class AnsweringCore:
     def answer(self, question: str) -> Answer:
         started = time.perf_counter()
         answer = self._answer(question if isinstance(question, str) else "")
-        elapsed = (time.perf_counter() - started) * 1000
-        return Answer(
-            question=answer.question,
-            outcome=answer.outcome,
-            message=answer.message,
-            passages=answer.passages,
-            coverage=answer.coverage,
-            confidence=answer.confidence,
-            latency_ms=elapsed,
-        )
+        return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
 
     def _answer(self, question: str) -> Answer:
         cleaned = " ".join(clean_text(question).split())
