@@ -26,6 +26,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def peak_worker_rss_mb() -> float:
+    """The largest peak of any finished child process (the build's workers)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def corpus_folder(sentences: int) -> Path:
     """The synthetic corpus as article files, written once and reused."""
     folder = RESULTS / f"corpus-{sentences}"
@@ -64,6 +69,7 @@ def build(sentences: int) -> dict[str, float]:
         "build_s": loaded.build_seconds,
         "total_first_start_s": loaded.seconds,
         "peak_build_mb": peak_rss_mb(),
+        "peak_worker_mb": peak_worker_rss_mb(),
         "cache_mb": size / 1e6,
         "sentences": loaded.index.size,
     }

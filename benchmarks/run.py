@@ -87,7 +87,7 @@ def main() -> int:
     print(f"bundled corpus: answer() median {median_ms:.3f} ms, p95 {p95_ms:.3f} ms")
     print()
     header = (
-        f"{'sentences':>10} {'build s':>8} {'peak MB':>8} {'cache MB':>9} {'load s':>7} "
+        f"{'sentences':>10} {'build s':>8} {'peak MB':>8} {'worker MB':>10} {'cache MB':>9} {'load s':>7} "
         f"{'answer p50':>11} {'p95 ms':>7} {'rank-bm25 p50':>14} {'p95 ms':>8} {'ratio p50':>10}"
     )
     print(header)
@@ -96,14 +96,17 @@ def main() -> int:
         reference = args.reference_queries or (20 if sentences >= 1_000_000 else 200)
         r = run_size(sentences, args.queries, reference)
         print(
-            f"{sentences:>10,} {r['build_s']:>8.1f} {r['peak_build_mb']:>8.0f} {r['cache_mb']:>9.0f} "
+            f"{r['sentences']:>10,} {r['build_s']:>8.1f} {r['peak_build_mb']:>8.0f} {r['peak_worker_mb']:>10.0f} "
+            f"{r['cache_mb']:>9.0f} "
             f"{r['load_s']:>7.2f} {r['answer_p50_ms']:>11.2f} {r['answer_p95_ms']:>7.2f} "
             f"{r['reference_p50_ms']:>14.1f} {r['reference_p95_ms']:>8.1f} "
             f"{r['reference_p50_ms'] / r['answer_p50_ms']:>9.0f}x",
             flush=True,
         )
     print()
-    print("build: splitting, analysis and BM25 from articles in memory; peak: the build process's max RSS;")
+    print("sentences: as split (the generator writes 1k/10k/100k/1M; the splitter joins a few);")
+    print("build: splitting, analysis and BM25 from articles in memory; peak MB: the building process's")
+    print("max RSS; worker MB: the largest build worker's (large corpora are analysed in 2 processes);")
     print("load: a fresh process reading the cached index (fingerprinting the article files included);")
     print("answer: answer() end to end; rank-bm25: BM25Plus.get_scores + top 5 on the same tokens.")
     return 0

@@ -88,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `qabot ask ... | head`: the reader left; nothing is wrong
+        sys.stderr.close()
+        return 0
     parser.error(f"unknown command {args.command!r}")
     return 2
 

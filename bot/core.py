@@ -9,8 +9,9 @@ answer, offering the closest passages only as "not an answer".
 from __future__ import annotations
 
 import logging
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.answer import Answer, Outcome, Passage, Source
 from bot.settings import Settings
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 
 SHOWN_QUESTION_CHARS = 300
 """Echoed questions are cut to this length."""
+_MENTION = re.compile(r"<[@#!][^>\s]*>|(?<!\w)@(?:everyone|here|channel)\b", re.IGNORECASE)
+"""Chat mention markup (Discord <@123>, <@&role>, <#channel>, @everyone; Slack <@U…>, <!channel>):
+who was pinged is not part of the question."""
 
 
 @dataclass(frozen=True)
@@ -63,20 +67,12 @@ class AnsweringCore:
     def answer(self, question: str) -> Answer:
         started = time.perf_counter()
         answer = self._answer(question if isinstance(question, str) else "")
-        elapsed = (time.perf_counter() - started) * 1000
-        return Answer(
-            question=answer.question,
-            outcome=answer.outcome,
-            message=answer.message,
-            passages=answer.passages,
-            coverage=answer.coverage,
-            confidence=answer.confidence,
-            latency_ms=elapsed,
-        )
+        return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
 
     def _answer(self, question: str) -> Answer:
         cleaned = " ".join(clean_text(question).split())
         shown = _shorten(cleaned, SHOWN_QUESTION_CHARS)
+        searchable = _MENTION.sub(" ", cleaned)
         if not cleaned:
             return self._invalid(shown, "Please ask a question, for example: “Why did Ring drop Flock?”")
         if len(cleaned) > self.max_question_chars:
@@ -85,7 +81,7 @@ class AnsweringCore:
                 f"That question is {len(cleaned):,} characters long; please ask it in under "
                 f"{self.max_question_chars:,} characters.",
             )
-        query = parse_question(cleaned, self.index.analyzer, self.vocabulary, self.lexicon)
+        query = parse_question(searchable, self.index.analyzer, self.vocabulary, self.lexicon)
         if not query.concepts:
             return self._invalid(
                 shown,

@@ -42,8 +42,8 @@ KIND_BONUS = {
 """Score multiplier bonus for a sentence that can give the kind of answer asked for.
 A "why" question names an event; the answer is the sentence that explains it, so the
 reason cue counts most."""
-UNKNOWN_WEIGHT = 0.8
-"""An unknown word weighs this share of the rarest term's IDF."""
+UNKNOWN_WEIGHT = 1.0
+"""An unknown word weighs like the rarest term: it occurs in no sentence at all."""
 MISSING_TYPE_PENALTY = 0.5
 CANDIDATE_POOL = 20
 SHORTLIST = 1000
@@ -52,8 +52,7 @@ CONTEXT_POOL = 300
 """In a large corpus, how many sentences are ranked exactly after a quick first pass."""
 SAME_STATEMENT = 0.5
 """Term-set overlap (Jaccard, or containment of the shorter) above which two sentences say the same."""
-SHARED_WORDS = 6
-"""Sentences of two articles sharing a run of this many words quote the same statement."""
+
 
 
 @dataclass(frozen=True)
@@ -94,12 +93,11 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     pool = _with_neighbours(index, candidates)
     gain, covered, weights = _gather(pool, concepts, postings)
 
-    context_gain = np.zeros_like(gain)
-    context_cover = np.zeros_like(covered)
-    for neighbours, weight in _context(index, pool):
-        at, present = _positions(pool, neighbours)
-        context_gain = np.maximum(context_gain, np.where(present, weight * gain[:, at], 0.0))
-        context_cover = np.maximum(context_cover, np.where(present, weight * covered[:, at], 0.0))
+    # Context: for each concept, the best of the sentences around (weighted by distance).
+    at, present = _positions(pool, _context(index, pool))
+    nearness = present * _CONTEXT_WEIGHTS  # (4 neighbours, pool)
+    context_gain = (gain[:, at] * nearness).max(axis=1)
+    context_cover = (covered[:, at] * nearness).max(axis=1)
     own = gain.sum(axis=0)
     score = own + CONTEXT_WEIGHT * np.maximum(context_gain - gain, 0.0).sum(axis=0)
     # Only sentences that contain part of the question can answer it; their
@@ -198,17 +196,21 @@ def _with_neighbours(index: SentenceIndex, chunks: np.ndarray) -> np.ndarray:
     return np.unique(np.concatenate(parts))
 
 
-def _context(index: SentenceIndex, pool: np.ndarray) -> list[tuple[np.ndarray, float]]:
-    """(neighbour chunk of each chunk, weight): the sentences around it in its paragraph."""
-    previous, following = index.previous, index.following
-    before2 = np.where(previous[pool] != NO_NEIGHBOUR, previous[np.maximum(previous[pool], 0)], NO_NEIGHBOUR)
-    after2 = np.where(following[pool] != NO_NEIGHBOUR, following[np.maximum(following[pool], 0)], NO_NEIGHBOUR)
-    return [
-        (previous[pool], 1.0),
-        (following[pool], 1.0),
-        (before2, SECOND_NEIGHBOUR),
-        (after2, SECOND_NEIGHBOUR),
-    ]
+_CONTEXT_WEIGHTS = np.array([[1.0], [1.0], [SECOND_NEIGHBOUR], [SECOND_NEIGHBOUR]])
+
+
+def _context(index: SentenceIndex, pool: np.ndarray) -> np.ndarray:
+    """The sentences around each pool chunk in its paragraph, as rows: previous,
+    following, two before, two after (NO_NEIGHBOUR where there is none)."""
+    previous, following = index.previous[pool], index.following[pool]
+    return np.stack(
+        [
+            previous,
+            following,
+            np.where(previous != NO_NEIGHBOUR, index.previous[np.maximum(previous, 0)], NO_NEIGHBOUR),
+            np.where(following != NO_NEIGHBOUR, index.following[np.maximum(following, 0)], NO_NEIGHBOUR),
+        ]
+    )
 
 
 def _positions(pool: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -227,22 +229,8 @@ def _pick(
 ) -> tuple[Hit, ...]:
     chosen: list[int] = []
     also: dict[int, list[int]] = {}
-    term_sets: dict[int, frozenset[int]] = {}
-
-    def terms_of(chunk: int) -> frozenset[int]:
-        if chunk not in term_sets:
-            term_sets[chunk] = index.chunk_terms(chunk)
-        return term_sets[chunk]
-
-    shingle_sets: dict[int, frozenset[tuple[str, ...]]] = {}
-
-    def shingles_of(chunk: int) -> frozenset[tuple[str, ...]]:
-        if chunk not in shingle_sets:
-            words = index.analyzer.words(index.texts[chunk])
-            shingle_sets[chunk] = frozenset(
-                tuple(words[j : j + SHARED_WORDS]) for j in range(len(words) - SHARED_WORDS + 1)
-            )
-        return shingle_sets[chunk]
+    terms_of = index.memo.terms
+    shingles_of = index.memo.shingles
 
     def same_statement(a: int, b: int) -> bool:
         if _similar_terms(terms_of(a), terms_of(b)):
@@ -251,7 +239,7 @@ def _pick(
         # (which needs a few shared terms, a cheap test that rules out most pairs first).
         return (
             index.article[a] != index.article[b]
-            and len(terms_of(a) & terms_of(b)) >= 3
+            and len(terms_of(a) & terms_of(b)) >= 4
             and bool(shingles_of(a) & shingles_of(b))
         )
 
