@@ -47,7 +47,7 @@ class QuestionService:
     question_log: QuestionLog | None = None
     watcher: CorpusWatcher[Any] | None = None
     _previous_handler: Any = field(default=None, init=False, repr=False)
-    _signal_installed: bool = field(default=False, init=False, repr=False)
+    _installed_signal: int | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "QuestionService":
@@ -60,7 +60,12 @@ class QuestionService:
         )
         core = watcher.load()
         question_log = _open_question_log(settings) if settings.question_log else None
-        return cls(core=core, limiter=SlidingWindowLimiter(settings.rate_limit), question_log=question_log, watcher=watcher)
+        return cls(
+            core=core,
+            limiter=SlidingWindowLimiter(settings.rate_limit),
+            question_log=question_log,
+            watcher=watcher,
+        )
 
     def ask(
         self, question: str, user_key: str, platform: str = "unknown", channel_key: str | None = None
@@ -125,25 +130,24 @@ class QuestionService:
         Runners call this from the main thread; asking also starts the watching, but
         without the signal. The signal handler only wakes the watcher thread.
         """
-        if self.watcher is None:
-            return
         self._start_background_work()
         if (
-            reload_signal is not None
-            and not self._signal_installed
-            and threading.current_thread() is threading.main_thread()
+            self.watcher is not None
+            and reload_signal is not None
+            and self._installed_signal is None
+            and threading.current_thread() is threading.main_thread()  # where Python allows handlers
         ):
             watcher = self.watcher
             self._previous_handler = signal.signal(reload_signal, lambda _signum, _frame: watcher.wake())
-            self._signal_installed = True
+            self._installed_signal = reload_signal
 
     def close(self) -> None:
         """Stop watching, put the previous signal handler back, close the question log."""
         if self.watcher is not None:
             self.watcher.stop()
-        if self._signal_installed and RELOAD_SIGNAL is not None:
-            signal.signal(RELOAD_SIGNAL, self._previous_handler or signal.SIG_DFL)
-            self._signal_installed = False
+        if self._installed_signal is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(self._installed_signal, self._previous_handler or signal.SIG_DFL)
+            self._installed_signal = None
         if self.question_log is not None:
             self.question_log.close()
 
