@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -161,6 +160,8 @@ class SentenceIndex:
         else:
             bounds = np.linspace(0, len(articles), workers * 2 + 1).astype(int)
             slices = [(list(articles[a:b]), int(a)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+            from concurrent.futures import ProcessPoolExecutor  # only large builds pay for importing it
+
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 parts = list(pool.map(_analyse, *zip(*slices), [analyzer] * len(slices)))
         return cls._merge(parts, analyzer)
