@@ -46,6 +46,8 @@ UNKNOWN_WEIGHT = 1.0
 """An unknown word weighs like the rarest term: it occurs in no sentence at all."""
 MISSING_TYPE_PENALTY = 0.5
 CANDIDATE_POOL = 20
+ALSO_REPORTED_FLOOR = 0.4
+"""A sentence below this share of the best score is not checked as a duplicate of a passage."""
 SHORTLIST = 1000
 CONTEXT_POOL = 300
 """At most this many candidates (and their neighbours) are scored with context."""
@@ -128,22 +130,32 @@ def _gather(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per concept and pool chunk: the weighted BM25 gain, and the weighted IDF if matched.
     Also each concept's weight (its best term's weighted IDF)."""
+    terms = list(postings)
+    # Every question term's gain in every pool chunk, in one matrix (0 where absent).
+    # A pool chunk's place in a term's postings is found by binary search, all terms at once.
+    lengths = np.array([len(postings[t][0]) for t in terms])
+    all_chunks = np.concatenate([postings[t][0] for t in terms])
+    all_gains = np.concatenate([postings[t][1] for t in terms])
+    # Offset each term's (sorted) chunks past every chunk number, so all terms form one sorted array.
+    shift = np.int64(max(int(all_chunks.max()), int(pool[-1])) + 1)
+    keys = all_chunks.astype(np.int64) + np.repeat(np.arange(len(terms), dtype=np.int64) * shift, lengths)
+    wanted = (np.arange(len(terms), dtype=np.int64)[:, None] * shift + pool[None, :]).ravel()
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    present = (keys[at] == wanted).reshape(len(terms), len(pool))
+    term_gain = np.where(present, all_gains[at].reshape(len(terms), len(pool)), 0.0)
+    row_of = {t: i for i, t in enumerate(terms)}
+    idf = np.array([postings[t][2] for t in terms])
+
     gain = np.zeros((len(concepts), len(pool)))
     covered = np.zeros((len(concepts), len(pool)))
     weights = np.zeros(len(concepts))
     for row, concept in enumerate(concepts):
-        for term, weight in concept.terms.items():
-            chunks, gains, idf = postings[term]
-            # Each pool chunk's gain, looked up in the term's postings (sorted by chunk).
-            at = np.minimum(np.searchsorted(chunks, pool), len(chunks) - 1)
-            present = chunks[at] == pool
-            values = np.where(present, weight * gains[at], 0.0)
-            if concept.additive:
-                gain[row] += values
-            else:
-                np.maximum(gain[row], values, out=gain[row])
-            np.maximum(covered[row], np.where(present, weight * idf, 0.0), out=covered[row])
-            weights[row] = max(weights[row], weight * idf)
+        rows = [row_of[t] for t in concept.terms]
+        w = np.fromiter(concept.terms.values(), dtype=np.float64, count=len(rows))[:, None]
+        weighted = w * term_gain[rows]
+        gain[row] = weighted.sum(axis=0) if concept.additive else weighted.max(axis=0)
+        covered[row] = (w * idf[rows, None] * present[rows]).max(axis=0)
+        weights[row] = float((w[:, 0] * idf[rows]).max())
     return gain, covered, weights
 
 
@@ -243,8 +255,13 @@ def _pick(
             and bool(shingles_of(a) & shingles_of(b))
         )
 
+    # Once the passages are chosen, only sentences scoring near them can be the same
+    # statement from another article; weaker ones are not worth comparing.
+    floor = ALSO_REPORTED_FLOOR * float(score[order[0]]) if len(order) else 0.0
     for i in order:
         chunk = int(pool[i])
+        if len(chosen) == k and score[i] < floor:
+            break
         duplicate_of = None
         for kept in chosen:
             if _overlaps_context(index, kept, chunk) or same_statement(kept, chunk):
