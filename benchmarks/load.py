@@ -23,7 +23,6 @@ import contextlib
 import itertools
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -149,10 +148,9 @@ def _per_key(asked: dict[Any, float], answered: list[Any]) -> dict[Any, int]:
 
 
 def _shown(params: dict[str, Any]) -> str:
-    texts = [params.get("text", "")]
-    for block in params.get("blocks") or []:
-        texts += [block.get("text", {}).get("text", "")] + [e.get("text", "") for e in block.get("elements", [])]
-    return "\n".join(texts)
+    from tests.fakes.slack_server import texts_of
+
+    return "\n".join([params.get("text", ""), *texts_of(params.get("blocks") or [])])
 
 
 def _send_from_another_process(url: str, bodies: list[dict[str, Any]], concurrency: int, secret: str) -> dict[str, Any]:

@@ -100,7 +100,7 @@ def main() -> int:
             f"{r['cache_mb']:>9.0f} "
             f"{r['load_s']:>7.2f} {r['answer_p50_ms']:>11.2f} {r['answer_p95_ms']:>7.2f} "
             f"{r['reference_p50_ms']:>14.1f} {r['reference_p95_ms']:>8.1f} "
-            f"{r['reference_p50_ms'] / r['answer_p50_ms']:>9.0f}x",
+            f"{r['reference_p50_ms'] / r['answer_p50_ms']:>9.1f}x",
             flush=True,
         )
     print()

@@ -110,6 +110,8 @@ class Answer:
     """0..1: how much of the question's weight the best passage covers."""
     latency_ms: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    answer_id: int | None = None
+    """The question log's ID for this answer, for 👍/👎 feedback; None when it was not logged."""
 
     @property
     def answered(self) -> bool:

@@ -34,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", help="questions with expected answers, e.g. ../shared/eval/dev.jsonl")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
 
+    from bot import admin_cli
+
+    admin_cli.add_parsers(sub)
+
     discord = sub.add_parser("discord", help="run the Discord bot (needs DISCORD_TOKEN)")
     discord.add_argument(
         "--invite-url", action="store_true", help="print the link that invites the bot to a server, then exit"
@@ -65,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _index(settings)
         if args.command == "eval":
             return _eval(args, settings)
+        if args.command in ("add", "list", "remove", "report"):
+            from bot import admin_cli
+
+            return admin_cli.run(args, settings)
         if args.command == "discord":
             from bot.adapters.discord.runner import run as run_discord
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.answer import Answer, Outcome, Passage, Source
 from bot.settings import Settings
@@ -28,6 +28,9 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 SHOWN_QUESTION_CHARS = 300
 """Echoed questions are cut to this length."""
+_MENTION = re.compile(r"<[@#!][^>\s]*>|(?<!\w)@(?:everyone|here|channel)\b", re.IGNORECASE)
+"""Chat mention markup (Discord <@123>, <@&role>, <#channel>, @everyone; Slack <@U…>, <!channel>):
+who was pinged is not part of the question."""
 
 
 @dataclass(frozen=True)
@@ -69,20 +72,12 @@ class AnsweringCore:
         # A lone UTF-16 surrogate (JSON from a platform may carry one) cannot be encoded to be
         # sent back, and the question is echoed in replies: it becomes U+FFFD like any bad byte.
         answer = self._answer(_LONE_SURROGATE.sub("\ufffd", text))
-        elapsed = (time.perf_counter() - started) * 1000
-        return Answer(
-            question=answer.question,
-            outcome=answer.outcome,
-            message=answer.message,
-            passages=answer.passages,
-            coverage=answer.coverage,
-            confidence=answer.confidence,
-            latency_ms=elapsed,
-        )
+        return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
 
     def _answer(self, question: str) -> Answer:
         cleaned = " ".join(clean_text(question).split())
         shown = _shorten(cleaned, SHOWN_QUESTION_CHARS)
+        searchable = _MENTION.sub(" ", cleaned)
         if not cleaned:
             return self._invalid(shown, "Please ask a question, for example: “Why did Ring drop Flock?”")
         if len(cleaned) > self.max_question_chars:
@@ -91,7 +86,7 @@ class AnsweringCore:
                 f"That question is {len(cleaned):,} characters long; please ask it in under "
                 f"{self.max_question_chars:,} characters.",
             )
-        query = parse_question(cleaned, self.index.analyzer, self.vocabulary, self.lexicon)
+        query = parse_question(searchable, self.index.analyzer, self.vocabulary, self.lexicon)
         if not query.concepts:
             return self._invalid(
                 shown,

@@ -1,19 +1,27 @@
 """What every adapter calls: one question from one user in, one `Answer` out.
 
 The service wraps the answering core with what all platforms share: the per-user
-rate limit and turning an unexpected failure into an apology (logged with its
-traceback) so a bot never goes down over one question.
+rate limit, turning an unexpected failure into an apology (logged with its
+traceback) so a bot never goes down over one question, the live reload of the
+articles, and the private question log with 👍/👎 feedback.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import signal
+import sqlite3
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
 
 from bot.answer import Answer, Outcome
 from bot.core import AnsweringCore
+from bot.questionlog import QuestionLog, Vote
 from bot.ratelimit import RateLimiter
+from bot.reload import CorpusWatcher
 from bot.settings import Settings
 from bot.stores import Stores, stores_for
 
@@ -24,36 +32,180 @@ RATE_LIMITED_MESSAGE = (
 )
 ERROR_MESSAGE = "Sorry, something went wrong while looking that up. Please try again in a moment."
 
+RELOAD_SIGNAL: int | None = getattr(signal, "SIGHUP", None)
+"""The signal that makes a running bot look at its articles at once (none on Windows)."""
+
+
+class Answerer(Protocol):
+    def answer(self, question: str) -> Answer: ...
+
 
 @dataclass
 class QuestionService:
-    core: AnsweringCore
+    core: Answerer
+    """The core answering now; replaced whole (one assignment) when the articles reload."""
     limiter: RateLimiter
+    question_log: QuestionLog | None = None
+    watcher: CorpusWatcher[Any] | None = None
+    _previous_handler: Any = field(default=None, init=False, repr=False)
+    _installed_signal: int | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, stores: Stores | None = None) -> "QuestionService":
-        """The service for `settings`; `stores` lets a runner share its stores with its adapter."""
+        """The service for `settings`: the articles loaded (and watched for changes once asked),
+        and the question log opened unless QABOT_QUESTION_LOG is off. `stores` lets a runner
+        share its rate limiter (in this process or in Redis, see `bot.stores`) with its adapter."""
+        watcher: CorpusWatcher[AnsweringCore] = CorpusWatcher(
+            settings.corpus_dir,
+            build=lambda: AnsweringCore.from_settings(settings),
+            interval_seconds=settings.reload_seconds,
+        )
+        core = watcher.load()
+        question_log = _open_question_log(settings) if settings.question_log else None
         return cls(
-            core=AnsweringCore.from_settings(settings),
+            core=core,
             limiter=(stores or stores_for(settings)).limiter,
+            question_log=question_log,
+            watcher=watcher,
         )
 
-    def ask(self, question: str, user_key: str) -> Answer:
+    def ask(
+        self, question: str, user_key: str, platform: str = "unknown", channel_key: str | None = None
+    ) -> Answer:
         """Answer `question` for the user behind `user_key` (an opaque key, never a raw ID).
+
+        `platform` ("discord", "slack") and `channel_key` (an opaque key of where it was
+        asked) go to the question log only, hashed. The answer's `answer_id` is set when
+        the question was logged, for `record_feedback`.
 
         Never raises: a rate-limited user gets Outcome.RATE_LIMITED, a failure inside
         the core gets Outcome.ERROR with an apology (and the traceback in the log).
         """
+        self._start_background_work()
         if not self.limiter.allow(user_key):
+            # Not logged: a flood of refused questions would tell nothing about the articles.
             return Answer(question=question, outcome=Outcome.RATE_LIMITED, message=RATE_LIMITED_MESSAGE)
         started = time.perf_counter()
+        core = self.core  # one read: a reload swapping the core mid-question changes nothing here
         try:
-            return self.core.answer(question)
+            answer = core.answer(question)
         except Exception:
             log.exception("answering failed")
-            return Answer(
-                question=question,
-                outcome=Outcome.ERROR,
-                message=ERROR_MESSAGE,
-                latency_ms=(time.perf_counter() - started) * 1000,
-            )
+            answer = Answer(question=question, outcome=Outcome.ERROR, message=ERROR_MESSAGE)
+        latency_ms = (time.perf_counter() - started) * 1000
+        answer = dataclasses.replace(answer, latency_ms=latency_ms)
+        answer_id = self._log(answer, question, platform, user_key, channel_key, latency_ms)
+        return dataclasses.replace(answer, answer_id=answer_id) if answer_id is not None else answer
+
+    def record_feedback(self, answer_id: int, user_key: str, vote: Vote | int | str) -> bool:
+        """Record a user's 👍 (Vote.UP) or 👎 (Vote.DOWN) on a logged answer; voting again changes it.
+
+        False when there is nothing to vote on (no question log, or the answer is unknown or
+        expired). Never raises on a log failure; an unknown vote value raises ValueError.
+        """
+        vote = Vote.parse(vote)
+        if self.question_log is None:
+            return False
+        return self._guarded(lambda log_: log_.record_feedback(answer_id, user_key, vote), False)
+
+    def withdraw_feedback(self, answer_id: int, user_key: str, vote: Vote | int | str | None = None) -> bool:
+        """Forget a user's vote (a removed reaction); with `vote`, only if it was that vote."""
+        if self.question_log is None:
+            return False
+        return self._guarded(lambda log_: log_.withdraw_feedback(answer_id, user_key, vote), False)
+
+    def link_message(self, answer_id: int, platform: str, message_ref: str) -> None:
+        """Remember that chat message `message_ref` shows answer `answer_id` (for reactions on it)."""
+        if self.question_log is not None:
+            self._guarded(lambda log_: log_.link_message(answer_id, platform, message_ref), None)
+
+    def answer_for_message(self, platform: str, message_ref: str) -> int | None:
+        if self.question_log is None:
+            return None
+        return self._guarded(lambda log_: log_.answer_for_message(platform, message_ref), None)
+
+    # -- live reload ------------------------------------------------------------
+
+    def watch_corpus(self, reload_signal: int | None = RELOAD_SIGNAL) -> None:
+        """Start watching the articles now, and reload at once on `reload_signal` (SIGHUP).
+
+        Runners call this from the main thread; asking also starts the watching, but
+        without the signal. The signal handler only wakes the watcher thread.
+        """
+        self._start_background_work()
+        if (
+            self.watcher is not None
+            and reload_signal is not None
+            and self._installed_signal is None
+            and threading.current_thread() is threading.main_thread()  # where Python allows handlers
+        ):
+            watcher = self.watcher
+            self._previous_handler = signal.signal(reload_signal, lambda _signum, _frame: watcher.wake())
+            self._installed_signal = reload_signal
+
+    def close(self) -> None:
+        """Stop watching, put the previous signal handler back, close the question log."""
+        if self.watcher is not None:
+            self.watcher.stop()
+        if self._installed_signal is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(self._installed_signal, self._previous_handler or signal.SIG_DFL)
+            self._installed_signal = None
+        if self.question_log is not None:
+            self.question_log.close()
+
+    def _start_background_work(self) -> None:
+        """Watching the articles, and deleting expired questions: idempotent, cheap when running."""
+        if self.watcher is not None and not self.watcher.watching:
+            self.watcher.start(self._swap_core)
+        if self.question_log is not None:
+            self.question_log.start_purging()
+
+    def _swap_core(self, core: Answerer) -> None:
+        self.core = core
+
+    # -- the question log -----------------------------------------------------------
+
+    def _log(
+        self,
+        answer: Answer,
+        question: str,
+        platform: str,
+        user_key: str,
+        channel_key: str | None,
+        latency_ms: float,
+    ) -> int | None:
+        if self.question_log is None:
+            return None
+        return self._guarded(
+            lambda log_: log_.record(
+                answer,
+                question=question if isinstance(question, str) else "",
+                platform=platform,
+                user_key=user_key,
+                channel_key=channel_key,
+                latency_ms=latency_ms,
+            ),
+            None,
+        )
+
+    def _guarded(self, action: Callable[[QuestionLog], Any], failed: Any) -> Any:
+        """Run a question-log action; a log failure is logged (without the data) and never reaches the user."""
+        assert self.question_log is not None
+        try:
+            return action(self.question_log)
+        except Exception as exc:
+            log.warning("the question log failed (%s); answering goes on", type(exc).__name__)
+            return failed
+
+
+def _open_question_log(settings: Settings) -> QuestionLog | None:
+    """The question log, or None (and one error in the log) when it cannot be opened:
+    answering questions matters more than logging them."""
+    path = settings.question_log_file()
+    try:
+        return QuestionLog.open(
+            path, secret=settings.question_log_secret.reveal(), retention_days=settings.question_log_days
+        )
+    except (OSError, sqlite3.Error, ValueError) as exc:
+        log.error("the question log at %s cannot be used (%s); answering without it, and without 👍/👎", path, exc)
+        return None

@@ -79,6 +79,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError("must be a number above 0")
+    return value
+
+
+def _seconds_or_off(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise ValueError("must be 0 (off) or a number of seconds above 0")
+    return value
+
+
 def _fraction(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
@@ -228,6 +242,55 @@ class Settings:
         0.5,
         "Seconds to wait for Redis before going on without it (this replica's own stores).",
     )
+
+    fetch_timeout: float = _setting(
+        "QABOT_FETCH_TIMEOUT",
+        _positive_float,
+        20.0,
+        "qabot add: the longest fetching one web page may take, in seconds.",
+    )
+    fetch_max_bytes: int = _setting(
+        "QABOT_FETCH_MAX_BYTES",
+        _positive_int,
+        10_000_000,
+        "qabot add: web pages larger than this many bytes are refused.",
+    )
+    reload_seconds: float = _setting(
+        "QABOT_RELOAD_SECONDS",
+        _seconds_or_off,
+        5.0,
+        "A running bot checks the corpus folder for changes this often; 0: only on SIGHUP.",
+    )
+    question_log: bool = _setting(
+        "QABOT_QUESTION_LOG",
+        _bool,
+        True,
+        "Keep the private question log (for qabot report and 👍/👎 feedback); false turns it off.",
+    )
+    question_log_path: Path | None = _setting(
+        "QABOT_QUESTION_LOG_PATH",
+        _path,
+        None,
+        "The question log's SQLite file. Default: questions.sqlite3 in the user data folder.",
+    )
+    question_log_secret: Secret = _setting(
+        "QABOT_QUESTION_LOG_SECRET",
+        _secret,
+        Secret(""),
+        "Key for hashing user and channel IDs in the log. Default: a random key kept beside the log file.",
+    )
+    question_log_days: int = _setting(
+        "QABOT_QUESTION_LOG_DAYS",
+        _positive_int,
+        30,
+        "Questions older than this many days are deleted from the log.",
+    )
+
+    def question_log_file(self) -> Path:
+        """Where the question log lives. Resolved when asked, so a changed XDG_DATA_HOME or HOME counts."""
+        if self.question_log_path is not None:
+            return self.question_log_path
+        return Path(platformdirs.user_data_dir(APP_NAME)) / "questions.sqlite3"
 
     @classmethod
     def load(

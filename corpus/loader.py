@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from corpus.fileformat import CorpusFileError, parse_article
 
 ARTICLE_SUFFIX = ".md"
 MAX_FILE_BYTES = 5 * 1024 * 1024
+FRESH_SECONDS = 2
 
 
 class CorpusError(ValueError):
@@ -33,12 +35,17 @@ def stat_signature(folder: Path | str) -> str | None:
     """A cheap signature of the article files' names, sizes and modification times.
 
     Equal signatures mean (short of deliberate tampering with file times) equal files,
-    so a cache can be trusted without reading a large corpus. None if unreadable.
+    so a cache can be trusted without reading a large corpus. None if unreadable, or if
+    a file changed in the last FRESH_SECONDS: file times move in ticks of a few
+    milliseconds, so a same-size rewrite within one tick would otherwise look unchanged.
     """
     digest = hashlib.sha256()
+    now = time.time_ns()
     try:
         for path in article_paths(Path(folder)):
             info = path.stat()
+            if now - info.st_mtime_ns < FRESH_SECONDS * 1_000_000_000:
+                return None
             digest.update(f"{path.name}\0{info.st_size}\0{info.st_mtime_ns}\n".encode("utf-8"))
     except OSError:
         return None

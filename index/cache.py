@@ -91,6 +91,7 @@ def load_or_build(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer) -> Load
         articles, index = cached
         return LoadedIndex(articles, index, key, True, time.perf_counter() - started)
     articles = parse_files(files)
+    del files  # the raw bytes are not needed while building; a large corpus frees ~its size
     build_started = time.perf_counter()
     index = SentenceIndex.build(articles, analyzer)
     build_seconds = time.perf_counter() - build_started

@@ -42,18 +42,19 @@ KIND_BONUS = {
 """Score multiplier bonus for a sentence that can give the kind of answer asked for.
 A "why" question names an event; the answer is the sentence that explains it, so the
 reason cue counts most."""
-UNKNOWN_WEIGHT = 0.8
-"""An unknown word weighs this share of the rarest term's IDF."""
+UNKNOWN_WEIGHT = 1.0
+"""An unknown word weighs like the rarest term: it occurs in no sentence at all."""
 MISSING_TYPE_PENALTY = 0.5
 CANDIDATE_POOL = 20
+ALSO_REPORTED_FLOOR = 0.4
+"""A sentence below this share of the best score is not checked as a duplicate of a passage."""
 SHORTLIST = 1000
 CONTEXT_POOL = 300
 """At most this many candidates (and their neighbours) are scored with context."""
 """In a large corpus, how many sentences are ranked exactly after a quick first pass."""
 SAME_STATEMENT = 0.5
 """Term-set overlap (Jaccard, or containment of the shorter) above which two sentences say the same."""
-SHARED_WORDS = 6
-"""Sentences of two articles sharing a run of this many words quote the same statement."""
+
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,11 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     pool = _with_neighbours(index, candidates)
     gain, covered, weights = _gather(pool, concepts, postings)
 
-    context_gain = np.zeros_like(gain)
-    context_cover = np.zeros_like(covered)
-    for neighbours, weight in _context(index, pool):
-        at, present = _positions(pool, neighbours)
-        context_gain = np.maximum(context_gain, np.where(present, weight * gain[:, at], 0.0))
-        context_cover = np.maximum(context_cover, np.where(present, weight * covered[:, at], 0.0))
+    # Context: for each concept, the best of the sentences around (weighted by distance).
+    at, present = _positions(pool, _context(index, pool))
+    nearness = present * _CONTEXT_WEIGHTS  # (4 neighbours, pool)
+    context_gain = (gain[:, at] * nearness).max(axis=1)
+    context_cover = (covered[:, at] * nearness).max(axis=1)
     own = gain.sum(axis=0)
     score = own + CONTEXT_WEIGHT * np.maximum(context_gain - gain, 0.0).sum(axis=0)
     # Only sentences that contain part of the question can answer it; their
@@ -130,22 +130,32 @@ def _gather(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per concept and pool chunk: the weighted BM25 gain, and the weighted IDF if matched.
     Also each concept's weight (its best term's weighted IDF)."""
+    terms = list(postings)
+    # Every question term's gain in every pool chunk, in one matrix (0 where absent).
+    # A pool chunk's place in a term's postings is found by binary search, all terms at once.
+    lengths = np.array([len(postings[t][0]) for t in terms])
+    all_chunks = np.concatenate([postings[t][0] for t in terms])
+    all_gains = np.concatenate([postings[t][1] for t in terms])
+    # Offset each term's (sorted) chunks past every chunk number, so all terms form one sorted array.
+    shift = np.int64(max(int(all_chunks.max()), int(pool[-1])) + 1)
+    keys = all_chunks.astype(np.int64) + np.repeat(np.arange(len(terms), dtype=np.int64) * shift, lengths)
+    wanted = (np.arange(len(terms), dtype=np.int64)[:, None] * shift + pool[None, :]).ravel()
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    present = (keys[at] == wanted).reshape(len(terms), len(pool))
+    term_gain = np.where(present, all_gains[at].reshape(len(terms), len(pool)), 0.0)
+    row_of = {t: i for i, t in enumerate(terms)}
+    idf = np.array([postings[t][2] for t in terms])
+
     gain = np.zeros((len(concepts), len(pool)))
     covered = np.zeros((len(concepts), len(pool)))
     weights = np.zeros(len(concepts))
     for row, concept in enumerate(concepts):
-        for term, weight in concept.terms.items():
-            chunks, gains, idf = postings[term]
-            # Each pool chunk's gain, looked up in the term's postings (sorted by chunk).
-            at = np.minimum(np.searchsorted(chunks, pool), len(chunks) - 1)
-            present = chunks[at] == pool
-            values = np.where(present, weight * gains[at], 0.0)
-            if concept.additive:
-                gain[row] += values
-            else:
-                np.maximum(gain[row], values, out=gain[row])
-            np.maximum(covered[row], np.where(present, weight * idf, 0.0), out=covered[row])
-            weights[row] = max(weights[row], weight * idf)
+        rows = [row_of[t] for t in concept.terms]
+        w = np.fromiter(concept.terms.values(), dtype=np.float64, count=len(rows))[:, None]
+        weighted = w * term_gain[rows]
+        gain[row] = weighted.sum(axis=0) if concept.additive else weighted.max(axis=0)
+        covered[row] = (w * idf[rows, None] * present[rows]).max(axis=0)
+        weights[row] = float((w[:, 0] * idf[rows]).max())
     return gain, covered, weights
 
 
@@ -198,17 +208,21 @@ def _with_neighbours(index: SentenceIndex, chunks: np.ndarray) -> np.ndarray:
     return np.unique(np.concatenate(parts))
 
 
-def _context(index: SentenceIndex, pool: np.ndarray) -> list[tuple[np.ndarray, float]]:
-    """(neighbour chunk of each chunk, weight): the sentences around it in its paragraph."""
-    previous, following = index.previous, index.following
-    before2 = np.where(previous[pool] != NO_NEIGHBOUR, previous[np.maximum(previous[pool], 0)], NO_NEIGHBOUR)
-    after2 = np.where(following[pool] != NO_NEIGHBOUR, following[np.maximum(following[pool], 0)], NO_NEIGHBOUR)
-    return [
-        (previous[pool], 1.0),
-        (following[pool], 1.0),
-        (before2, SECOND_NEIGHBOUR),
-        (after2, SECOND_NEIGHBOUR),
-    ]
+_CONTEXT_WEIGHTS = np.array([[1.0], [1.0], [SECOND_NEIGHBOUR], [SECOND_NEIGHBOUR]])
+
+
+def _context(index: SentenceIndex, pool: np.ndarray) -> np.ndarray:
+    """The sentences around each pool chunk in its paragraph, as rows: previous,
+    following, two before, two after (NO_NEIGHBOUR where there is none)."""
+    previous, following = index.previous[pool], index.following[pool]
+    return np.stack(
+        [
+            previous,
+            following,
+            np.where(previous != NO_NEIGHBOUR, index.previous[np.maximum(previous, 0)], NO_NEIGHBOUR),
+            np.where(following != NO_NEIGHBOUR, index.following[np.maximum(following, 0)], NO_NEIGHBOUR),
+        ]
+    )
 
 
 def _positions(pool: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -227,22 +241,8 @@ def _pick(
 ) -> tuple[Hit, ...]:
     chosen: list[int] = []
     also: dict[int, list[int]] = {}
-    term_sets: dict[int, frozenset[int]] = {}
-
-    def terms_of(chunk: int) -> frozenset[int]:
-        if chunk not in term_sets:
-            term_sets[chunk] = index.chunk_terms(chunk)
-        return term_sets[chunk]
-
-    shingle_sets: dict[int, frozenset[tuple[str, ...]]] = {}
-
-    def shingles_of(chunk: int) -> frozenset[tuple[str, ...]]:
-        if chunk not in shingle_sets:
-            words = index.analyzer.words(index.texts[chunk])
-            shingle_sets[chunk] = frozenset(
-                tuple(words[j : j + SHARED_WORDS]) for j in range(len(words) - SHARED_WORDS + 1)
-            )
-        return shingle_sets[chunk]
+    terms_of = index.memo.terms
+    shingles_of = index.memo.shingles
 
     def same_statement(a: int, b: int) -> bool:
         if _similar_terms(terms_of(a), terms_of(b)):
@@ -251,12 +251,17 @@ def _pick(
         # (which needs a few shared terms, a cheap test that rules out most pairs first).
         return (
             index.article[a] != index.article[b]
-            and len(terms_of(a) & terms_of(b)) >= 3
+            and len(terms_of(a) & terms_of(b)) >= 4
             and bool(shingles_of(a) & shingles_of(b))
         )
 
+    # Once the passages are chosen, only sentences scoring near them can be the same
+    # statement from another article; weaker ones are not worth comparing.
+    floor = ALSO_REPORTED_FLOOR * float(score[order[0]]) if len(order) else 0.0
     for i in order:
         chunk = int(pool[i])
+        if len(chosen) == k and score[i] < floor:
+            break
         duplicate_of = None
         for kept in chosen:
             if _overlaps_context(index, kept, chunk) or same_statement(kept, chunk):

@@ -14,20 +14,23 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import numpy as np
 
 from corpus import Article
-from index.analysis import Analyzer
+from index.analysis import Analyzer, clean_text
 from index.chunking import Chunk, chunk_article
 from index.features import sentence_flags
 from index.query import Vocabulary
 from index.scoring import BM25PlusIndex
 
 NO_NEIGHBOUR = -1
+SHARED_WORDS = 6
+"""Sentences of two articles sharing a run of this many words quote the same statement."""
+MEMO_SIZE = 50_000
+_PUNCTUATION_TO_SPACE = str.maketrans({c: " " for c in "\"'.,;:!?()[]{}-"})
 PARALLEL_FROM_CHARS = 5_000_000
 """Corpora with less text than this are built in-process: starting workers would cost more."""
 
@@ -61,6 +64,42 @@ class TextStore:
         return NotImplemented
 
 
+class ChunkMemo:
+    """Per-sentence values that answers need again and again (term sets, word runs),
+    computed on first use and remembered, up to MEMO_SIZE sentences.
+
+    Safe across threads: a race only computes a value twice.
+    """
+
+    def __init__(self, index: "SentenceIndex") -> None:
+        self._index = index
+        self._terms: dict[int, frozenset[int]] = {}
+        self._shingles: dict[int, frozenset[tuple[str, ...]]] = {}
+
+    def terms(self, chunk: int) -> frozenset[int]:
+        found = self._terms.get(chunk)
+        if found is None:
+            found = self._index.chunk_terms(chunk)
+            self._remember(self._terms, chunk, found)
+        return found
+
+    def shingles(self, chunk: int) -> frozenset[tuple[str, ...]]:
+        """The runs of SHARED_WORDS words of a sentence, case and punctuation aside."""
+        found = self._shingles.get(chunk)
+        if found is None:
+            text = clean_text(self._index.texts[chunk]).casefold()
+            words = text.translate(_PUNCTUATION_TO_SPACE).split()
+            found = frozenset(tuple(words[j : j + SHARED_WORDS]) for j in range(len(words) - SHARED_WORDS + 1))
+            self._remember(self._shingles, chunk, found)
+        return found
+
+    @staticmethod
+    def _remember(memo: dict, chunk: int, value: object) -> None:
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()  # simple and bounded; the popular sentences come back quickly
+        memo[chunk] = value
+
+
 @dataclass
 class SentenceIndex:
     analyzer: Analyzer
@@ -83,6 +122,18 @@ class SentenceIndex:
     """Every surface word (casefolded) the articles use -> its index term."""
     acronyms: dict[str, tuple[str, ...]]
     """"ftc" -> terms of "Federal Trade Commission": initials of capitalised names in the articles."""
+
+    def __post_init__(self) -> None:
+        self.memo = ChunkMemo(self)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("memo", None)  # a cache, not part of the index
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.memo = ChunkMemo(self)
 
     @property
     def size(self) -> int:
@@ -109,6 +160,8 @@ class SentenceIndex:
         else:
             bounds = np.linspace(0, len(articles), workers * 2 + 1).astype(int)
             slices = [(list(articles[a:b]), int(a)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+            from concurrent.futures import ProcessPoolExecutor  # only large builds pay for importing it
+
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 parts = list(pool.map(_analyse, *zip(*slices), [analyzer] * len(slices)))
         return cls._merge(parts, analyzer)

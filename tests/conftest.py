@@ -21,6 +21,14 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     return Settings.load(environ={}, dotenv_path=None, **overrides)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_data_folder(tmp_path_factory: pytest.TempPathFactory):
+    """The question log's default place is the user's data folder: in tests, a temporary one."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def core(tmp_path_factory: pytest.TempPathFactory) -> AnsweringCore:
     return AnsweringCore.from_settings(make_settings(tmp_path_factory.mktemp("core")))

@@ -81,3 +81,17 @@ def test_a_touched_file_is_checked_by_content_and_the_cache_still_used(corpus_di
     article = next(corpus_dir.glob("*.md"))
     article.write_bytes(article.read_bytes())  # same bytes, new modification time
     assert load_or_build(corpus_dir, tmp_path / "cache", Analyzer()).from_cache
+
+
+def test_a_file_changed_a_moment_ago_is_always_read(corpus_dir, tmp_path, monkeypatch):
+    """File times move in ticks; a same-size rewrite inside one tick must not be missed."""
+    article = next(corpus_dir.glob("*.md"))
+    article.write_bytes(article.read_bytes())  # just now
+    load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    import index.cache
+
+    reads = []
+    real = index.cache.read_corpus_files
+    monkeypatch.setattr(index.cache, "read_corpus_files", lambda folder: reads.append(folder) or real(folder))
+    assert load_or_build(corpus_dir, tmp_path / "cache", Analyzer()).from_cache
+    assert reads, "a file changed within the last seconds was trusted by its size and time"

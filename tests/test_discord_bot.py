@@ -417,7 +417,7 @@ async def test_a_failure_inside_the_core_gets_an_apology_and_the_bot_keeps_answe
 class BrokenService:
     """A service that breaks its promise never to raise."""
 
-    def ask(self, question: str, user_key: str) -> Answer:
+    def ask(self, question: str, user_key: str, platform: str = "", channel_key: str | None = None) -> Answer:
         raise RuntimeError("a bug in the service")
 
 

@@ -3,8 +3,9 @@
 A real discord.py client logs in, connects and replies against it, so tests
 exercise the library's own login, gateway, rate-limit and REST code. The fake
 records every request it receives; tests assert on exactly what reached
-"Discord". It also plays the people in the server: it posts messages and runs
-slash commands by dispatching gateway events, and it can answer chosen
+"Discord". It also plays the people in the server: it posts messages, runs
+slash commands and adds or removes reactions by dispatching gateway events
+(and accepts the bot's own reactions over REST), and it can answer chosen
 requests with a 429 to exercise rate-limit retries.
 
 Its gateway keeps sessions as Discord does: it can close the connection from
@@ -252,7 +253,34 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", interaction)
         return interaction
 
+    async def react(
+        self, user: FakeUser, channel_id: int, message_id: int, emoji: str, *, remove: bool = False
+    ) -> None:
+        """`user` adds (or removes) `emoji` on a message; the bot receives MESSAGE_REACTION_ADD (or _REMOVE)."""
+        data: dict[str, Any] = {
+            "user_id": str(user.id),
+            "channel_id": str(channel_id),
+            "message_id": str(message_id),
+            "emoji": {"id": None, "name": emoji},
+            "burst": False,
+            "type": 0,
+        }
+        if channel_id == self.channel_id:
+            data["guild_id"] = str(self.guild_id)
+            if not remove:  # Discord sends the member with additions in a server only
+                data["member"] = _member(user)
+        await self.dispatch("MESSAGE_REACTION_REMOVE" if remove else "MESSAGE_REACTION_ADD", data)
+
     # -- what reached Discord -----------------------------------------------
+
+    def reactions_added(self) -> list[tuple[int, int, str]]:
+        """(channel ID, message ID, emoji) for every reaction the bot added, in order."""
+        added = []
+        for request in self.requests:
+            match = re.fullmatch(r"/channels/(\d+)/messages/(\d+)/reactions/([^/]+)/@me", request.path)
+            if request.method == "PUT" and match and request.status == 204:
+                added.append((int(match.group(1)), int(match.group(2)), match.group(3)))
+        return added
 
     def messages_sent(self) -> list[RecordedRequest]:
         """Every message the bot posted successfully, in order."""
@@ -527,6 +555,8 @@ class FakeDiscord:
             return 200, [self._registered_command(c, guild.group(1) if guild else None) for c in body], {}
         if method == "POST" and (match := re.fullmatch(r"/channels/(\d+)/messages", path)):
             return 200, self._sent_message(int(match.group(1)), body), {}
+        if method == "PUT" and re.fullmatch(r"/channels/\d+/messages/\d+/reactions/[^/]+/@me", path):
+            return 204, None, {}
         if method == "POST" and re.fullmatch(r"/interactions/\d+/[^/]+/callback", path):
             interaction_id = path.split("/")[2]
             flags = ((body or {}).get("data") or {}).get("flags", 0)

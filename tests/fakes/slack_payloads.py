@@ -1,5 +1,5 @@
 """What Slack sends an app, built the way Slack builds it: event callbacks, slash commands,
-Socket Mode envelopes, and HTTP requests signed with the signing secret."""
+button clicks, Socket Mode envelopes, and HTTP requests signed with the signing secret."""
 
 from __future__ import annotations
 
@@ -137,6 +137,50 @@ def slash_command_envelope(fields: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def button_click(
+    action_id: str,
+    value: str,
+    response_url: str,
+    *,
+    user: str = ASKER,
+    channel: str = CHANNEL,
+    message_ts: str | None = None,
+    ephemeral: bool = False,
+) -> dict[str, Any]:
+    """The `block_actions` payload Slack sends when `user` clicks a button in one of the app's messages."""
+    ts = message_ts or new_ts()
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": "asker", "name": "asker", "team_id": TEAM_ID},
+        "api_app_id": API_APP_ID,
+        "token": "legacy-verification-token",
+        "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": ephemeral},
+        "trigger_id": "2222.3333.fake",
+        "team": {"id": TEAM_ID, "domain": "fake"},
+        "channel": {"id": channel, "name": "newsroom"},
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "qabot_feedback",
+                "text": {"type": "plain_text", "text": "vote", "emoji": True},
+                "value": value,
+                "action_ts": new_ts(),
+            }
+        ],
+    }
+
+
+def interactive_envelope(payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "envelope_id": str(uuid.uuid4()),
+        "payload": payload,
+        "type": "interactive",
+        "accepts_response_payload": False,
+    }
+
+
 @dataclass(frozen=True)
 class HttpResult:
     status: int
@@ -163,6 +207,11 @@ class SignedSender:
 
     def post_command(self, fields: dict[str, str], *, timestamp: int | None = None) -> HttpResult:
         return self._post(urllib.parse.urlencode(fields), "application/x-www-form-urlencoded", None, timestamp, None)
+
+    def post_interaction(self, payload: dict[str, Any], *, signing_secret: str | None = None) -> HttpResult:
+        """A button click: Slack sends the JSON payload as a form field named `payload`."""
+        raw = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        return self._post(raw, "application/x-www-form-urlencoded", None, None, signing_secret)
 
     def _post(
         self,

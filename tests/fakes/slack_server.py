@@ -38,6 +38,9 @@ MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_CONTEXT_ELEMENTS = 10
 MAX_TEXT = 40000
+MAX_ACTION_ELEMENTS = 25
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,21 @@ def block_kit_problems(params: dict[str, Any]) -> list[str]:
             for element in elements:
                 if len(element.get("text", "")) > MAX_SECTION_TEXT:
                     problems.append(f"block {number}: context text of {len(element['text'])} characters")
+        elif kind == "actions":
+            elements = block.get("elements", [])
+            if not elements or len(elements) > MAX_ACTION_ELEMENTS:
+                problems.append(f"block {number}: {len(elements)} action elements")
+            action_ids = [element.get("action_id") for element in elements]
+            if len(set(action_ids)) != len(action_ids):
+                problems.append(f"block {number}: repeated action_id")
+            for element in elements:
+                label = element.get("text", {})
+                if element.get("type") != "button" or label.get("type") != "plain_text":
+                    problems.append(f"block {number}: not a plain-text button")
+                elif not label.get("text") or len(label["text"]) > MAX_BUTTON_TEXT:
+                    problems.append(f"block {number}: button text of {len(label.get('text', ''))} characters")
+                if len(element.get("value", "")) > MAX_BUTTON_VALUE or len(element.get("action_id", "")) > 255:
+                    problems.append(f"block {number}: button value or action_id too long")
         elif kind != "divider":
             problems.append(f"block {number}: unexpected type {kind!r}")
     return problems
@@ -429,5 +447,6 @@ def texts_of(blocks: Iterable[dict[str, Any]]) -> list[str]:
             out.append(block["text"]["text"])
         for element in block.get("elements", []):
             if "text" in element:
-                out.append(element["text"])
+                text = element["text"]
+                out.append(text["text"] if isinstance(text, dict) else text)  # a button's label is a text object
     return out

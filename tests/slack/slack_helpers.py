@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from bot.adapters.slack.app import Asker
 from bot.answer import Answer
+from bot.questionlog import Vote
 from bot.service import QuestionService
 from bot.settings import Settings
 from tests.fakes.slack_payloads import SignedSender
@@ -36,10 +37,13 @@ class CountingService:
     questions: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def ask(self, question: str, user_key: str) -> Answer:
+    def ask(self, question: str, user_key: str, platform: str = "unknown", channel_key: str | None = None) -> Answer:
         with self._lock:
             self.questions.append(question)
-        return self.inner.ask(question, user_key)
+        return self.inner.ask(question, user_key, platform, channel_key)
+
+    def record_feedback(self, answer_id: int, user_key: str, vote: Vote) -> bool:
+        return self.inner.record_feedback(answer_id, user_key, vote)
 
 
 @dataclass
@@ -62,6 +66,9 @@ class GatedService:
     inner: QuestionService
     gate: threading.Event
 
-    def ask(self, question: str, user_key: str) -> Answer:
+    def ask(self, question: str, user_key: str, platform: str = "unknown", channel_key: str | None = None) -> Answer:
         assert self.gate.wait(10), "the test never opened the gate"
-        return self.inner.ask(question, user_key)
+        return self.inner.ask(question, user_key, platform, channel_key)
+
+    def record_feedback(self, answer_id: int, user_key: str, vote: Vote) -> bool:
+        return self.inner.record_feedback(answer_id, user_key, vote)

@@ -405,7 +405,7 @@ def test_an_error_inside_the_core_is_answered_with_an_apology_and_logged_and_the
 
 
 class ServiceThatRaises:
-    def ask(self, question: str, user_key: str) -> Answer:
+    def ask(self, question: str, user_key: str, platform: str = "", channel_key: str | None = None) -> Answer:
         raise RuntimeError("a service that breaks its promise never to raise")
 
 

@@ -4,6 +4,10 @@ The client stays thin: it turns a Discord event into a question and an opaque
 user key, asks the shared `QuestionService` (rate limit and apology live there),
 and sends what `formatting` makes of the answer. It needs no privileged intent:
 Discord delivers message content for mentions, DMs and slash commands anyway.
+
+Feedback: the bot adds 👍 and 👎 to each logged answer it posts where people can
+see it, and records a person's click on them (raw reaction events, so it works
+for messages sent before a restart) against that answer in the question log.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from bot.adapters.discord.formatting import OutgoingMessage, format_answer
 from bot.answer import Answer, Outcome
 from bot.dedup import InMemorySeenEvents, SeenEvents
 from bot.privacy import user_key
+from bot.questionlog import Vote
 from bot.service import ERROR_MESSAGE
 
 log = logging.getLogger(__name__)
@@ -37,10 +42,26 @@ MAX_RATE_LIMIT_WAIT_SECONDS = 30.0
 QUESTION_MESSAGE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 
 
+PLATFORM = "discord"
+FEEDBACK_REACTIONS = ("👍", "👎")
+FEEDBACK_OUTCOMES = (Outcome.ANSWERED, Outcome.NOT_FOUND)
+"""Answers worth a vote: a quoted answer, or a decline (a 👎 there says the articles should cover it)."""
+
+
 class AskService(Protocol):
     """What the client needs from `bot.service.QuestionService`."""
 
-    def ask(self, question: str, user_key: str) -> Answer: ...
+    def ask(
+        self, question: str, user_key: str, platform: str = ..., channel_key: str | None = ...
+    ) -> Answer: ...
+
+    def link_message(self, answer_id: int, platform: str, message_ref: str) -> None: ...
+
+    def answer_for_message(self, platform: str, message_ref: str) -> int | None: ...
+
+    def record_feedback(self, answer_id: int, user_key: str, vote: Vote) -> bool: ...
+
+    def withdraw_feedback(self, answer_id: int, user_key: str, vote: Vote | None = ...) -> bool: ...
 
 
 def question_intents() -> discord.Intents:
@@ -53,6 +74,8 @@ def question_intents() -> discord.Intents:
     intents.guilds = True
     intents.guild_messages = True
     intents.dm_messages = True
+    intents.guild_reactions = True  # 👍/👎 on answers; not privileged
+    intents.dm_reactions = True
     return intents
 
 
@@ -99,11 +122,12 @@ class QABotClient(discord.Client):
         assert self.user is not None
         log.info("connected to Discord as %s in %d server(s)", self.user.name, len(self.guilds))
 
-    async def answer(self, question: str, raw_user_id: int) -> Answer:
+    async def answer(self, question: str, raw_user_id: int, raw_channel_id: int | None = None) -> Answer:
         """Ask the service off the event loop, so a slow answer never stalls the gateway."""
-        key = user_key("discord", str(raw_user_id))
+        key = user_key(PLATFORM, str(raw_user_id))
+        channel_key = user_key(PLATFORM, f"channel:{raw_channel_id}") if raw_channel_id is not None else None
         try:
-            return await asyncio.to_thread(self.service.ask, question, key)
+            return await asyncio.to_thread(self.service.ask, question, key, PLATFORM, channel_key)
         except Exception:
             # The service promises not to raise; if it breaks that promise, the user still hears back.
             log.exception("the question service failed")
@@ -121,11 +145,13 @@ class QABotClient(discord.Client):
         if question is None or not await self.first_time(f"discord:message:{message.id}"):
             return
         try:
-            answer = await self.answer(question, message.author.id)
-            await self.reply(message, format_answer(answer))
+            answer = await self.answer(question, message.author.id, message.channel.id)
+            sent = await self.reply(message, format_answer(answer))
         except Exception:
             log.exception("replying to a message failed")
             await self.apologise(message)
+            return
+        await self.offer_feedback(answer, sent)
 
     def question_in(self, message: discord.Message) -> str | None:
         """The question a message asks the bot, or None when it is not meant for the bot."""
@@ -140,25 +166,76 @@ class QABotClient(discord.Client):
             return None
         return strip_mention(message.content, self.user.id)
 
-    async def reply(self, message: discord.Message, outgoing: list[OutgoingMessage]) -> None:
+    async def reply(self, message: discord.Message, outgoing: list[OutgoingMessage]) -> discord.Message | None:
+        """Send the answer's messages; returns the last one (where the 👍/👎 go)."""
+        sent: discord.Message | None = None
         for part in outgoing:
             if message.guild is None:
-                await message.channel.send(content=part.content, embeds=list(part.embeds), allowed_mentions=NO_MENTIONS)
+                sent = await message.channel.send(
+                    content=part.content, embeds=list(part.embeds), allowed_mentions=NO_MENTIONS
+                )
             else:
                 # A reply keeps the answer attached to its question in a busy channel;
                 # if the question was deleted meanwhile, the answer is still posted.
-                await message.channel.send(
+                sent = await message.channel.send(
                     content=part.content,
                     embeds=list(part.embeds),
                     allowed_mentions=NO_MENTIONS,
                     reference=message.to_reference(fail_if_not_exists=False),
                 )
+        return sent
 
     async def apologise(self, message: discord.Message) -> None:
         try:
             await message.channel.send(ERROR_MESSAGE, allowed_mentions=NO_MENTIONS)
         except Exception:  # Discord unreachable or refusing: nothing more we can do but log
             log.exception("could not send the apology either")
+
+    # -- 👍/👎 feedback ----------------------------------------------------------
+
+    async def offer_feedback(self, answer: Answer, sent: discord.Message | None) -> None:
+        """Add 👍 and 👎 under a logged answer. A failure here costs the votes, never the answer."""
+        if sent is None or answer.answer_id is None or answer.outcome not in FEEDBACK_OUTCOMES:
+            return
+        try:
+            # Linked first, so a click that comes before the second reaction is already counted.
+            await asyncio.to_thread(self.service.link_message, answer.answer_id, PLATFORM, str(sent.id))
+            for emoji in FEEDBACK_REACTIONS:
+                await sent.add_reaction(emoji)
+        except Exception:
+            log.warning("could not offer 👍/👎 on an answer (is the Add Reactions permission missing?)", exc_info=True)
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        await self.record_reaction(payload, added=True)
+
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        await self.record_reaction(payload, added=False)
+
+    async def record_reaction(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
+        """A person's 👍/👎 on one of the bot's answers becomes (or stops being) their vote on it."""
+        if self.user is None or payload.user_id == self.user.id or payload.emoji.id is not None:
+            return
+        if payload.member is not None and payload.member.bot:
+            return
+        try:
+            vote = Vote.parse(payload.emoji.name or "")
+        except ValueError:
+            return  # some other emoji
+        key = user_key(PLATFORM, str(payload.user_id))
+
+        def record() -> None:
+            answer_id = self.service.answer_for_message(PLATFORM, str(payload.message_id))
+            if answer_id is None:
+                return  # not an answer of ours, or its log entry has expired
+            if added:
+                self.service.record_feedback(answer_id, key, vote)
+            else:
+                self.service.withdraw_feedback(answer_id, key, vote)
+
+        try:
+            await asyncio.to_thread(record)
+        except Exception:
+            log.exception("recording a 👍/👎 failed")
 
     # -- /ask ------------------------------------------------------------------
 
@@ -192,12 +269,16 @@ async def ask(interaction: discord.Interaction[QABotClient], question: str, priv
         return
     # Discord wants a response within 3 seconds; deferring shows "thinking…" while we look.
     await interaction.response.defer(ephemeral=private, thinking=True)
-    answer = await client.answer(question, interaction.user.id)
+    answer = await client.answer(question, interaction.user.id, interaction.channel_id)
     # The slash command's question is not shown with the reply, so echo it.
+    sent: discord.Message | None = None
     for part in format_answer(answer, echo_question=True):
-        await interaction.followup.send(
+        sent = await interaction.followup.send(
             content=part.content or discord.utils.MISSING,
             embeds=list(part.embeds),
             ephemeral=private,
             allowed_mentions=NO_MENTIONS,
+            wait=True,  # returns the message, for the 👍/👎
         )
+    if not private:  # Discord allows no reactions on a message only its asker sees
+        await client.offer_feedback(answer, sent)

@@ -46,7 +46,10 @@ _URL = re.compile(r"https?://[^\s<>]+")
 # strikethrough, code, spoilers, masked links, and <@mentions>/<t:timestamps>.
 _INLINE_MARKUP = re.compile(r"([\\*_~`|\[\]<>])")
 # Markup that only counts at the start of a line: headings, quotes, lists, subtext.
-_LINE_START_MARKUP = re.compile(r"^(\s*)(?:([#>+-])|(\d+)\.)", re.MULTILINE)
+_LINE_START_MARKUP = re.compile(r"^(\s*)(#|>|-|\+)", re.MULTILINE)
+# A numbered list is escaped at its dot ("1\."): Discord drops a backslash only before
+# punctuation, so one before the digit ("\1.") would be shown.
+_ORDERED_LIST_MARKER = re.compile(r"^(\s*\d+)\.", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -81,16 +84,8 @@ def escape_markdown(text: str) -> str:
 
 def _escape_plain(text: str) -> str:
     text = _INLINE_MARKUP.sub(r"\\\1", text)
-    return _LINE_START_MARKUP.sub(_escape_line_start, text)
-
-
-def _escape_line_start(match: re.Match[str]) -> str:
-    indent, marker, number = match.groups()
-    if marker:
-        return f"{indent}\\{marker}"
-    # A backslash escapes punctuation only: before a digit Discord would show it, so the
-    # full stop of "1." is escaped instead.
-    return f"{indent}{number}\\."
+    text = _LINE_START_MARKUP.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text)
+    return _ORDERED_LIST_MARKER.sub(lambda m: f"{m.group(1)}\\.", text)
 
 
 def fit(raw: str, limit: int, *, keep: Literal["start", "end"] = "start") -> str:

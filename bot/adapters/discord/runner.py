@@ -38,8 +38,10 @@ INVITE_PERMISSIONS = discord.Permissions(
     embed_links=True,
     read_message_history=True,
     send_messages_in_threads=True,
+    add_reactions=True,
 )
-"""The least the bot needs: post answers as embeds, reply to a message, and answer in threads."""
+"""The least the bot needs: post answers as embeds, reply to a message, answer in threads,
+and put 👍/👎 under its answers for feedback."""
 
 MISSING_TOKEN = (
     "DISCORD_TOKEN is not set: put the bot token from the Discord Developer Portal "
@@ -85,8 +87,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             except CorpusError as exc:
                 raise SetupError(f"cannot load the articles: {exc}") from None
             log.info("answered messages and rate limits are kept %s", stores.description)
-            client = QABotClient(service, seen=stores.seen_events, guild_id=settings.discord_guild_id)
-            asyncio.run(serve(client, token.reveal()))
+            # New and removed articles are picked up while running; SIGHUP checks at once.
+            service.watch_corpus()
+            try:
+                client = QABotClient(service, seen=stores.seen_events, guild_id=settings.discord_guild_id)
+                asyncio.run(serve(client, token.reveal()))
+            finally:
+                service.close()
             return EXIT_OK
     except SetupError as exc:
         print(f"qabot: {exc}", file=sys.stderr)

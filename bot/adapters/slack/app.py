@@ -8,11 +8,16 @@ within 3 seconds; the question is then answered in Bolt's worker threads.
 One question gets one answer: a delivery whose `event_id` was already seen (a
 retry, `X-Slack-Retry-Num`) is acknowledged and dropped, and so is a second event
 for the same message (the same channel and `ts`, e.g. an edit).
+
+Feedback: a logged answer carries 👍/👎 buttons (they work in threads, direct
+messages and `/ask` answers alike, ephemeral ones included, and need no extra
+OAuth scope); a click is recorded as that person's vote on that answer.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
@@ -30,11 +35,17 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from bot.adapters.slack.formatting import SlackMessage, apology_message, format_answer
+from bot.adapters.slack.formatting import (
+    VOTE_UP_ACTION,
+    SlackMessage,
+    apology_message,
+    format_answer,
+)
 from bot.adapters.slack.markup import question_from_slack
 from bot.answer import Answer, Outcome
 from bot.dedup import InMemorySeenEvents, SeenEvents
 from bot.privacy import user_key
+from bot.questionlog import Vote
 from bot.service import ERROR_MESSAGE
 from bot.settings import Settings
 
@@ -44,10 +55,18 @@ PLATFORM = "slack"
 LIBRARY_LOGGER_NAME = "bot.adapters.slack.library"
 
 
+VOTE_ACTIONS = re.compile(r"^qabot_vote_(up|down)$")
+THANKS = {Vote.UP: "Thanks, your 👍 is noted.", Vote.DOWN: "Thanks, your 👎 is noted; it helps us find better articles."}
+
+
 class Asker(Protocol):
     """What the adapter needs from the core: `bot.service.QuestionService` is one."""
 
-    def ask(self, question: str, user_key: str) -> Answer: ...
+    def ask(
+        self, question: str, user_key: str, platform: str = ..., channel_key: str | None = ...
+    ) -> Answer: ...
+
+    def record_feedback(self, answer_id: int, user_key: str, vote: Vote) -> bool: ...
 
 
 class _WithoutClientTokenNotice(logging.Filter):
@@ -154,9 +173,9 @@ class SlackQuestions:
         if not self._first_time_for_message(event):
             return
         question = question_from_slack(event.get("text", ""), context.bot_user_id)
-        answer = self._ask(question, event.get("user", ""), "mention")
+        answer = self._ask(question, event.get("user", ""), event.get("channel", ""), "mention")
         thread_ts = event.get("thread_ts") or event.get("ts")
-        post_reply(client, event.get("channel", ""), thread_ts, format_answer(answer))
+        post_reply(client, event.get("channel", ""), thread_ts, format_answer(answer, feedback=True))
 
     def answer_direct_message(self, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         """A direct message to the bot: answer in the conversation (in its thread, if it has one)."""
@@ -166,15 +185,16 @@ class SlackQuestions:
         if not self._first_time_for_message(event):
             return
         question = question_from_slack(event.get("text", ""), context.bot_user_id)
-        answer = self._ask(question, event.get("user", ""), "direct message")
-        post_reply(client, event.get("channel", ""), event.get("thread_ts"), format_answer(answer))
+        answer = self._ask(question, event.get("user", ""), event.get("channel", ""), "direct message")
+        message = format_answer(answer, feedback=True)
+        post_reply(client, event.get("channel", ""), event.get("thread_ts"), message)
 
     def answer_ask_command(self, ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         """`/ask question`: acknowledge at once (Slack waits only 3 seconds), then respond."""
         ack()
         question = question_from_slack(command.get("text", ""))
-        answer = self._ask(question, command.get("user_id", ""), "/ask")
-        message = format_answer(answer, echo_question=True)
+        answer = self._ask(question, command.get("user_id", ""), command.get("channel_id", ""), "/ask")
+        message = format_answer(answer, echo_question=True, feedback=True)
         try:
             _respond(respond, message, self.slash_response_type)
         except Exception:
@@ -184,10 +204,34 @@ class SlackQuestions:
             except Exception:
                 log.exception("the apology for a failed /ask response could not be sent either")
 
-    def _ask(self, question: str, raw_user_id: str, surface: str) -> Answer:
+    def record_vote(self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        """A click on 👍 or 👎 under an answer: that person's vote on it (a second click changes it)."""
+        ack()
+        vote = Vote.UP if action.get("action_id") == VOTE_UP_ACTION else Vote.DOWN
+        try:
+            answer_id = int(action.get("value", ""))
+        except ValueError:
+            log.warning("a feedback button carried no answer ID")
+            return
+        raw_user_id = (body.get("user") or {}).get("id", "")
+        try:
+            recorded = self.service.record_feedback(answer_id, user_key(PLATFORM, raw_user_id), vote)
+        except Exception:
+            log.exception("recording a 👍/👎 failed")
+            return
+        if not recorded:
+            return  # the question log is off, or the answer has expired from it
+        try:
+            # Only the voter sees the thanks; the answer itself stays as it was.
+            respond(text=THANKS[vote], response_type="ephemeral", replace_original=False)
+        except Exception:
+            log.warning("could not thank for a vote", exc_info=True)
+
+    def _ask(self, question: str, raw_user_id: str, raw_channel_id: str, surface: str) -> Answer:
         # The service never raises by contract; a broken service must still not silence the bot.
         try:
-            answer = self.service.ask(question, user_key(PLATFORM, raw_user_id))
+            channel_key = user_key(PLATFORM, f"channel:{raw_channel_id}") if raw_channel_id else None
+            answer = self.service.ask(question, user_key(PLATFORM, raw_user_id), PLATFORM, channel_key)
         except Exception:
             log.exception("the question service raised")
             return Answer(question=question, outcome=Outcome.ERROR, message=ERROR_MESSAGE)
@@ -250,4 +294,5 @@ def build_app(
     app.event("app_mention")(questions.answer_mention)
     app.event("message")(questions.answer_direct_message)
     app.command("/ask")(questions.answer_ask_command)
+    app.action(VOTE_ACTIONS)(questions.record_vote)
     return app

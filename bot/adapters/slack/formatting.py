@@ -30,6 +30,12 @@ NOT_AN_ANSWER_NOTE = ":warning: *Not an answer.* These are the closest passages 
 RATE_LIMITED_ICON = ":hourglass_flowing_sand:"
 APOLOGY = "Sorry, I couldn't send the answer to that question. Please try again in a moment."
 
+FEEDBACK_OUTCOMES = (Outcome.ANSWERED, Outcome.NOT_FOUND)
+"""Answers worth a vote: a quoted answer, or a decline (a 👎 there says the articles should cover it)."""
+FEEDBACK_BLOCK_ID = "qabot_feedback"
+VOTE_UP_ACTION = "qabot_vote_up"
+VOTE_DOWN_ACTION = "qabot_vote_down"
+
 
 @dataclass(frozen=True)
 class SlackMessage:
@@ -49,11 +55,12 @@ def apology_message() -> SlackMessage:
     return SlackMessage(text=APOLOGY)
 
 
-def format_answer(answer: Answer, *, echo_question: bool = False) -> SlackMessage:
+def format_answer(answer: Answer, *, echo_question: bool = False, feedback: bool = False) -> SlackMessage:
     """The Slack message for `answer`.
 
     `echo_question` repeats the question at the top, for replies (like a slash
-    command's) that are not shown under the question itself.
+    command's) that are not shown under the question itself. `feedback` adds 👍/👎
+    buttons for a logged answer (one with an `answer_id`) that quotes passages or declines.
     """
     blocks: list[dict[str, Any]] = []
     if echo_question and answer.question:
@@ -67,9 +74,29 @@ def format_answer(answer: Answer, *, echo_question: bool = False) -> SlackMessag
     trailer = []
     if answer.coverage and answer.outcome in (Outcome.NOT_FOUND, Outcome.INVALID_QUESTION):
         trailer.append(_context(_clip_end(answer.coverage, MAX_SECTION_CHARS)))
+    if feedback and answer.answer_id is not None and answer.outcome in FEEDBACK_OUTCOMES:
+        trailer.append(_feedback_buttons(answer.answer_id))
     blocks.extend(_passage_blocks(passages, room=MAX_BLOCKS - len(blocks) - len(trailer)))
     blocks.extend(trailer)
     return SlackMessage(text=_fallback_text(answer), blocks=blocks)
+
+
+def _feedback_buttons(answer_id: int) -> dict[str, Any]:
+    """👍 and 👎 under an answer; a click comes back as a block action carrying the answer's ID."""
+
+    def button(action_id: str, label: str) -> dict[str, Any]:
+        return {
+            "type": "button",
+            "action_id": action_id,
+            "text": {"type": "plain_text", "text": label, "emoji": True},
+            "value": str(answer_id),
+        }
+
+    return {
+        "type": "actions",
+        "block_id": FEEDBACK_BLOCK_ID,
+        "elements": [button(VOTE_UP_ACTION, "👍 Helpful"), button(VOTE_DOWN_ACTION, "👎 Not helpful")],
+    }
 
 
 def _passage_blocks(passages: tuple[Passage, ...], room: int) -> list[dict[str, Any]]:

@@ -272,6 +272,7 @@ def wait_until_connected(handler: SocketModeHandler, seconds: float) -> bool:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """`qabot slack [--http] [--host H] [--port P]`: serve until SIGINT or SIGTERM; 0 on a clean stop."""
+    service: QuestionService | None = None
     try:
         check_credentials(settings, http=args.http)
         client = build_web_client(settings, logger=_startup_check_logger())
@@ -280,6 +281,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             verify_app_token(client, settings)
         stores = stores_for(settings)
         service = _load_service(settings, stores)
+        # New and removed articles are picked up while running; SIGHUP checks at once.
+        service.watch_corpus()
         # Over HTTP, Slack's requests are acknowledged before answers are worked out (acks_first).
         acknowledgements = AcknowledgementsFirst() if args.http else None
         app = _build_app(settings, service, stores.seen_events, acknowledgements)
@@ -296,6 +299,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             else:
                 log.warning("the Socket Mode connection is not open yet; retrying in the background")
     except StartupError as exc:
+        if service is not None:
+            service.close()
         print(f"qabot slack: {exc}", file=sys.stderr)
         return EXIT_STARTUP_FAILED
     try:
@@ -303,6 +308,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         log.info("stopping")
         stop()
+        if service is not None:
+            service.close()
     return 0
 
 

@@ -1,0 +1,248 @@
+"""An admin adds articles as the story moves: from a saved page, a web address, or a text file.
+
+Every test works on a temporary copy of the corpus and a web site served on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.core import AnsweringCore
+from tests.conftest import make_settings
+from corpus import BUNDLED_DIR, load_corpus, parse_article
+from corpus.fetch import FetchLimits
+from corpus.ingest import IngestError, MetadataFlags, add_article
+from tests.local_site import LOGIN_WALL, Page, article_html, local_site
+
+QUICK = FetchLimits(timeout_seconds=1.0, max_bytes=200_000, retries=0)
+CANONICAL = "https://tribune.example/2026/02/20/flock-drones"
+
+
+@pytest.fixture
+def articles(tmp_path: Path) -> Path:
+    folder = tmp_path / "articles"
+    shutil.copytree(BUNDLED_DIR, folder)
+    return folder
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file in the folder, hidden ones included: a failed add must leave no trace."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def ask(folder: Path, tmp_path: Path, question: str):
+    return AnsweringCore.from_settings(make_settings(tmp_path, corpus_dir=folder)).answer(question)
+
+
+def test_a_saved_page_is_added_and_then_quoted_with_its_canonical_link(articles, tmp_path):
+    page = tmp_path / "flock-drones.html"
+    page.write_bytes(article_html())
+
+    added = add_article(str(page), articles)
+
+    article = added.article
+    assert added.path == articles / "example-tribune-flock-safety-expands-drone-program.md"
+    assert (article.title, article.publisher, article.author) == (
+        "Flock Safety expands drone program", "Example Tribune", "Maria Lopez"
+    )
+    assert article.published.isoformat() == "2026-02-20" and article.url == CANONICAL
+    # Main text only: no navigation, comments or footer, and the headline is not a paragraph.
+    text = article.text
+    assert text.startswith("Flock Safety said on Friday")
+    assert "Subscribe" not in text and "Reader123" not in text and "Copyright" not in text
+    answer = ask(articles, tmp_path, "How many more cities will get Flock's drones?")
+    assert answer.answered
+    assert "forty more cities" in answer.passages[0].text
+    assert answer.passages[0].source.url == CANONICAL
+
+
+def test_a_web_page_is_fetched_and_stored_under_its_canonical_address_not_the_fetch_address(articles, tmp_path):
+    with local_site() as site:
+        site.pages["/news/123?utm_source=share"] = Page(article_html())
+        added = add_article(site.url("/news/123?utm_source=share"), articles, limits=QUICK)
+
+    assert added.article.url == CANONICAL
+    assert "127.0.0.1" not in (added.article.url or "")
+    note = added.article.note or ""
+    assert f"fetched from {site.url('/news/123')};" in note  # provenance, not the link...
+    assert "utm_source" not in note  # ...and without the query, which can carry access tokens
+    answer = ask(articles, tmp_path, "how fast do flock drones respond to emergency calls")
+    assert "ninety seconds" in answer.passages[0].text and answer.passages[0].source.url == CANONICAL
+
+
+def test_og_url_is_used_when_there_is_no_canonical_link_and_a_relative_canonical_is_resolved(articles):
+    with local_site() as site:
+        site.pages["/a"] = Page(article_html(canonical=None, og_url="https://tribune.example/og/flock"))
+        site.pages["/b"] = Page(
+            article_html(canonical="/2026/ring-story", title="Ring story", paragraphs=("Other words " * 40,))
+        )
+        first = add_article(site.url("/a"), articles, limits=QUICK)
+        second = add_article(site.url("/b"), articles, limits=QUICK)
+    assert first.article.url == "https://tribune.example/og/flock"
+    assert second.article.url == site.url("/2026/ring-story")
+
+
+def test_a_page_naming_no_address_gets_no_url_rather_than_the_fetch_address(articles):
+    with local_site() as site:
+        site.pages["/plain"] = Page(article_html(canonical=None, site_name=None, author=None, published=None))
+        added = add_article(site.url("/plain"), articles, limits=QUICK)
+    article = added.article
+    # Unknown stays unknown: nothing is guessed from the host name or the text.
+    assert article.url is None and article.publisher is None and article.author is None
+    assert article.published is None
+
+
+def test_flags_set_and_override_the_metadata_and_an_empty_flag_makes_a_field_unknown(articles, tmp_path):
+    page = tmp_path / "page.html"
+    page.write_bytes(article_html())
+    flags = MetadataFlags(
+        title="Flock to fly drones over forty more cities",
+        publisher="The Tribune",
+        author="",
+        published="2026-02-21",
+        url="https://tribune.example/fixed",
+        article_id="tribune-drones",
+    )
+    added = add_article(str(page), articles, flags)
+    article = added.article
+    assert added.path.name == "tribune-drones.md"
+    assert article.title == "Flock to fly drones over forty more cities" and article.publisher == "The Tribune"
+    assert article.author is None and article.published.isoformat() == "2026-02-21"
+    assert article.url == "https://tribune.example/fixed"
+    assert "set on the command line: title, publisher, author, published, url" in (article.note or "")
+
+
+def test_the_new_file_is_a_valid_article_file_written_whole(articles, tmp_path):
+    page = tmp_path / "page.html"
+    page.write_bytes(article_html())
+    added = add_article(str(page), articles)
+    assert parse_article(str(added.path), added.path.read_bytes(), added.path.stem) == added.article
+    assert [p.name for p in articles.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+    assert len(load_corpus(articles).articles) == 6
+
+
+def test_markdown_and_text_files_are_added_without_their_markup(articles, tmp_path):
+    markdown = tmp_path / "statement.md"
+    markdown.write_text(
+        "# Ring's statement on Flock\n\n"
+        "Ring **never** shared video with [Flock](https://flock.example) and says the\n"
+        "integration was *not* launched.\n\n"
+        "## Background\n\n"
+        "- The deal was announced in October.\n"
+        "- It was cancelled in February.\n"
+    )
+    text = tmp_path / "memo.txt"
+    text.write_text("A plain memo about doorbell cameras and warrants.\n\nSecond paragraph of the memo.\n")
+
+    from_markdown = add_article(str(markdown), articles, MetadataFlags(publisher="Ring"))
+    from_text = add_article(str(text), articles)
+
+    assert from_markdown.article.title == "Ring's statement on Flock"
+    assert from_markdown.article.paragraphs == (
+        "Ring never shared video with Flock and says the integration was not launched.",
+        "Background",
+        "The deal was announced in October.",
+        "It was cancelled in February.",
+    )
+    assert from_text.article.title is None and len(from_text.article.paragraphs) == 2
+    assert from_text.path.name.startswith("a-plain-memo-about-doorbell")
+
+
+def test_an_article_file_with_a_header_keeps_its_metadata(articles, tmp_path):
+    source = tmp_path / "ready.md"
+    source.write_text("---\ntitle: Ready-made\npublisher: Wire\nurl: https://wire.example/x\n---\n\nSome text here.\n")
+    added = add_article(str(source), articles)
+    assert (added.article.title, added.article.publisher, added.article.url) == (
+        "Ready-made", "Wire", "https://wire.example/x"
+    )
+
+
+def test_the_same_article_twice_is_refused_by_url_or_by_text(articles, tmp_path):
+    page = tmp_path / "page.html"
+    page.write_bytes(article_html())
+    add_article(str(page), articles)
+    before = snapshot(articles)
+
+    with pytest.raises(IngestError, match="already has the same URL"):
+        add_article(str(page), articles)
+    # The same text under another address (a syndicated copy with other quotes and spacing) too.
+    copy = tmp_path / "copy.html"
+    copy.write_bytes(article_html(canonical="https://elsewhere.example/copy").replace(b"Friday", b"  FRIDAY "))
+    with pytest.raises(IngestError, match="already has the same text") as caught:
+        add_article(str(copy), articles)
+    assert "example-tribune-flock-safety-expands-drone-program.md" in str(caught.value)
+    # The bundled BBC article again, under its URL with tracking and a trailing slash.
+    bbc = tmp_path / "bbc.html"
+    bbc.write_bytes(article_html(canonical="https://bbc.com/news/articles/cwy8dxz1g7zo/?utm_source=x"))
+    with pytest.raises(IngestError, match="bbc-ring-ends-deal-with-surveillance-firm.md already has the same URL"):
+        add_article(str(bbc), articles)
+    assert snapshot(articles) == before
+
+
+@pytest.mark.parametrize(
+    "page, expected",
+    [
+        (Page(b"missing", status=404), "answered HTTP 404"),
+        (Page(b"%PDF-1.7 ...", content_type="application/pdf"), "not an HTML page (Content-Type: application/pdf)"),
+        (Page(LOGIN_WALL), "is it an article"),
+        (Page(b"\x00\x01binary junk", content_type=None), "does not look like an HTML page"),
+        (Page(article_html(), delay_seconds=3.0), "did not send the page within 1 seconds"),
+        (Page(article_html() * 3, drip_seconds=0.1), "did not send the page within 1 seconds"),
+        (Page(b"<html>" + b"x" * 100, declared_length=50_000_000), "too large (50,000,000 bytes"),
+        (Page(b"<html><body>" + b"<p>word</p>" * 30_000, announce_length=False), "too large"),
+    ],
+    ids=["not-found", "not-html", "no-article-text", "unlabelled-binary", "slow-server", "slow-drip",
+         "declared-too-large", "streamed-too-large"],
+)
+def test_a_page_that_cannot_be_used_is_refused_and_the_corpus_is_unchanged(articles, page, expected):
+    before = snapshot(articles)
+    with local_site() as site:
+        site.pages["/page"] = page
+        started = time.monotonic()
+        with pytest.raises(IngestError, match="not added") as caught:
+            add_article(site.url("/page"), articles, limits=QUICK)
+        waited = time.monotonic() - started
+    assert expected in str(caught.value)
+    assert snapshot(articles) == before
+    assert waited < 2 * QUICK.timeout_seconds  # the time limit holds, even for a server that drips bytes
+
+
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("http://", "not a valid http(s) web address"),
+        ("http://127.0.0.1:1/nothing-listens-here", "cannot connect to 127.0.0.1"),
+        ("/no/such/page.html", "no such file"),
+    ],
+)
+def test_a_bad_address_or_missing_file_gets_a_clear_error(articles, source, expected):
+    before = snapshot(articles)
+    with pytest.raises(IngestError) as caught:
+        add_article(source, articles, limits=QUICK)
+    assert expected in str(caught.value)
+    assert snapshot(articles) == before
+
+
+def test_a_redirect_is_followed_and_a_wrong_charset_label_does_not_break_the_text(articles):
+    latin = article_html(paragraphs=("Café owners in Zürich say the cameras watch every street corner " * 4,))
+    with local_site() as site:
+        site.pages["/old"] = Page(b"", status=301, redirect_to="/new")
+        site.pages["/new"] = Page(latin, content_type="text/html; charset=no-such-charset")
+        added = add_article(site.url("/old"), articles, limits=QUICK)
+    assert "Café owners in Zürich" in added.article.text
+    assert f"fetched from {site.url('/new')}" in (added.article.note or "")
+
+
+def test_bad_flags_are_named(articles, tmp_path):
+    page = tmp_path / "page.html"
+    page.write_bytes(article_html())
+    with pytest.raises(IngestError, match="--published '20 Feb'"):
+        add_article(str(page), articles, MetadataFlags(published="20 Feb"))
+    with pytest.raises(IngestError, match="--url"):
+        add_article(str(page), articles, MetadataFlags(url="tribune.example/x"))
+    with pytest.raises(IngestError, match="not a usable article ID"):
+        add_article(str(page), articles, MetadataFlags(article_id="../escape"))

@@ -1,0 +1,159 @@
+"""A running bot picks up article changes without a restart, and survives a broken file."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from bot.reload import CorpusWatcher
+from bot.service import QuestionService
+from bot.settings import RateLimit
+from tests.conftest import make_settings
+from corpus import BUNDLED_DIR
+from corpus.ingest import add_article
+from tests.local_site import article_html
+
+DEADLINE_SECONDS = 15.0
+NO_LIMIT = RateLimit(0, 1)
+"""The tests ask again and again until a change shows; the per-user limit would step in."""
+NEW_QUESTION = "How many more cities will get Flock's drones?"
+
+
+@pytest.fixture
+def articles(tmp_path: Path) -> Path:
+    folder = tmp_path / "articles"
+    shutil.copytree(BUNDLED_DIR, folder)
+    return folder
+
+
+@pytest.fixture
+def service(articles: Path, tmp_path: Path):
+    running = QuestionService.from_settings(
+        make_settings(tmp_path, corpus_dir=articles, reload_seconds=0.05, question_log=False, rate_limit=NO_LIMIT)
+    )
+    yield running
+    running.close()
+
+
+def eventually(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not within {DEADLINE_SECONDS} s: {what}")
+
+
+def quotes_new_article(service: QuestionService) -> bool:
+    answer = service.ask(NEW_QUESTION, "admin")
+    return any("forty more cities" in p.text for p in answer.passages)
+
+
+def add_drone_article(articles: Path, tmp_path: Path) -> None:
+    page = tmp_path / "drones.html"
+    page.write_bytes(article_html())
+    add_article(str(page), articles)
+
+
+def test_a_running_bot_answers_from_an_article_added_after_it_started(service, articles, tmp_path):
+    assert not quotes_new_article(service)
+    add_drone_article(articles, tmp_path)
+    eventually(lambda: quotes_new_article(service), "the new article is quoted")
+
+
+def test_a_removed_article_is_no_longer_quoted(service, articles):
+    question = "how much did amazon pay for ring?"
+    assert any("aicnbc" in p.source.article_id for p in service.ask(question, "admin").passages)
+    (articles / "aicnbc-ring-dissolves-flock-partnership.md").unlink()
+
+    def gone() -> bool:
+        answer = service.ask(question, "admin")
+        sources = [p.source.article_id for p in answer.passages]
+        sources += [s.article_id for p in answer.passages for s in p.also_reported_by]
+        return not any("aicnbc" in s for s in sources)
+
+    eventually(gone, "the removed article is gone from answers")
+
+
+def test_a_broken_file_leaves_the_old_articles_answering_and_is_logged_once(service, articles, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="bot.reload")
+    assert service.ask("Why did Ring drop Flock?", "admin").answered  # running, and watching since asked
+    (articles / "half-written.md").write_text("---\ntitle: Unfinished\npublished: next week\n---\n\nText.\n")
+
+    eventually(lambda: any(r.levelno == logging.ERROR for r in caplog.records), "the error is logged")
+    time.sleep(0.5)  # ten more checks of the folder
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert "half-written.md, line 3" in errors[0] and "bad date" in errors[0]
+    answer = service.ask("Why did Ring drop Flock?", "admin")
+    assert answer.answered and answer.passages
+
+    # Fixing the file (and adding an article meanwhile) brings the bot up to date.
+    (articles / "half-written.md").write_text("---\ntitle: Finished\n---\n\nA finished note about doorbells.\n")
+    add_drone_article(articles, tmp_path)
+    eventually(lambda: quotes_new_article(service), "the fixed corpus is loaded")
+    assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1
+
+
+def test_sighup_reloads_at_once_when_periodic_checks_are_off(articles, tmp_path):
+    if not hasattr(signal, "SIGHUP"):
+        pytest.skip("no SIGHUP on this platform")
+    previous = signal.getsignal(signal.SIGHUP)
+    service = QuestionService.from_settings(
+        make_settings(tmp_path, corpus_dir=articles, reload_seconds=0, question_log=False, rate_limit=NO_LIMIT)
+    )
+    try:
+        service.watch_corpus()
+        add_drone_article(articles, tmp_path)
+        time.sleep(0.3)
+        assert not quotes_new_article(service), "with checks off, nothing changes until the signal"
+        os.kill(os.getpid(), signal.SIGHUP)
+        eventually(lambda: quotes_new_article(service), "the signal reloads the articles")
+    finally:
+        service.close()
+    assert signal.getsignal(signal.SIGHUP) == previous  # closing puts the old handler back
+
+
+def test_only_real_changes_rebuild_and_a_touched_file_is_not_one(articles):
+    builds: list[int] = []
+
+    def build() -> int:
+        builds.append(1)
+        return len(builds)
+
+    watcher: CorpusWatcher[int] = CorpusWatcher(articles, build, interval_seconds=0)
+    assert watcher.load() == 1
+    assert watcher.check() is None  # nothing changed (the first look takes the loaded fingerprint)
+    assert watcher.check() is None
+    some_file = next(articles.glob("*.md"))
+    os.utime(some_file, ns=(time.time_ns(), time.time_ns() + 5_000_000_000))
+    assert watcher.check() is None and len(builds) == 1  # same bytes, same fingerprint
+    some_file.write_text(some_file.read_text() + "\nOne more paragraph.\n")
+    assert watcher.check() == 2
+
+
+def test_questions_are_answered_while_a_slow_reload_is_under_way(articles):
+    started = time.monotonic()
+
+    def slow_build() -> str:
+        time.sleep(0.5)
+        return f"core built at {time.monotonic() - started:.1f}"
+
+    watcher: CorpusWatcher[str] = CorpusWatcher(articles, slow_build, interval_seconds=0.05)
+    current = [watcher.load()]
+    watcher.start(lambda core: current.__setitem__(0, core))
+    try:
+        first = current[0]
+        (articles / "new.md").write_text("---\ntitle: New\n---\n\nNew text.\n")
+        time.sleep(0.2)
+        assert current[0] == first  # still the old core: swapping happens only when the new one is whole
+        eventually(lambda: current[0] != first, "the new core is swapped in")
+    finally:
+        watcher.stop()
