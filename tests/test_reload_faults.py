@@ -1,0 +1,122 @@
+"""An article the running bot answers from is corrupted on disk, or changes while a reload
+reads it: the bot goes on answering from the articles it had, says once what is wrong, and
+takes the articles up again when they are whole."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+import bot.reload
+from bot.service import QuestionService
+from bot.settings import RateLimit
+from corpus import BUNDLED_DIR
+from tests.conftest import make_settings
+
+QUESTION = "What did the Flock spokesperson tell the BBC?"
+BBC_WORDS = "A Flock spokesperson said in an email to the BBC"
+DEADLINE_SECONDS = 15.0
+
+
+@pytest.fixture
+def articles(tmp_path: Path) -> Path:
+    folder = tmp_path / "articles"
+    shutil.copytree(BUNDLED_DIR, folder)
+    return folder
+
+
+@pytest.fixture
+def service(articles: Path, tmp_path: Path) -> Iterator[QuestionService]:
+    running = QuestionService.from_settings(
+        make_settings(tmp_path, corpus_dir=articles, reload_seconds=0.05, question_log=False, rate_limit=RateLimit(0, 1))
+    )
+    yield running
+    running.close()
+
+
+def quotes_the_bbc(service: QuestionService) -> bool:
+    answer = service.ask(QUESTION, "reader")
+    return answer.answered and any(BBC_WORDS in p.text for p in answer.passages)
+
+
+def eventually(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {DEADLINE_SECONDS} s: {what}"
+        time.sleep(0.05)
+
+
+def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "bot.reload" and r.levelno >= logging.ERROR]
+
+
+CORRUPTIONS: dict[str, Callable[[bytes], bytes]] = {
+    "bytes that are not UTF-8": lambda raw: b"\xff\xfe" + raw[2:],
+    "cut off in its header": lambda raw: raw[:30],
+    "cut inside a character": lambda raw: raw[: raw.index("’".encode()) + 1] if "’".encode() in raw else raw[:40] + b"\xe2",
+    "emptied": lambda raw: b"",
+    "binary garbage": lambda raw: bytes(range(256)) * 8,
+}
+
+
+@pytest.mark.parametrize("corruption", list(CORRUPTIONS))
+def test_a_corrupted_article_leaves_the_old_index_answering_until_it_is_whole_again(
+    service: QuestionService, articles: Path, caplog: pytest.LogCaptureFixture, corruption: str
+):
+    caplog.set_level(logging.INFO, logger="bot.reload")
+    assert quotes_the_bbc(service)  # asking starts the watching
+    bbc = next(articles.glob("bbc-*.md"))
+    whole = bbc.read_bytes()
+    bbc.write_bytes(CORRUPTIONS[corruption](whole))
+
+    eventually(lambda: bool(errors(caplog)), "the broken article is reported")
+    time.sleep(0.3)  # several more looks at the folder
+    [error] = errors(caplog)
+    assert bbc.name in error and "keeps answering from the previous ones" in error
+    assert quotes_the_bbc(service), "the old index, BBC article included, still answers"
+
+    bbc.write_bytes(whole)
+    # Noticed as the very articles loaded, or (if the watcher had not fingerprinted them yet) reloaded.
+    eventually(
+        lambda: any(m in r.getMessage() for r in caplog.records for m in ("back as they were", "reloaded the")),
+        "the repair is noticed",
+    )
+    assert quotes_the_bbc(service)
+    assert len(errors(caplog)) == 1
+
+
+def test_an_article_that_changes_while_a_reload_reads_it_leaves_the_old_index_answering(
+    service: QuestionService, articles: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+):
+    caplog.set_level(logging.INFO, logger="bot.reload")
+    assert quotes_the_bbc(service)
+    bbc = next(articles.glob("bbc-*.md"))
+    whole = bbc.read_bytes()
+    real_fingerprint = bot.reload.corpus_fingerprint
+    raced = []
+
+    def fingerprint_then_a_writer_breaks_the_file(folder: Path) -> str:
+        fingerprint = real_fingerprint(folder)
+        # During the reload the new note causes: between reading the files and the build reading them again.
+        if not raced and (articles / "zz-new.md").exists():
+            raced.append(True)
+            bbc.write_bytes(whole[:30])  # half-written: the header not closed yet
+        return fingerprint
+
+    monkeypatch.setattr(bot.reload, "corpus_fingerprint", fingerprint_then_a_writer_breaks_the_file)
+    (articles / "zz-new.md").write_text("---\ntitle: A new note\n---\n\nRing sells a new chime.\n", encoding="utf-8")
+
+    eventually(lambda: bool(errors(caplog)), "the failed reload is reported")
+    assert raced
+    assert bbc.name in errors(caplog)[0]
+    assert quotes_the_bbc(service), "the old index still answers"
+
+    bbc.write_bytes(whole)  # the writer finishes: the next look loads everything, the new note too
+    eventually(lambda: any("reloaded the articles" in r.getMessage() for r in caplog.records), "the reload")
+    assert quotes_the_bbc(service)
+    assert any("new chime" in p.text for p in service.ask("What does Ring sell now, a chime?", "reader").passages)
