@@ -193,6 +193,7 @@ answers = st.builds(
 
 
 @given(answer=answers, echo=st.booleans())
+@example(answer=Answer(question="", outcome=Outcome.ANSWERED, message=" "), echo=False)  # found: a blank text
 @answer_settings
 def test_any_answer_even_with_hostile_article_text_fits_slack_and_notifies_nobody(answer, echo):
     assert_slack_accepts_and_notifies_nobody(slack_format(answer, echo_question=echo))

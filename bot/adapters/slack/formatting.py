@@ -66,7 +66,7 @@ def format_answer(answer: Answer, *, echo_question: bool = False, feedback: bool
     if echo_question and answer.question:
         blocks.append(_context("*Question:* " + _clip_end(answer.question, MAX_SECTION_CHARS - 14)))
     icon = RATE_LIMITED_ICON + " " if answer.outcome is Outcome.RATE_LIMITED else ""
-    if answer.message:
+    if answer.message.strip():  # Slack refuses a section without visible text
         blocks.append(_section(icon + _clip_end(answer.message, MAX_SECTION_CHARS - len(icon))))
     passages = answer.passages if answer.outcome in (Outcome.ANSWERED, Outcome.NOT_FOUND) else ()
     if passages and answer.outcome is Outcome.NOT_FOUND:
@@ -186,7 +186,7 @@ def _also_reported_by(sources: tuple[Source, ...]) -> str:
 
 def _fallback_text(answer: Answer) -> str:
     """One line for notifications: the message, and for an answer its best sentence and source."""
-    text = answer.message or "Answer"
+    text = answer.message.strip() or "Answer"  # a notification must say something
     if answer.outcome is Outcome.ANSWERED and answer.passages:
         best = answer.passages[0]
         text += f" “{' '.join(best.sentence.split())}” ({best.source.label})"
