@@ -157,6 +157,18 @@ def _optional_int(text: str) -> int | None:
     return int(text) if text.strip() else None
 
 
+def _shards(text: str) -> int | str | None:
+    value = text.strip().lower()
+    if not value:
+        return None
+    if value == "auto":
+        return "auto"
+    count = int(value)
+    if count < 1:
+        raise ValueError("must be 'auto' or a whole number above 0")
+    return count
+
+
 def _setting(env: str, parse: Callable[[str], object], default: object, doc: str):
     return field(default=default, metadata={"env": env, "parse": parse, "doc": doc})
 
@@ -196,6 +208,12 @@ class Settings:
     discord_token: Secret = _setting("DISCORD_TOKEN", _secret, Secret(""), "Discord bot token.")
     discord_guild_id: int | None = _setting(
         "DISCORD_GUILD_ID", _optional_int, None, "Sync slash commands to this one server at once."
+    )
+    discord_shards: int | str | None = _setting(
+        "QABOT_DISCORD_SHARDS",
+        _shards,
+        None,
+        "Discord gateway shards: empty for one connection, 'auto' for Discord's recommendation, or a number.",
     )
     discord_application_id: int | None = _setting(
         "DISCORD_APPLICATION_ID",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from bot.adapters.discord.client import AskService, QABotClient
+from bot.adapters.discord.client import AskService, QABotClient, make_client
 from bot.adapters.discord.runner import discord_endpoints
 from bot.dedup import SeenEvents
 from bot.service import QuestionService
@@ -59,12 +59,17 @@ async def bot_in_server(
 
 @contextlib.asynccontextmanager
 async def connected_bot(
-    fake: FakeDiscord, service: AskService, *, guild_id: int | None = None, seen: SeenEvents | None = None
+    fake: FakeDiscord,
+    service: AskService,
+    *,
+    guild_id: int | None = None,
+    seen: SeenEvents | None = None,
+    shards: int | str | None = None,
 ) -> AsyncIterator[QABotClient]:
     """The real bot connected to an already running fake Discord (several may connect: replicas)."""
     with discord_endpoints(fake.api_url, fake.gateway_url):
         # A short guild_ready_timeout: the fake sends every guild at once, no need to wait 2 s.
-        bot = QABotClient(service, seen=seen, guild_id=guild_id, guild_ready_timeout=0.05)
+        bot = make_client(service, shards=shards, seen=seen, guild_id=guild_id, guild_ready_timeout=0.05)
         running = asyncio.create_task(bot.start(fake.token))
         try:
             await _ready(bot, running)

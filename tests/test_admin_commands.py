@@ -109,22 +109,6 @@ def test_remove_explains_an_unknown_id(articles, tmp_path):
     assert result.returncode == 1 and "no article 'no-such-article'" in result.stderr
 
 
-def test_adding_does_not_burden_asking_with_the_extractor(tmp_path):
-    code = (
-        "import sys; from bot.cli import main; main(['ask', 'who owns ring']); "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('trafilatura', 'urllib3', 'lxml')))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), "QABOT_CACHE_DIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.stdout.strip().splitlines()[-1] == "[]"
-
-
 # -- qabot report ---------------------------------------------------------------------------
 
 

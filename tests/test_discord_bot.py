@@ -444,3 +444,35 @@ async def test_a_reply_discord_refuses_is_logged_and_the_next_question_is_answer
     assert bold_sentences(reply)
     assert any(r.getMessage() == "replying to a message failed" and r.exc_info for r in caplog.records)
     assert any(r.getMessage() == "could not send the apology either" for r in caplog.records)
+
+
+async def test_a_sharded_bot_answers_like_a_single_connection(tmp_path):
+    """QABOT_DISCORD_SHARDS runs discord.py's AutoShardedClient: the same handlers over shards."""
+    from bot.adapters.discord.client import ShardedQABotClient
+    from discord_harness import connected_bot
+
+    async with FakeDiscord() as fake:
+        async with connected_bot(fake, corpus_service(tmp_path), shards=1) as bot:
+            assert isinstance(bot, ShardedQABotClient) and bot.shard_count == 1
+            server = Server(fake, bot)
+            await ask_by_mention(server, fake.user("alice"), QUESTION)
+            [reply] = await server.replies()
+    assert reply.body["allowed_mentions"] == {"parse": []}
+    assert bold_sentences(reply)
+
+
+def test_the_shard_setting_chooses_the_client():
+    from bot.adapters.discord.client import QABotClient, ShardedQABotClient, make_client
+    from bot.settings import Settings, SettingsError
+
+    class Silent:
+        def ask(self, question, user_key, *args, **kwargs):
+            raise AssertionError("not asked")
+
+    assert type(make_client(Silent())) is QABotClient
+    assert make_client(Silent(), shards="auto").shard_count is None
+    assert isinstance(make_client(Silent(), shards=3), ShardedQABotClient)
+    assert Settings.load(environ={"QABOT_DISCORD_SHARDS": "auto"}, dotenv_path=None).discord_shards == "auto"
+    assert Settings.load(environ={"QABOT_DISCORD_SHARDS": "4"}, dotenv_path=None).discord_shards == 4
+    with pytest.raises(SettingsError, match="QABOT_DISCORD_SHARDS"):
+        Settings.load(environ={"QABOT_DISCORD_SHARDS": "0"}, dotenv_path=None)

@@ -395,7 +395,7 @@ class FakeDiscord:
                 if token != self.token or self.gateway_rejects_token:
                     await socket.close(code=AUTHENTICATION_FAILED, message=b"Authentication failed.")
                     break
-                await self._send_ready(socket, request.transport)
+                await self._send_ready(socket, request.transport, identify.get("shard"))
             elif op == 6:  # resume
                 resume = dict(payload["d"])
                 token = resume.pop("token", None)
@@ -420,7 +420,9 @@ class FakeDiscord:
         session.dispatched.append(resumed)
         await socket.send_str(json.dumps(resumed))
 
-    async def _send_ready(self, socket: web.WebSocketResponse, transport: asyncio.BaseTransport | None) -> None:
+    async def _send_ready(
+        self, socket: web.WebSocketResponse, transport: asyncio.BaseTransport | None, shard: list[int] | None = None
+    ) -> None:
         session = _Session(f"session-{next(self._ids)}", socket, transport)
         ready = {
             "v": 10,
@@ -432,6 +434,8 @@ class FakeDiscord:
             "private_channels": [],
             "relationships": [],
         }
+        if shard is not None:
+            ready["shard"] = shard  # Discord echoes a sharded IDENTIFY's [shard id, shard count]
         for event, data in (("READY", ready), ("GUILD_CREATE", self._guild())):
             session.sequence += 1
             payload = {"op": 0, "t": event, "s": session.sequence, "d": data}

@@ -282,3 +282,18 @@ async def ask(interaction: discord.Interaction[QABotClient], question: str, priv
         )
     if not private:  # Discord allows no reactions on a message only its asker sees
         await client.offer_feedback(answer, sent)
+
+
+class ShardedQABotClient(QABotClient, discord.AutoShardedClient):
+    """The same bot over several gateway connections (shards), in one process.
+
+    Discord requires sharding from 2,500 servers on; discord.py's AutoShardedClient
+    opens the shards and routes each server's events to the handlers above.
+    """
+
+
+def make_client(service: AskService, *, shards: int | str | None = None, **options: Any) -> QABotClient:
+    """One gateway connection, or `shards` of them ('auto': as many as Discord recommends)."""
+    if shards is None:
+        return QABotClient(service, **options)
+    return ShardedQABotClient(service, shard_count=None if shards == "auto" else int(shards), **options)

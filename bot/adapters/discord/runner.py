@@ -19,7 +19,7 @@ import aiohttp
 import discord
 import yarl
 
-from bot.adapters.discord.client import QABotClient
+from bot.adapters.discord.client import make_client
 from bot.service import QuestionService
 from bot.settings import Settings
 from bot.stores import stores_for
@@ -90,7 +90,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             # New and removed articles are picked up while running; SIGHUP checks at once.
             service.watch_corpus()
             try:
-                client = QABotClient(service, seen=stores.seen_events, guild_id=settings.discord_guild_id)
+                client = make_client(
+                    service,
+                    shards=settings.discord_shards,
+                    seen=stores.seen_events,
+                    guild_id=settings.discord_guild_id,
+                )
                 asyncio.run(serve(client, token.reveal()))
             finally:
                 service.close()
