@@ -75,6 +75,13 @@ class AnsweringCore:
         return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
 
     def _answer(self, question: str) -> Answer:
+        if len(question) > 4 * self.max_question_chars:
+            # Refuse a flood before cleaning it: normalising megabytes costs real time.
+            return self._invalid(
+                _shorten(" ".join(question[:SHOWN_QUESTION_CHARS * 2].split()), SHOWN_QUESTION_CHARS),
+                f"That question is {len(question):,} characters long; please ask it in under "
+                f"{self.max_question_chars:,} characters.",
+            )
         cleaned = " ".join(clean_text(question).split())
         shown = _shorten(cleaned, SHOWN_QUESTION_CHARS)
         searchable = _MENTION.sub(" ", cleaned)

@@ -147,3 +147,9 @@ def test_the_answer_serialises_to_the_documented_json_shape(core):
     for key in ("text", "title", "publisher", "url", "score", "also_reported_by"):
         assert key in passage
     assert all(set(s) >= {"title", "publisher", "url"} for s in passage["also_reported_by"])
+
+
+def test_a_flood_of_text_is_refused_before_it_is_processed(core):
+    answer = core.answer("why did ring drop flock " * 400_000)  # ~10 MB
+    assert answer.outcome is Outcome.INVALID_QUESTION and "characters long" in answer.message
+    assert len(answer.question) <= 301  # the echo stays short

@@ -13,7 +13,6 @@ import logging
 import random
 import re
 import string
-from pathlib import Path
 
 import discord
 import pytest

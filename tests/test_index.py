@@ -7,7 +7,7 @@ import pytest
 from corpus import Article
 from index.analysis import Analyzer, clean_text
 from index.chunking import chunk_articles, split_sentences
-from index.query import Lexicon, QuestionKind, Vocabulary, parse_question, question_kind
+from index.query import Lexicon, QuestionKind, parse_question, question_kind
 from index.sentence_index import NO_NEIGHBOUR, SentenceIndex, name_initials
 
 
