@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
+ANSWERED_MESSAGE = "Here is what the articles say:"
 SHOWN_QUESTION_CHARS = 300
 """Echoed questions are cut to this length."""
 _MENTION = re.compile(r"<[@#!][^>\s]*>|(?<!\w)@(?:everyone|here|channel)\b", re.IGNORECASE)
@@ -109,7 +110,7 @@ class AnsweringCore:
         return Answer(
             question=shown,
             outcome=Outcome.ANSWERED,
-            message=_answered_message(len(passages)),
+            message=ANSWERED_MESSAGE,
             passages=passages,
             confidence=ranking.best_coverage,
         )
@@ -177,10 +178,6 @@ def describe_corpus(articles: tuple[Article, ...]) -> str:
     if titled:
         note += f", such as “{titled}”"
     return note + "."
-
-
-def _answered_message(count: int) -> str:
-    return "Here is what the articles say:" if count else ""
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -9,6 +9,7 @@ folder only costs a rebuild at the next start: answers go on from memory.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -43,8 +44,10 @@ class LoadedIndex:
     """Time spent building (splitting, analysis, BM25); 0 when loaded from the cache."""
 
 
+@functools.cache
 def code_fingerprint() -> str:
-    """A hash of the index package's code and data: a new release never reads an old layout."""
+    """A hash of the index package's code and data: a new release never reads an old layout.
+    Read once per process: the code does not change under a running bot."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
     for path in sorted([*package.glob("*.py"), *package.glob("data/*.txt")]):

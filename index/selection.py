@@ -107,16 +107,15 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     score = np.where(own > 0, score, -np.inf)
 
     flag = wanted_flag(query.kind)
-    if flag:
-        has = (index.flags[pool] & flag) != 0
-        score = score * np.where(has, 1.0 + KIND_BONUS.get(query.kind, 0.0), 1.0)
+    has_type = (index.flags[pool] & flag) != 0 if flag else None
+    if has_type is not None:
+        score = score * np.where(has_type, 1.0 + KIND_BONUS.get(query.kind, 0.0), 1.0)
 
     unknown = len(query.concepts) - len(concepts)
     rarest = math.log(bm25.chunk_count + 1)
     total = weights.sum() + unknown * UNKNOWN_WEIGHT * rarest
     coverage = np.maximum(covered, CONTEXT_COVERAGE * context_cover).sum(axis=0) / total
-    if flag and answer_type_required(query.kind):
-        has_type = (index.flags[pool] & flag) != 0
+    if has_type is not None and answer_type_required(query.kind):
         coverage = np.where(has_type, coverage, coverage * MISSING_TYPE_PENALTY)
 
     order = np.lexsort((pool, -score))[: min(CANDIDATE_POOL, int(np.isfinite(score).sum()))]
