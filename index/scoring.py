@@ -37,8 +37,6 @@ class TermMatches:
 
     chunks: np.ndarray
     """Chunk numbers containing the term (sorted, int32)."""
-    gain: np.ndarray
-    """idf * tf-part for each of those chunks: what the term adds above the constant idf * delta."""
     value: np.ndarray
     """idf * (delta + tf-part): rank-bm25's exact per-chunk value for the term."""
     idf: float
@@ -133,7 +131,7 @@ class BM25PlusIndex:
         tf = self.postings_tf[lo:hi].astype(np.int64)
         idf = float(self.idf[term_id])
         part = (tf * (self.k1 + 1)) / (self._norm[chunks] + tf)
-        return TermMatches(chunks=chunks, gain=idf * part, value=idf * (self.delta + part), idf=idf)
+        return TermMatches(chunks=chunks, value=idf * (self.delta + part), idf=idf)
 
     def get_scores(self, query: Sequence[str]) -> np.ndarray:
         """Exactly `rank_bm25.BM25Plus.get_scores(query)`: one score per chunk."""
