@@ -89,22 +89,25 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     if len(candidates) > CONTEXT_POOL:
         # Many candidates: rank them on their own words first, and look at the context of
         # the best CONTEXT_POOL only (context can lift a sentence, not make one from nothing).
-        own, _, _ = _gather(candidates, concepts, postings)
-        best = np.argpartition(own.sum(axis=0), -CONTEXT_POOL)[-CONTEXT_POOL:]
+        matched, _ = _gather(candidates, concepts, postings, bm25.chunk_count)
+        best = np.argpartition(matched[0].sum(axis=0), -CONTEXT_POOL)[-CONTEXT_POOL:]
         candidates = np.sort(candidates[best])
     pool = _with_neighbours(index, candidates)
-    gain, covered, weights = _gather(pool, concepts, postings)
+    matched, weights = _gather(pool, concepts, postings, bm25.chunk_count)
+    gain, covered = matched
 
     # Context: for each concept, the best of the sentences around (weighted by distance).
-    at, present = _positions(pool, _context(index, pool))
-    nearness = present * _CONTEXT_WEIGHTS  # (4 neighbours, pool)
-    context_gain = (gain[:, at] * nearness).max(axis=1)
-    context_cover = (covered[:, at] * nearness).max(axis=1)
+    # A missing neighbour (NO_NEIGHBOUR, -1) never equals a pool chunk, so it counts 0.
+    around = index.around[:, pool]  # (4 neighbours, pool)
+    at = np.minimum(pool.searchsorted(around), len(pool) - 1)
+    nearness = (pool[at] == around) * _CONTEXT_WEIGHTS
+    context_gain, context_cover = (matched[:, :, at] * nearness).max(axis=2)
     own = gain.sum(axis=0)
     score = own + CONTEXT_WEIGHT * np.maximum(context_gain - gain, 0.0).sum(axis=0)
     # Only sentences that contain part of the question can answer it; their
     # neighbours are in the pool to lend context, not to be shown for it.
-    score = np.where(own > 0, score, -np.inf)
+    answering = own > 0
+    score = np.where(answering, score, -np.inf)
 
     flag = wanted_flag(query.kind)
     has_type = (index.flags[pool] & flag) != 0 if flag else None
@@ -118,44 +121,52 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     if has_type is not None and answer_type_required(query.kind):
         coverage = np.where(has_type, coverage, coverage * MISSING_TYPE_PENALTY)
 
-    order = np.lexsort((pool, -score))[: min(CANDIDATE_POOL, int(np.isfinite(score).sum()))]
+    # Best first; the pool is in corpus order and the sort is stable, so ties go to the earlier sentence.
+    order = np.argsort(-score, kind="stable")[: min(CANDIDATE_POOL, int(np.count_nonzero(answering)))]
     hits = _pick(index, pool, order, score, coverage, k)
     best = max((h.coverage for h in hits), default=0.0)
     return Ranking(hits=hits, best_coverage=best)
 
 
 def _gather(
-    pool: np.ndarray, concepts: tuple[Concept, ...], postings: dict[str, tuple[np.ndarray, np.ndarray, float]]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per concept and pool chunk: the weighted BM25 gain, and the weighted IDF if matched.
-    Also each concept's weight (its best term's weighted IDF)."""
-    terms = list(postings)
-    # Every question term's gain in every pool chunk, in one matrix (0 where absent).
-    # A pool chunk's place in a term's postings is found by binary search, all terms at once.
-    lengths = np.array([len(postings[t][0]) for t in terms])
-    all_chunks = np.concatenate([postings[t][0] for t in terms])
-    all_gains = np.concatenate([postings[t][1] for t in terms])
-    # Offset each term's (sorted) chunks past every chunk number, so all terms form one sorted array.
-    shift = np.int64(max(int(all_chunks.max()), int(pool[-1])) + 1)
-    keys = all_chunks.astype(np.int64) + np.repeat(np.arange(len(terms), dtype=np.int64) * shift, lengths)
-    wanted = (np.arange(len(terms), dtype=np.int64)[:, None] * shift + pool[None, :]).ravel()
-    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
-    present = (keys[at] == wanted).reshape(len(terms), len(pool))
-    term_gain = np.where(present, all_gains[at].reshape(len(terms), len(pool)), 0.0)
-    row_of = {t: i for i, t in enumerate(terms)}
-    idf = np.array([postings[t][2] for t in terms])
+    pool: np.ndarray,
+    concepts: tuple[Concept, ...],
+    postings: dict[str, tuple[np.ndarray, np.ndarray, float]],
+    chunk_count: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each concept and pool chunk: its weighted BM25 gain (`matched[0]`) and, if matched,
+    its weighted IDF (`matched[1]`). Also each concept's weight (its best term's weighted IDF).
 
-    gain = np.zeros((len(concepts), len(pool)))
-    covered = np.zeros((len(concepts), len(pool)))
-    weights = np.zeros(len(concepts))
-    for row, concept in enumerate(concepts):
-        rows = [row_of[t] for t in concept.terms]
-        w = np.fromiter(concept.terms.values(), dtype=np.float64, count=len(rows))[:, None]
-        weighted = w * term_gain[rows]
-        gain[row] = weighted.sum(axis=0) if concept.additive else weighted.max(axis=0)
-        covered[row] = (w * idf[rows, None] * present[rows]).max(axis=0)
-        weights[row] = float((w[:, 0] * idf[rows]).max())
-    return gain, covered, weights
+    Whole arrays, a fixed number of numpy steps whatever the question: in a small corpus
+    the time goes into the number of steps, not their size."""
+    found = list(postings.values())
+    # Every question term's gain in every pool chunk, in one matrix (0 where absent).
+    # A pool chunk's place in a term's postings is found by binary search, all terms at once:
+    # offset each term's (sorted) chunks past every chunk number, so all terms form one sorted array.
+    offsets = np.arange(0, len(found) * chunk_count, chunk_count, dtype=np.int64)
+    keys = np.concatenate([f[0] for f in found]) + np.repeat(offsets, [len(f[0]) for f in found])
+    wanted = offsets[:, None] + pool
+    at = keys.searchsorted(wanted)
+    present = keys.take(at, mode="clip") == wanted  # (terms, pool)
+    term_gain = np.concatenate([f[1] for f in found]).take(at, mode="clip") * present
+
+    # Each concept's weight for each term (0 for a term not its own), and that times the term's IDF.
+    row_of = {term: i for i, term in enumerate(postings)}
+    by_weight = [[0.0] * len(found) for _ in concepts]
+    by_idf = [[0.0] * len(found) for _ in concepts]
+    for concept, weight_row, idf_row in zip(concepts, by_weight, by_idf):
+        for term, weight in concept.terms.items():
+            i = row_of[term]
+            weight_row[i] = weight
+            idf_row[i] = weight * found[i][2]
+    w = np.array((by_weight, by_idf))  # (2, concepts, terms)
+    # (2, concepts, terms, pool): gains and IDFs where matched; the best term of each concept.
+    weighted = w[:, :, :, None] * np.stack((term_gain, present))[:, None]
+    matched = weighted.max(axis=2)
+    additive = [row for row, concept in enumerate(concepts) if concept.additive]
+    if additive:
+        matched[0, additive] = weighted[0, additive].sum(axis=1)
+    return matched, w[1].max(axis=1)
 
 
 def _candidates(
@@ -191,43 +202,27 @@ def _candidates(
         parts.append(every[best])
     if not parts:
         return np.zeros(0, dtype=np.int32)
-    return np.unique(np.concatenate(parts))
+    return _sorted_unique(np.concatenate(parts))
 
 
 def _with_neighbours(index: SentenceIndex, chunks: np.ndarray) -> np.ndarray:
     """`chunks` and the sentences up to two away in the same paragraph, sorted, unique."""
-    previous, following = index.previous, index.following
-    parts = [chunks]
-    for step in (previous, following):
-        near = step[chunks]
-        near = near[near != NO_NEIGHBOUR]
-        parts.append(near)
-        further = step[near]
-        parts.append(further[further != NO_NEIGHBOUR])
-    return np.unique(np.concatenate(parts))
+    pool = _sorted_unique(np.concatenate((chunks, index.around[:, chunks].ravel())))
+    return pool[1:] if len(pool) and pool[0] == NO_NEIGHBOUR else pool
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique for a 1-d array: sort, keep the first of each run. Several times faster
+    than np.unique (which hashes) on the few thousand chunk numbers a question gathers."""
+    values = np.sort(values)
+    first = np.empty(len(values), dtype=bool)
+    first[:1] = True
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    return values[first]
 
 
 _CONTEXT_WEIGHTS = np.array([[1.0], [1.0], [SECOND_NEIGHBOUR], [SECOND_NEIGHBOUR]])
-
-
-def _context(index: SentenceIndex, pool: np.ndarray) -> np.ndarray:
-    """The sentences around each pool chunk in its paragraph, as rows: previous,
-    following, two before, two after (NO_NEIGHBOUR where there is none)."""
-    previous, following = index.previous[pool], index.following[pool]
-    return np.stack(
-        [
-            previous,
-            following,
-            np.where(previous != NO_NEIGHBOUR, index.previous[np.maximum(previous, 0)], NO_NEIGHBOUR),
-            np.where(following != NO_NEIGHBOUR, index.following[np.maximum(following, 0)], NO_NEIGHBOUR),
-        ]
-    )
-
-
-def _positions(pool: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where each target chunk sits in `pool`, and whether it is there at all."""
-    at = np.minimum(np.searchsorted(pool, targets), len(pool) - 1)
-    return at, (targets != NO_NEIGHBOUR) & (pool[at] == targets)
+"""Weight of each row of `SentenceIndex.around`: next door, then two away."""
 
 
 def _pick(
@@ -238,56 +233,52 @@ def _pick(
     coverage: np.ndarray,
     k: int,
 ) -> tuple[Hit, ...]:
-    chosen: list[int] = []
-    also: dict[int, list[int]] = {}
-    terms_of = index.memo.terms
+    """The k best candidates (`order`, best first) that say different things; each of the
+    others that repeats a chosen one from another article is noted in the chosen one's `also`."""
+    # Plain lists: this loop reads a few values per candidate, and numpy is slow one value at a time.
+    chunks = pool[order].tolist()
+    scores = score[order].tolist()
+    articles = index.article[chunks].tolist()
+    next_door = index.around[:2, chunks].T.tolist()  # a chosen one's neighbours are its context
+    terms = [index.memo.terms(c) for c in chunks]
     shingles_of = index.memo.shingles
 
     def same_statement(a: int, b: int) -> bool:
-        if _similar_terms(terms_of(a), terms_of(b)):
+        if _similar_terms(terms[a], terms[b]):
             return True
         # Different wording around the same quotation: a long run of identical words
         # (which needs a few shared terms, a cheap test that rules out most pairs first).
         return (
-            index.article[a] != index.article[b]
-            and len(terms_of(a) & terms_of(b)) >= 4
-            and bool(shingles_of(a) & shingles_of(b))
+            articles[a] != articles[b]
+            and len(terms[a] & terms[b]) >= 4
+            and bool(shingles_of(chunks[a]) & shingles_of(chunks[b]))
         )
 
+    chosen: list[int] = []  # places in `chunks`
+    also: dict[int, list[int]] = {}
     # Once the passages are chosen, only sentences scoring near them can be the same
     # statement from another article; weaker ones are not worth comparing.
-    floor = ALSO_REPORTED_FLOOR * float(score[order[0]]) if len(order) else 0.0
-    for i in order:
-        chunk = int(pool[i])
-        if len(chosen) == k and score[i] < floor:
+    floor = ALSO_REPORTED_FLOOR * scores[0] if chunks else 0.0
+    for i, chunk in enumerate(chunks):
+        if len(chosen) == k and scores[i] < floor:
             break
-        duplicate_of = None
-        for kept in chosen:
-            if _overlaps_context(index, kept, chunk) or same_statement(kept, chunk):
-                duplicate_of = kept
-                break
+        duplicate_of = next((c for c in chosen if chunk in next_door[c] or same_statement(c, i)), None)
         if duplicate_of is None:
             if len(chosen) < k:
-                chosen.append(chunk)
-                also[chunk] = []
+                chosen.append(i)
+                also[i] = []
             continue
-        other_articles = {int(index.article[c]) for c in [duplicate_of, *also[duplicate_of]]}
-        if int(index.article[chunk]) not in other_articles:
-            also[duplicate_of].append(chunk)
-    position = {int(pool[i]): i for i in order}
+        if articles[i] != articles[duplicate_of] and all(articles[i] != articles[j] for j in also[duplicate_of]):
+            also[duplicate_of].append(i)
+    coverages = coverage[order].tolist()
     return tuple(
-        Hit(chunk=c, score=float(score[position[c]]), coverage=float(coverage[position[c]]), also=tuple(also[c]))
-        for c in chosen
+        Hit(chunk=chunks[i], score=scores[i], coverage=coverages[i], also=tuple(chunks[j] for j in also[i]))
+        for i in chosen
     )
-
-
-def _overlaps_context(index: SentenceIndex, a: int, b: int) -> bool:
-    """b is a's neighbour in the same paragraph: already shown as a's context."""
-    return b in (int(index.previous[a]), int(index.following[a]))
 
 
 def _similar_terms(a: frozenset[int], b: frozenset[int]) -> bool:
     if len(a) < 3 or len(b) < 3:
         return a == b
     shared = len(a & b)
-    return shared / len(a | b) >= SAME_STATEMENT or shared / min(len(a), len(b)) >= 0.8
+    return shared / (len(a) + len(b) - shared) >= SAME_STATEMENT or shared / min(len(a), len(b)) >= 0.8

@@ -124,16 +124,24 @@ class SentenceIndex:
     """"ftc" -> terms of "Federal Trade Commission": initials of capitalised names in the articles."""
 
     def __post_init__(self) -> None:
-        self.memo = ChunkMemo(self)
+        self._derive()
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state.pop("memo", None)  # a cache, not part of the index
+        for derived in ("memo", "around"):
+            state.pop(derived, None)  # recomputed on load, not part of the index
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self._derive()
+
+    def _derive(self) -> None:
         self.memo = ChunkMemo(self)
+        self.around = _around(self.previous, self.following)
+        """The sentences around each chunk in its paragraph, as rows: previous, following,
+        two before, two after (NO_NEIGHBOUR where there is none). Ranking reads a pool's
+        context in one step from it."""
 
     @property
     def size(self) -> int:
@@ -302,6 +310,12 @@ def _analyse_chunks(chunks: Sequence[Chunk], analyzer: Analyzer) -> _Part:
 
 def _concat(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype=dtype)
+
+
+def _around(previous: np.ndarray, following: np.ndarray) -> np.ndarray:
+    two_before = np.where(previous != NO_NEIGHBOUR, previous[np.maximum(previous, 0)], NO_NEIGHBOUR)
+    two_after = np.where(following != NO_NEIGHBOUR, following[np.maximum(following, 0)], NO_NEIGHBOUR)
+    return np.stack([previous, following, two_before, two_after]).astype(np.int32, copy=False)
 
 
 def _forward_index(bm25: BM25PlusIndex, n: int) -> tuple[np.ndarray, np.ndarray]:
