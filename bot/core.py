@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from bot.answer import Answer, Outcome, Passage, Source
 from bot.settings import Settings
@@ -45,6 +45,8 @@ class AnsweringCore:
     max_question_chars: int = 1000
     coverage: str = ""
     """What the corpus is about, for declines; computed once (it walks every article)."""
+    _sources: dict[int, Source] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Each article's Source, made the first time a passage cites it (Sources are immutable)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AnsweringCore":
@@ -153,6 +155,12 @@ class AnsweringCore:
         )
 
     def _source(self, article_number: int) -> Source:
+        found = self._sources.get(article_number)
+        if found is None:
+            found = self._sources[article_number] = self._make_source(article_number)
+        return found
+
+    def _make_source(self, article_number: int) -> Source:
         article = self.articles[article_number]
         return Source(
             article_id=article.article_id,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Iterable, Mapping
 
@@ -115,7 +115,7 @@ class Query:
     kind: QuestionKind
     concepts: tuple[Concept, ...]
 
-    @property
+    @cached_property
     def known_concepts(self) -> tuple[Concept, ...]:
         return tuple(c for c in self.concepts if c.known)
 

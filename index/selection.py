@@ -26,7 +26,7 @@ import numpy as np
 
 from index.features import answer_type_required, wanted_flag
 from index.query import Concept, Query, QuestionKind
-from index.sentence_index import NO_NEIGHBOUR, SentenceIndex
+from index.sentence_index import SentenceIndex
 
 CONTEXT_WEIGHT = 0.35
 CONTEXT_COVERAGE = 0.5
@@ -92,25 +92,20 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
         matched, _ = _gather(candidates, concepts, postings, bm25.chunk_count)
         best = np.argpartition(matched[0].sum(axis=0), -CONTEXT_POOL)[-CONTEXT_POOL:]
         candidates = np.sort(candidates[best])
-    pool = _with_neighbours(index, candidates)
-    matched, weights = _gather(pool, concepts, postings, bm25.chunk_count)
-    gain, covered = matched
+    # Each candidate and the sentences around it (rows: itself, then `SentenceIndex.around`).
+    near = np.concatenate((candidates[None], index.around[:, candidates]))
+    matched, weights = _gather(near.ravel(), concepts, postings, bm25.chunk_count)
+    matched = matched.reshape(2, len(concepts), len(near), len(candidates))
+    gain, covered = matched[:, :, 0]
 
-    # Context: for each concept, the best of the sentences around (weighted by distance).
-    # A missing neighbour (NO_NEIGHBOUR, -1) never equals a pool chunk, so it counts 0.
-    around = index.around[:, pool]  # (4 neighbours, pool)
-    at = np.minimum(pool.searchsorted(around), len(pool) - 1)
-    nearness = (pool[at] == around) * _CONTEXT_WEIGHTS
-    context_gain, context_cover = (matched[:, :, at] * nearness).max(axis=2)
-    own = gain.sum(axis=0)
+    # Context: for each concept, the best of the sentences around (weighted by distance);
+    # a missing neighbour holds no term and counts 0.
+    context_gain, context_cover = (matched[:, :, 1:] * _CONTEXT_WEIGHTS).max(axis=2)
+    own = gain.sum(axis=0)  # > 0: every candidate holds a question term
     score = own + CONTEXT_WEIGHT * np.maximum(context_gain - gain, 0.0).sum(axis=0)
-    # Only sentences that contain part of the question can answer it; their
-    # neighbours are in the pool to lend context, not to be shown for it.
-    answering = own > 0
-    score = np.where(answering, score, -np.inf)
 
     flag = wanted_flag(query.kind)
-    has_type = (index.flags[pool] & flag) != 0 if flag else None
+    has_type = (index.flags[candidates] & flag) != 0 if flag else None
     if has_type is not None:
         score = score * np.where(has_type, 1.0 + KIND_BONUS.get(query.kind, 0.0), 1.0)
 
@@ -121,33 +116,35 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     if has_type is not None and answer_type_required(query.kind):
         coverage = np.where(has_type, coverage, coverage * MISSING_TYPE_PENALTY)
 
-    # Best first; the pool is in corpus order and the sort is stable, so ties go to the earlier sentence.
-    order = np.argsort(-score, kind="stable")[: min(CANDIDATE_POOL, int(np.count_nonzero(answering)))]
-    hits = _pick(index, pool, order, score, coverage, k)
+    # Best first; candidates are in corpus order and the sort is stable, so ties go to the earlier sentence.
+    order = np.argsort(-score, kind="stable")[:CANDIDATE_POOL]
+    hits = _pick(index, candidates, order, score, coverage, k)
     best = max((h.coverage for h in hits), default=0.0)
     return Ranking(hits=hits, best_coverage=best)
 
 
 def _gather(
-    pool: np.ndarray,
+    chunks: np.ndarray,
     concepts: tuple[Concept, ...],
     postings: dict[str, tuple[np.ndarray, np.ndarray, float]],
     chunk_count: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each concept and pool chunk: its weighted BM25 gain (`matched[0]`) and, if matched,
-    its weighted IDF (`matched[1]`). Also each concept's weight (its best term's weighted IDF).
+    """For each concept and each of `chunks` (any order, repeats allowed): the weighted BM25
+    gain (`matched[0]`) and, if matched, the weighted IDF (`matched[1]`). Also each concept's
+    weight (its best term's weighted IDF).
 
     Whole arrays, a fixed number of numpy steps whatever the question: in a small corpus
     the time goes into the number of steps, not their size."""
     found = list(postings.values())
-    # Every question term's gain in every pool chunk, in one matrix (0 where absent).
-    # A pool chunk's place in a term's postings is found by binary search, all terms at once:
+    # Every question term's gain in every chunk, in one matrix (0 where absent).
+    # A chunk's place in a term's postings is found by binary search, all terms at once:
     # offset each term's (sorted) chunks past every chunk number, so all terms form one sorted array.
-    offsets = np.arange(0, len(found) * chunk_count, chunk_count, dtype=np.int64)
+    shift = chunk_count + 1  # chunk numbers run to chunk_count, which stands for "no sentence"
+    offsets = np.arange(0, len(found) * shift, shift, dtype=np.int64)
     keys = np.concatenate([f[0] for f in found]) + np.repeat(offsets, [len(f[0]) for f in found])
-    wanted = offsets[:, None] + pool
+    wanted = offsets[:, None] + chunks
     at = keys.searchsorted(wanted)
-    present = keys.take(at, mode="clip") == wanted  # (terms, pool)
+    present = keys.take(at, mode="clip") == wanted  # (terms, chunks)
     term_gain = np.concatenate([f[1] for f in found]).take(at, mode="clip") * present
 
     # Each concept's weight for each term (0 for a term not its own), and that times the term's IDF.
@@ -160,8 +157,8 @@ def _gather(
             weight_row[i] = weight
             idf_row[i] = weight * found[i][2]
     w = np.array((by_weight, by_idf))  # (2, concepts, terms)
-    # (2, concepts, terms, pool): gains and IDFs where matched; the best term of each concept.
-    weighted = w[:, :, :, None] * np.stack((term_gain, present))[:, None]
+    # (2, concepts, terms, chunks): gains and IDFs where matched; the best term of each concept.
+    weighted = w[:, :, :, None] * np.array((term_gain, present))[:, None]
     matched = weighted.max(axis=2)
     additive = [row for row, concept in enumerate(concepts) if concept.additive]
     if additive:
@@ -205,12 +202,6 @@ def _candidates(
     return _sorted_unique(np.concatenate(parts))
 
 
-def _with_neighbours(index: SentenceIndex, chunks: np.ndarray) -> np.ndarray:
-    """`chunks` and the sentences up to two away in the same paragraph, sorted, unique."""
-    pool = _sorted_unique(np.concatenate((chunks, index.around[:, chunks].ravel())))
-    return pool[1:] if len(pool) and pool[0] == NO_NEIGHBOUR else pool
-
-
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
     """np.unique for a 1-d array: sort, keep the first of each run. Several times faster
     than np.unique (which hashes) on the few thousand chunk numbers a question gathers."""
@@ -227,7 +218,7 @@ _CONTEXT_WEIGHTS = np.array([[1.0], [1.0], [SECOND_NEIGHBOUR], [SECOND_NEIGHBOUR
 
 def _pick(
     index: SentenceIndex,
-    pool: np.ndarray,
+    candidates: np.ndarray,
     order: np.ndarray,
     score: np.ndarray,
     coverage: np.ndarray,
@@ -236,7 +227,7 @@ def _pick(
     """The k best candidates (`order`, best first) that say different things; each of the
     others that repeats a chosen one from another article is noted in the chosen one's `also`."""
     # Plain lists: this loop reads a few values per candidate, and numpy is slow one value at a time.
-    chunks = pool[order].tolist()
+    chunks = candidates[order].tolist()
     scores = score[order].tolist()
     articles = index.article[chunks].tolist()
     next_door = index.around[:2, chunks].T.tolist()  # a chosen one's neighbours are its context
@@ -262,14 +253,15 @@ def _pick(
     for i, chunk in enumerate(chunks):
         if len(chosen) == k and scores[i] < floor:
             break
-        duplicate_of = next((c for c in chosen if chunk in next_door[c] or same_statement(c, i)), None)
-        if duplicate_of is None:
+        for kept in chosen:
+            if chunk in next_door[kept] or same_statement(kept, i):
+                if articles[i] != articles[kept] and all(articles[i] != articles[j] for j in also[kept]):
+                    also[kept].append(i)
+                break
+        else:
             if len(chosen) < k:
                 chosen.append(i)
                 also[i] = []
-            continue
-        if articles[i] != articles[duplicate_of] and all(articles[i] != articles[j] for j in also[duplicate_of]):
-            also[duplicate_of].append(i)
     coverages = coverage[order].tolist()
     return tuple(
         Hit(chunk=chunks[i], score=scores[i], coverage=coverages[i], also=tuple(chunks[j] for j in also[i]))

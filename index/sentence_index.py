@@ -74,7 +74,7 @@ class ChunkMemo:
     def __init__(self, index: "SentenceIndex") -> None:
         self._index = index
         self._terms: dict[int, frozenset[int]] = {}
-        self._shingles: dict[int, frozenset[tuple[str, ...]]] = {}
+        self._shingles: dict[int, frozenset[str]] = {}
 
     def terms(self, chunk: int) -> frozenset[int]:
         found = self._terms.get(chunk)
@@ -83,13 +83,14 @@ class ChunkMemo:
             self._remember(self._terms, chunk, found)
         return found
 
-    def shingles(self, chunk: int) -> frozenset[tuple[str, ...]]:
-        """The runs of SHARED_WORDS words of a sentence, case and punctuation aside."""
+    def shingles(self, chunk: int) -> frozenset[str]:
+        """The runs of SHARED_WORDS words of a sentence, case and punctuation aside
+        (joined by spaces: a str keeps its hash, so comparing two sets hashes nothing)."""
         found = self._shingles.get(chunk)
         if found is None:
             text = clean_text(self._index.texts[chunk]).casefold()
             words = text.translate(_PUNCTUATION_TO_SPACE).split()
-            found = frozenset(tuple(words[j : j + SHARED_WORDS]) for j in range(len(words) - SHARED_WORDS + 1))
+            found = frozenset(" ".join(words[j : j + SHARED_WORDS]) for j in range(len(words) - SHARED_WORDS + 1))
             self._remember(self._shingles, chunk, found)
         return found
 
@@ -138,10 +139,10 @@ class SentenceIndex:
 
     def _derive(self) -> None:
         self.memo = ChunkMemo(self)
-        self.around = _around(self.previous, self.following)
+        self.around = _around(self.previous, self.following, missing=self.size)
         """The sentences around each chunk in its paragraph, as rows: previous, following,
-        two before, two after (NO_NEIGHBOUR where there is none). Ranking reads a pool's
-        context in one step from it."""
+        two before, two after. Where there is none: `size`, one past the last chunk, which
+        holds no term, so ranking reads every candidate's context in one step, no checks."""
 
     @property
     def size(self) -> int:
@@ -312,10 +313,12 @@ def _concat(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype=dtype)
 
 
-def _around(previous: np.ndarray, following: np.ndarray) -> np.ndarray:
+def _around(previous: np.ndarray, following: np.ndarray, missing: int) -> np.ndarray:
     two_before = np.where(previous != NO_NEIGHBOUR, previous[np.maximum(previous, 0)], NO_NEIGHBOUR)
     two_after = np.where(following != NO_NEIGHBOUR, following[np.maximum(following, 0)], NO_NEIGHBOUR)
-    return np.stack([previous, following, two_before, two_after]).astype(np.int32, copy=False)
+    rows = np.stack([previous, following, two_before, two_after]).astype(np.int64)
+    rows[rows == NO_NEIGHBOUR] = missing
+    return rows
 
 
 def _forward_index(bm25: BM25PlusIndex, n: int) -> tuple[np.ndarray, np.ndarray]:
