@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,17 @@ class Corpus:
 
 
 def article_paths(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob(f"*{ARTICLE_SUFFIX}") if p.is_file())
+    """The article files in `folder`, sorted by name."""
+    return [Path(entry.path) for entry in _article_entries(folder)]
+
+
+def _article_entries(folder: Path | str) -> list[os.DirEntry[str]]:
+    # os.scandir and plain name sorting: with tens of thousands of articles, Path.glob and
+    # sorting Path objects took seconds of every start.
+    with os.scandir(folder) as entries:
+        found = [e for e in entries if e.name.endswith(ARTICLE_SUFFIX) and e.is_file()]
+    found.sort(key=lambda entry: entry.name)
+    return found
 
 
 def stat_signature(folder: Path | str) -> str | None:
@@ -42,11 +53,11 @@ def stat_signature(folder: Path | str) -> str | None:
     digest = hashlib.sha256()
     now = time.time_ns()
     try:
-        for path in article_paths(Path(folder)):
-            info = path.stat()
+        for entry in _article_entries(folder):
+            info = entry.stat()
             if now - info.st_mtime_ns < FRESH_SECONDS * 1_000_000_000:
                 return None
-            digest.update(f"{path.name}\0{info.st_size}\0{info.st_mtime_ns}\n".encode("utf-8"))
+            digest.update(f"{entry.name}\0{info.st_size}\0{info.st_mtime_ns}\n".encode("utf-8"))
     except OSError:
         return None
     return digest.hexdigest()

@@ -316,7 +316,7 @@ def _concat(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
 def _around(previous: np.ndarray, following: np.ndarray, missing: int) -> np.ndarray:
     two_before = np.where(previous != NO_NEIGHBOUR, previous[np.maximum(previous, 0)], NO_NEIGHBOUR)
     two_after = np.where(following != NO_NEIGHBOUR, following[np.maximum(following, 0)], NO_NEIGHBOUR)
-    rows = np.stack([previous, following, two_before, two_after]).astype(np.int64)
+    rows = np.stack([previous, following, two_before, two_after]).astype(np.int32, copy=False)
     rows[rows == NO_NEIGHBOUR] = missing
     return rows
 
