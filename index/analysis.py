@@ -70,6 +70,7 @@ class Analyzer:
     language: str = "english"
     stopword_file: str = "stopwords_en.txt"
     _stem_cache: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
+    _phrase_cache: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def __reduce__(self) -> tuple:
         # Pickle (for the index cache) only the settings; caches and the stemmer are rebuilt.
@@ -129,6 +130,16 @@ class Analyzer:
         """The index terms of `text`, in order, stopwords dropped."""
         term = self.term
         return [t for t in map(term, self.words(text)) if t is not None]
+
+    def phrase_terms(self, phrase: str) -> tuple[str, ...]:
+        """`analyze` for the few short phrases used again and again (the expansion lexicon's),
+        remembered."""
+        found = self._phrase_cache.get(phrase)
+        if found is None:
+            found = tuple(self.analyze(phrase))
+            if len(self._phrase_cache) < 50_000:
+                self._phrase_cache[phrase] = found
+        return found
 
 
 def _number_terms(token: str) -> list[str]:

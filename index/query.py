@@ -159,6 +159,11 @@ class Lexicon:
         longest = max((len(k) for k in entries), default=1)
         return cls({k: tuple(v) for k, v in entries.items()}, longest)
 
+    @cached_property
+    def phrase_starts(self) -> frozenset[str]:
+        """First words of the entries of more than one word: only there is a phrase looked up."""
+        return frozenset(key[0] for key in self.entries if len(key) > 1)
+
     @classmethod
     @lru_cache(maxsize=4)
     def bundled(cls, name: str = "lexicon_en.txt") -> "Lexicon":
@@ -214,9 +219,10 @@ def parse_question(
     words = analyzer.words(strip_answer_type_words(clean_text(question).casefold()))
     concepts: list[Concept] = []
     i = 0
+    phrase_starts = lexicon.phrase_starts
     while i < len(words) and len(concepts) < MAX_CONCEPTS:
         # A lexicon phrase of several words ("pay for", "tie up") is one concept.
-        for n in range(min(lexicon.longest, len(words) - i), 1, -1):
+        for n in range(min(lexicon.longest, len(words) - i) if words[i] in phrase_starts else 1, 1, -1):
             key = tuple(words[i : i + n])
             if key in lexicon.entries:
                 terms: dict[str, float] = {}
@@ -302,6 +308,6 @@ def _add_expansions(
 ) -> None:
     weight = EXPANSION_WEIGHT if terms else STAND_IN_WEIGHT
     for phrase in phrases:
-        for term in analyzer.analyze(phrase):
+        for term in analyzer.phrase_terms(phrase):
             if term in vocabulary.terms and term not in terms:
                 terms[term] = weight
