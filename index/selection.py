@@ -94,8 +94,10 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
         candidates = np.sort(candidates[best])
     # Each candidate and the sentences around it (rows: itself, then `SentenceIndex.around`).
     near = np.concatenate((candidates[None], index.around[:, candidates]))
-    matched, weights = _gather(near.ravel(), concepts, postings, bm25.chunk_count)
-    matched = matched.reshape(2, len(concepts), len(near), len(candidates))
+    # Neighbouring candidates share sentences: look each one up once.
+    pool = _sorted_unique(near.ravel())
+    matched, weights = _gather(pool, concepts, postings, bm25.chunk_count)
+    matched = matched[:, :, pool.searchsorted(near)]  # (2, concepts, 5, candidates)
     gain, covered = matched[:, :, 0]
 
     # Context: for each concept, the best of the sentences around (weighted by distance);
@@ -158,7 +160,7 @@ def _gather(
             idf_row[i] = weight * found[i][2]
     w = np.array((by_weight, by_idf))  # (2, concepts, terms)
     # (2, concepts, terms, chunks): gains and IDFs where matched; the best term of each concept.
-    weighted = w[:, :, :, None] * np.array((term_gain, present))[:, None]
+    weighted = w[:, :, :, None] * np.array((term_gain, present), dtype=np.float64)[:, None]
     matched = weighted.max(axis=2)
     additive = [row for row, concept in enumerate(concepts) if concept.additive]
     if additive:
