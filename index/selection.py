@@ -20,7 +20,7 @@ that say the same thing as a chosen one are folded into it (`also`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -57,17 +57,18 @@ SAME_STATEMENT = 0.5
 
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
+    """One chosen sentence. (A NamedTuple, not a dataclass: every answer makes a few, and a
+    frozen dataclass costs several times more to make.)"""
+
     chunk: int
     score: float
     coverage: float
-    also: tuple[int, ...] = field(default=())
+    also: tuple[int, ...] = ()
     """Chunks in other articles that carry the same statement."""
 
 
-@dataclass(frozen=True)
-class Ranking:
+class Ranking(NamedTuple):
     hits: tuple[Hit, ...]
     best_coverage: float
 
@@ -82,7 +83,7 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
         for term in concept.terms:
             if term not in postings:
                 term_id = bm25.vocabulary[term]
-                postings[term] = (*bm25.postings(term_id), float(bm25.idf[term_id]))
+                postings[term] = (*bm25.postings(term_id), bm25.idf.item(term_id))
     candidates = _candidates(index, concepts, postings)
     if not len(candidates):
         return Ranking(hits=(), best_coverage=0.0)
@@ -180,18 +181,22 @@ def _candidates(
     never with the corpus size.
     """
     bm25 = index.bm25
-    weights: dict[str, float] = {}
-    for concept in concepts:
-        for term, weight in concept.terms.items():
-            weights[term] = max(weights.get(term, 0.0), weight)
-    rare = [t for t in weights if bm25.vocabulary[t] not in bm25.impact]
-    common = [t for t in weights if bm25.vocabulary[t] in bm25.impact]
-    parts = [bm25.impact[bm25.vocabulary[t]] for t in common]
+    parts: list[np.ndarray] = []
+    rare: list[str] = []
+    for term in postings:
+        impact = bm25.impact.get(bm25.vocabulary[term])
+        if impact is None:
+            rare.append(term)
+        else:
+            parts.append(impact)
     found = [postings[t][0] for t in rare]
-    total = sum(len(chunks) for chunks in found)
-    if total <= SHORTLIST:
+    if sum(map(len, found)) <= SHORTLIST:
         parts.extend(found)
     else:
+        weights: dict[str, float] = {}
+        for concept in concepts:
+            for term, weight in concept.terms.items():
+                weights[term] = max(weights.get(term, 0.0), weight)
         quick = np.zeros(index.size, dtype=np.float32)
         for term in rare:
             chunks, gains, _ = postings[term]
@@ -229,23 +234,21 @@ def _pick(
     """The k best candidates (`order`, best first) that say different things; each of the
     others that repeats a chosen one from another article is noted in the chosen one's `also`."""
     # Plain lists: this loop reads a few values per candidate, and numpy is slow one value at a time.
-    chunks = candidates[order].tolist()
+    best = candidates[order]
+    chunks = best.tolist()
     scores = score[order].tolist()
-    articles = index.article[chunks].tolist()
-    next_door = index.around[:2, chunks].T.tolist()  # a chosen one's neighbours are its context
+    articles = index.article[best].tolist()
+    next_door = index.around[:2, best].T.tolist()  # a chosen one's neighbours are its context
     terms = [index.memo.terms(c) for c in chunks]
     shingles_of = index.memo.shingles
 
     def same_statement(a: int, b: int) -> bool:
-        if _similar_terms(terms[a], terms[b]):
+        shared = len(terms[a] & terms[b])
+        if _similar_terms(len(terms[a]), len(terms[b]), shared):
             return True
         # Different wording around the same quotation: a long run of identical words
         # (which needs a few shared terms, a cheap test that rules out most pairs first).
-        return (
-            articles[a] != articles[b]
-            and len(terms[a] & terms[b]) >= 4
-            and bool(shingles_of(chunks[a]) & shingles_of(chunks[b]))
-        )
+        return articles[a] != articles[b] and shared >= 4 and bool(shingles_of(chunks[a]) & shingles_of(chunks[b]))
 
     chosen: list[int] = []  # places in `chunks`
     also: dict[int, list[int]] = {}
@@ -271,8 +274,8 @@ def _pick(
     )
 
 
-def _similar_terms(a: frozenset[int], b: frozenset[int]) -> bool:
-    if len(a) < 3 or len(b) < 3:
-        return a == b
-    shared = len(a & b)
-    return shared / (len(a) + len(b) - shared) >= SAME_STATEMENT or shared / min(len(a), len(b)) >= 0.8
+def _similar_terms(size_a: int, size_b: int, shared: int) -> bool:
+    """Two sentences' term sets, of these sizes and sharing `shared` terms, say the same."""
+    if size_a < 3 or size_b < 3:
+        return shared == size_a == size_b  # short ones: the very same terms
+    return shared / (size_a + size_b - shared) >= SAME_STATEMENT or shared / min(size_a, size_b) >= 0.8
