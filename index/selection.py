@@ -73,31 +73,40 @@ class Ranking(NamedTuple):
     best_coverage: float
 
 
+class TermPostings(NamedTuple):
+    """One question term's postings: where it occurs, its gain there, its IDF."""
+
+    term_id: int
+    chunks: np.ndarray
+    gains: np.ndarray
+    idf: float
+
+
 def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     concepts = query.known_concepts
     if not concepts:
         return Ranking(hits=(), best_coverage=0.0)
     bm25 = index.bm25
-    postings = {}
+    postings: dict[str, TermPostings] = {}
     for concept in concepts:
         for term in concept.terms:
             if term not in postings:
                 term_id = bm25.vocabulary[term]
-                postings[term] = (*bm25.postings(term_id), bm25.idf.item(term_id))
+                postings[term] = TermPostings(term_id, *bm25.postings(term_id), bm25.idf.item(term_id))
     candidates = _candidates(index, concepts, postings)
     if not len(candidates):
         return Ranking(hits=(), best_coverage=0.0)
     if len(candidates) > CONTEXT_POOL:
         # Many candidates: rank them on their own words first, and look at the context of
         # the best CONTEXT_POOL only (context can lift a sentence, not make one from nothing).
-        matched, _ = _gather(candidates, concepts, postings, bm25.chunk_count)
+        matched, _ = _gather(index, candidates, concepts, postings)
         best = np.argpartition(matched[0].sum(axis=0), -CONTEXT_POOL)[-CONTEXT_POOL:]
         candidates = np.sort(candidates[best])
     # Each candidate and the sentences around it (rows: itself, then `SentenceIndex.around`).
     near = np.concatenate((candidates[None], index.around[:, candidates]))
     # Neighbouring candidates share sentences: look each one up once.
     pool = _sorted_unique(near.ravel())
-    matched, weights = _gather(pool, concepts, postings, bm25.chunk_count)
+    matched, weights = _gather(index, pool, concepts, postings)
     matched = matched[:, :, pool.searchsorted(near)]  # (2, concepts, 5, candidates)
     gain, covered = matched[:, :, 0]
 
@@ -127,28 +136,19 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
 
 
 def _gather(
+    index: SentenceIndex,
     chunks: np.ndarray,
     concepts: tuple[Concept, ...],
-    postings: dict[str, tuple[np.ndarray, np.ndarray, float]],
-    chunk_count: int,
+    postings: dict[str, TermPostings],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each concept and each of `chunks` (any order, repeats allowed): the weighted BM25
-    gain (`matched[0]`) and, if matched, the weighted IDF (`matched[1]`). Also each concept's
-    weight (its best term's weighted IDF).
+    """For each concept and each of `chunks`: the weighted BM25 gain (`matched[0]`) and, if
+    matched, the weighted IDF (`matched[1]`). Also each concept's weight (its best term's
+    weighted IDF).
 
     Whole arrays, a fixed number of numpy steps whatever the question: in a small corpus
     the time goes into the number of steps, not their size."""
     found = list(postings.values())
-    # Every question term's gain in every chunk, in one matrix (0 where absent).
-    # A chunk's place in a term's postings is found by binary search, all terms at once:
-    # offset each term's (sorted) chunks past every chunk number, so all terms form one sorted array.
-    shift = chunk_count + 1  # chunk numbers run to chunk_count, which stands for "no sentence"
-    offsets = np.arange(0, len(found) * shift, shift, dtype=np.int64)
-    keys = np.concatenate([f[0] for f in found]) + np.repeat(offsets, [len(f[0]) for f in found])
-    wanted = offsets[:, None] + chunks
-    at = keys.searchsorted(wanted)
-    present = keys.take(at, mode="clip") == wanted  # (terms, chunks)
-    term_gain = np.concatenate([f[1] for f in found]).take(at, mode="clip") * present
+    term_gain, present = _term_gains(index, found, chunks)
 
     # Each concept's weight for each term (0 for a term not its own), and that times the term's IDF.
     row_of = {term: i for i, term in enumerate(postings)}
@@ -158,7 +158,7 @@ def _gather(
         for term, weight in concept.terms.items():
             i = row_of[term]
             weight_row[i] = weight
-            idf_row[i] = weight * found[i][2]
+            idf_row[i] = weight * found[i].idf
     w = np.array((by_weight, by_idf))  # (2, concepts, terms)
     # (2, concepts, terms, chunks): gains and IDFs where matched; the best term of each concept.
     weighted = w[:, :, :, None] * np.array((term_gain, present), dtype=np.float64)[:, None]
@@ -169,8 +169,27 @@ def _gather(
     return matched, w[1].max(axis=1)
 
 
+def _term_gains(index: SentenceIndex, found: list[TermPostings], chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every question term's gain in every one of `chunks` (terms, chunks), 0 where absent,
+    and where it is present."""
+    table = index.dense_gains
+    if table is not None:
+        # A small corpus: read them off the dense table (every gain is > 0).
+        term_gain = table[np.array([f.term_id for f in found])[:, None], chunks]
+        return term_gain, term_gain > 0
+    # A chunk's place in a term's postings is found by binary search, all terms at once:
+    # offset each term's (sorted) chunks past every chunk number, so all terms form one sorted array.
+    shift = index.size + 1  # chunk numbers run to `size`, which stands for "no sentence"
+    offsets = np.arange(0, len(found) * shift, shift, dtype=np.int64)
+    keys = np.concatenate([f.chunks for f in found]) + np.repeat(offsets, [len(f.chunks) for f in found])
+    wanted = offsets[:, None] + chunks
+    at = keys.searchsorted(wanted)
+    present = keys.take(at, mode="clip") == wanted
+    return np.concatenate([f.gains for f in found]).take(at, mode="clip") * present, present
+
+
 def _candidates(
-    index: SentenceIndex, concepts: tuple[Concept, ...], postings: dict[str, tuple[np.ndarray, np.ndarray, float]]
+    index: SentenceIndex, concepts: tuple[Concept, ...], postings: dict[str, TermPostings]
 ) -> np.ndarray:
     """Sorted chunk numbers worth ranking exactly.
 
@@ -189,7 +208,7 @@ def _candidates(
             rare.append(term)
         else:
             parts.append(impact)
-    found = [postings[t][0] for t in rare]
+    found = [postings[t].chunks for t in rare]
     if sum(map(len, found)) <= SHORTLIST:
         parts.extend(found)
     else:
@@ -199,7 +218,7 @@ def _candidates(
                 weights[term] = max(weights.get(term, 0.0), weight)
         quick = np.zeros(index.size, dtype=np.float32)
         for term in rare:
-            chunks, gains, _ = postings[term]
+            _, chunks, gains, _ = postings[term]
             quick[chunks] += np.float32(weights[term]) * gains  # a term's chunks are distinct
         every = np.concatenate(found)
         best = np.argpartition(quick[every], -SHORTLIST)[-SHORTLIST:]

@@ -30,6 +30,9 @@ NO_NEIGHBOUR = -1
 SHARED_WORDS = 6
 """Sentences of two articles sharing a run of this many words quote the same statement."""
 MEMO_SIZE = 50_000
+DENSE_GAIN_CELLS = 4_000_000
+"""An index with at most this many (term, sentence) cells keeps every gain in a dense table
+(at most 16 MB): ranking then reads a question's gains in one step instead of searching."""
 _PUNCTUATION_TO_SPACE = str.maketrans({c: " " for c in "\"'.,;:!?()[]{}-"})
 PARALLEL_FROM_CHARS = 5_000_000
 """Corpora with less text than this are built in-process: starting workers would cost more."""
@@ -129,7 +132,7 @@ class SentenceIndex:
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        for derived in ("memo", "around"):
+        for derived in ("memo", "around", "dense_gains"):
             state.pop(derived, None)  # recomputed on load, not part of the index
         return state
 
@@ -143,6 +146,9 @@ class SentenceIndex:
         """The sentences around each chunk in its paragraph, as rows: previous, following,
         two before, two after. Where there is none: `size`, one past the last chunk, which
         holds no term, so ranking reads every candidate's context in one step, no checks."""
+        self.dense_gains = _dense_gains(self.bm25) if self.term_count * (self.size + 1) <= DENSE_GAIN_CELLS else None
+        """For a small corpus: every term's gain in every chunk (terms, size + 1), 0 where absent
+        (and in the last column, which stands for "no sentence"); None for a large one."""
 
     @property
     def size(self) -> int:
@@ -311,6 +317,13 @@ def _analyse_chunks(chunks: Sequence[Chunk], analyzer: Analyzer) -> _Part:
 
 def _concat(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype=dtype)
+
+
+def _dense_gains(bm25: BM25PlusIndex) -> np.ndarray:
+    table = np.zeros((len(bm25.vocabulary), bm25.chunk_count + 1), dtype=np.float32)
+    term_of_posting = np.repeat(np.arange(len(bm25.vocabulary)), np.diff(bm25.postings_start))
+    table[term_of_posting, bm25.postings_chunk] = bm25.postings_gain
+    return table
 
 
 def _around(previous: np.ndarray, following: np.ndarray, missing: int) -> np.ndarray:
