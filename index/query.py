@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib import resources
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, NamedTuple
 
 from index.analysis import Analyzer, clean_text
 
@@ -92,9 +92,9 @@ def question_kind(question: str) -> QuestionKind:
     return QuestionKind.OTHER
 
 
-@dataclass(frozen=True)
-class Concept:
-    """One thing the question asks about, and the index terms that satisfy it."""
+class Concept(NamedTuple):
+    """One thing the question asks about, and the index terms that satisfy it.
+    (A NamedTuple: a question makes several, and a frozen dataclass costs more to make.)"""
 
     text: str
     """The question's own word(s), for messages."""
