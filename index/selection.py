@@ -103,11 +103,11 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
         best = np.argpartition(matched[0].sum(axis=0), -CONTEXT_POOL)[-CONTEXT_POOL:]
         candidates = np.sort(candidates[best])
     # Each candidate and the sentences around it (rows: itself, then `SentenceIndex.around`).
-    near = np.concatenate((candidates[None], index.around[:, candidates]))
+    near = np.concatenate((candidates[None], index.around.take(candidates, axis=1)))
     # Neighbouring candidates share sentences: look each one up once.
     pool = _sorted_unique(near.ravel())
     matched, weights = _gather(index, pool, concepts, postings)
-    matched = matched[:, :, pool.searchsorted(near)]  # (2, concepts, 5, candidates)
+    matched = matched.take(pool.searchsorted(near), axis=2)  # (2, concepts, 5, candidates)
     gain, covered = matched[:, :, 0]
 
     # Context: for each concept, the best of the sentences around (weighted by distance);
@@ -175,7 +175,7 @@ def _term_gains(index: SentenceIndex, found: list[TermPostings], chunks: np.ndar
     table = index.dense_gains
     if table is not None:
         # A small corpus: read them off the dense table (every gain is > 0).
-        term_gain = table[np.array([f.term_id for f in found])[:, None], chunks]
+        term_gain = table[[f.term_id for f in found]].take(chunks, axis=1)
         return term_gain, term_gain > 0
     # A chunk's place in a term's postings is found by binary search, all terms at once:
     # offset each term's (sorted) chunks past every chunk number, so all terms form one sorted array.
@@ -257,7 +257,7 @@ def _pick(
     chunks = best.tolist()
     scores = score[order].tolist()
     articles = index.article[best].tolist()
-    next_door = index.around[:2, best].T.tolist()  # a chosen one's neighbours are its context
+    next_door = index.around[:2].take(best, axis=1).T.tolist()  # a chosen one's neighbours are its context
     terms = [index.memo.terms(c) for c in chunks]
     shingles_of = index.memo.shingles
 
