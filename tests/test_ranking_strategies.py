@@ -5,7 +5,6 @@ an admin's archive for the same reason."""
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 from benchmarks.measure import questions
 from bot.core import AnsweringCore
