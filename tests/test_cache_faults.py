@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import index.cache
-from bot.core import AnsweringCore
+from bot.app import load_core
 from corpus import BUNDLED_DIR
 from index.analysis import Analyzer
 from index.cache import MAGIC, load_or_build
@@ -35,7 +35,7 @@ def cache_files(cache: Path) -> list[Path]:
 @pytest.mark.parametrize("keep", ["magic only", "half", "all but the last byte"])
 def test_a_cache_file_cut_short_is_rebuilt_and_the_answers_are_the_same(corpus_dir, tmp_path, caplog, keep):
     settings = make_settings(tmp_path, corpus_dir=corpus_dir)
-    before = AnsweringCore.from_settings(settings).answer(QUESTION)
+    before = load_core(settings).answer(QUESTION)
     [cached] = cache_files(settings.cache_dir)
     whole = cached.read_bytes()
     cut = {"magic only": len(MAGIC), "half": len(whole) // 2, "all but the last byte": len(whole) - 1}[keep]
@@ -45,7 +45,7 @@ def test_a_cache_file_cut_short_is_rebuilt_and_the_answers_are_the_same(corpus_d
         again = load_or_build(corpus_dir, settings.cache_dir, Analyzer())
     assert not again.from_cache, "a cut file is never trusted"
     assert any("unusable" in r.getMessage() for r in caplog.records)
-    after = AnsweringCore.from_settings(settings).answer(QUESTION)
+    after = load_core(settings).answer(QUESTION)
     assert [p.text for p in after.passages] == [p.text for p in before.passages]
     assert cached.read_bytes() == whole, "the rebuilt cache was written whole again"
 
@@ -57,25 +57,25 @@ def test_a_disk_that_fills_up_while_the_cache_is_written_leaves_no_half_file(cor
     monkeypatch.setattr(index.cache.pickle, "dump", disk_full)
     settings = make_settings(tmp_path, corpus_dir=corpus_dir)
     with caplog.at_level(logging.WARNING, logger="index.cache"):
-        core = AnsweringCore.from_settings(settings)
+        core = load_core(settings)
     assert core.answer(QUESTION).answered, "answers come from memory"
     assert "No space left on device" in caplog.text and "answering from memory" in caplog.text
     assert list(settings.cache_dir.iterdir()) == [], "no temporary or partial file is left behind"
 
     monkeypatch.undo()  # space again: the next start writes it
-    AnsweringCore.from_settings(settings)
+    load_core(settings)
     assert load_or_build(corpus_dir, settings.cache_dir, Analyzer()).from_cache
 
 
 def test_a_folder_where_the_cache_file_should_be_costs_a_rebuild_not_an_answer(corpus_dir, tmp_path, caplog):
     settings = make_settings(tmp_path, corpus_dir=corpus_dir)
-    AnsweringCore.from_settings(settings)
+    load_core(settings)
     [cached] = cache_files(settings.cache_dir)
     cached.unlink()
     cached.mkdir()  # something else took the name
     (cached / "keep").write_text("not ours")
     with caplog.at_level(logging.WARNING, logger="index.cache"):
-        core = AnsweringCore.from_settings(settings)
+        core = load_core(settings)
     assert core.answer(QUESTION).answered
     assert "answering from memory" in caplog.text
     assert (cached / "keep").read_text() == "not ours", "what is not ours is left alone"
@@ -83,7 +83,7 @@ def test_a_folder_where_the_cache_file_should_be_costs_a_rebuild_not_an_answer(c
 
 def test_a_garbled_manifest_only_costs_the_fast_start(corpus_dir, tmp_path):
     settings = make_settings(tmp_path, corpus_dir=corpus_dir)
-    AnsweringCore.from_settings(settings)
+    load_core(settings)
     [manifest] = settings.cache_dir.glob("index-*.manifest")
     manifest.write_bytes(b"\xff\xfe not a manifest \x00")
     loaded = load_or_build(corpus_dir, settings.cache_dir, Analyzer())

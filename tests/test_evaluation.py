@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import Answer, Outcome, Passage, Source
-from bot.evaluation import EvalFileError, evaluate, hit_rank, load_questions, normalise
+from bot.answering.answer import Answer, Outcome, Passage, Source
+from bot.answering.evaluation import (
+    EvalFileError,
+    evaluate,
+    hit_rank,
+    load_questions,
+    normalise,
+)
 from tests.conftest import SHARED_EVAL
 
 
