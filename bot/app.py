@@ -27,20 +27,28 @@ from bot.settings import Settings
 from bot.stores.choice import Stores, open_stores
 from bot.stores.questionlog.store import QuestionLog
 from index.analysis import Analyzer
-from index.cache import load_or_build
+from index.cache import LoadedIndex, load_or_build
 
 log = logging.getLogger(__name__)
 
 
 def load_core(settings: Settings) -> AnsweringCore:
-    """The answering core over the corpus the settings name (its index from the cache when current)."""
-    loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer())
+    """The answering core over the corpus the settings name (its index from the cache when current).
+
+    A broken article file is left out (and listed in `broken_files`); raises CorpusError only
+    when the folder is missing or no article loads."""
+    return core_over(load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer()), settings)
+
+
+def core_over(loaded: LoadedIndex, settings: Settings) -> AnsweringCore:
+    """The answering core over an index already loaded, with the settings' limits."""
     return AnsweringCore.from_index(
         loaded.articles,
         loaded.index,
         top_k=settings.top_k,
         min_confidence=settings.min_confidence,
         max_question_chars=settings.max_question_chars,
+        broken_files=loaded.broken,
     )
 
 
@@ -77,6 +85,7 @@ def build_service(settings: Settings, stores: Stores | None = None) -> QuestionS
         settings.corpus_dir,
         build=lambda: load_core(settings),
         interval_seconds=settings.reload_seconds,
+        broken_files=lambda core: core.broken_files,  # named in the log, once each
     )
     core = watcher.load()
     return QuestionService(

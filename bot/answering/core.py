@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.answering.answer import Answer, Outcome, Passage, Source
 from bot.answering.messages import ANSWERED_MESSAGE
-from corpus import Article
+from corpus import Article, CorpusFileError
 from index.analysis import clean_text
 from index.query import Lexicon, Query, Vocabulary, parse_question
 from index.selection import Hit, rank
@@ -43,6 +43,8 @@ class AnsweringCore:
     max_question_chars: int = 1000
     coverage: str = ""
     """What the corpus is about, for declines; computed once (it walks every article)."""
+    broken_files: tuple[CorpusFileError, ...] = ()
+    """Article files left out because they do not load; the others answer (see corpus.loader)."""
     _sources: dict[int, Source] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Each article's Source, made the first time a passage cites it (Sources are immutable)."""
 
@@ -55,6 +57,7 @@ class AnsweringCore:
         top_k: int = 3,
         min_confidence: float = 0.42,
         max_question_chars: int = 1000,
+        broken_files: tuple[CorpusFileError, ...] = (),
     ) -> "AnsweringCore":
         """The core answering from `index`, built over `articles` (in the index's article order)."""
         return cls(
@@ -66,6 +69,7 @@ class AnsweringCore:
             min_confidence=min_confidence,
             max_question_chars=max_question_chars,
             coverage=describe_corpus(articles),
+            broken_files=broken_files,
         )
 
     def answer(self, question: str) -> Answer:

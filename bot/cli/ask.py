@@ -10,13 +10,14 @@ import argparse
 import json
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from bot.errors import ExitCode
 from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.answering.core import AnsweringCore
+    from corpus import CorpusFileError
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,18 +27,42 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     asking.set_defaults(handler=ask)
 
     indexing = sub.add_parser("index", help="build the index (or load it from the cache) and say what it holds")
+    indexing.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit with status 1 if any article file is broken (a check of the corpus, e.g. in CI)",
+    )
     indexing.set_defaults(handler=show_index)
 
     evaluating = sub.add_parser("eval", help="measure answer quality on a JSON Lines file of questions")
     evaluating.add_argument("file", help="questions with expected answers, e.g. ../shared/eval/dev.jsonl")
     evaluating.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluating.add_argument(
+        "--corpus", metavar="DIR", help="evaluate against the articles in DIR instead of QABOT_CORPUS_DIR"
+    )
+    evaluating.add_argument("--split", choices=["tune", "test"], help="only the questions whose 'split' field says so")
+    evaluating.add_argument(
+        "--baseline",
+        choices=["bm25plus"],
+        help="measure plain BM25Plus over the same sentences (top 3, never declines) instead of qabot",
+    )
     evaluating.set_defaults(handler=run_eval)
 
 
 def _core(settings: Settings) -> AnsweringCore:
     from bot.app import load_core
 
-    return load_core(settings)
+    core = load_core(settings)
+    _report_broken(core.broken_files)
+    return core
+
+
+def _report_broken(broken: Sequence[CorpusFileError]) -> None:
+    """Name each article file left out (file, line, problem) on stderr, once per command."""
+    from corpus import broken_file_lines
+
+    for line in broken_file_lines(broken):
+        print(f"qabot: {line}", file=sys.stderr)
 
 
 def ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -81,6 +106,7 @@ def show_index(args: argparse.Namespace, settings: Settings) -> int:
 
     started = time.perf_counter()
     loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer())
+    _report_broken(loaded.broken)
     index = loaded.index
     print(f"articles:  {len(loaded.articles)}  ({settings.corpus_dir})")
     print(f"sentences: {index.size}")
@@ -88,18 +114,39 @@ def show_index(args: argparse.Namespace, settings: Settings) -> int:
     how = "loaded from cache" if loaded.from_cache else "built"
     print(f"index:     {how} in {time.perf_counter() - started:.2f} s")
     print(f"cache:     {cache_path(settings.cache_dir, settings.corpus_dir, loaded.key)}")
+    if loaded.broken:
+        print(f"broken:    {len(loaded.broken):,} article file{'s' if len(loaded.broken) != 1 else ''} left out")
+        return ExitCode.FAILED if args.strict else ExitCode.OK
     return ExitCode.OK
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import replace
+    from pathlib import Path
 
-    from bot.answering.evaluation import evaluate, load_questions
+    from bot.answering.evaluation import BaselineAnswerer, evaluate, load_questions, select_split
 
-    questions = load_questions(args.file)  # EvalFileError: one line from main()
+    questions = select_split(load_questions(args.file), args.split)  # EvalFileError: one line from main()
+    if not questions:
+        print(f"qabot: {args.file}: no question has \"split\": \"{args.split}\"", file=sys.stderr)
+        return ExitCode.FAILED
+    if args.corpus is not None:
+        corpus_dir = Path(args.corpus).expanduser()
+        if not corpus_dir.is_dir():
+            print(f"qabot: --corpus {args.corpus}: not a folder of articles", file=sys.stderr)
+            return ExitCode.FAILED
+        settings = replace(settings, corpus_dir=corpus_dir)
     # Hit@3 needs at least three passages per answer.
-    core = _core(replace(settings, top_k=max(settings.top_k, 3)))
-    report = evaluate(core, questions)
+    settings = replace(settings, top_k=max(settings.top_k, 3))
+    if args.baseline == "bm25plus":
+        from index.analysis import Analyzer
+        from index.cache import load_or_build
+
+        loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer())
+        answerer = BaselineAnswerer.from_index(loaded.articles, loaded.index, top_k=settings.top_k)
+        report = evaluate(answerer, questions, system="BM25Plus baseline")
+    else:
+        report = evaluate(_core(settings), questions, system="qabot")
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
