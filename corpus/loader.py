@@ -111,3 +111,49 @@ def load_corpus(folder: Path | str) -> Corpus:
     """
     files = read_corpus_files(folder)
     return Corpus(articles=parse_files(files), fingerprint=fingerprint_of(files), folder=Path(folder))
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """One article file as listed: its name, size and modification time (ns)."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+
+    @property
+    def fresh(self) -> bool:
+        """Changed in the last FRESH_SECONDS: its size and time cannot vouch for its bytes (see
+        `stat_signature`)."""
+        return time.time_ns() - self.mtime_ns < FRESH_SECONDS * 1_000_000_000
+
+
+def list_article_files(folder: Path | str) -> list[FileStat]:
+    """The article files in `folder` with their sizes and times, sorted by name, reading none.
+
+    Raises CorpusError when the folder is missing or holds no article.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CorpusError(f"{folder}: no such folder of articles (check QABOT_CORPUS_DIR)")
+    found = []
+    for entry in _article_entries(folder):
+        try:
+            info = entry.stat()
+        except OSError:
+            continue  # removed while listing: it is not there
+        found.append(FileStat(Path(entry.path), info.st_size, info.st_mtime_ns))
+    if not found:
+        raise CorpusError(f"{folder}: no article files (*{ARTICLE_SUFFIX}) found")
+    return found
+
+
+def read_article_file(path: Path) -> bytes:
+    """One article file's bytes. Raises CorpusFileError if it is too large or unreadable."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise CorpusFileError(str(path), None, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
+        return path.read_bytes()
+    except OSError as exc:
+        raise CorpusFileError(str(path), None, f"cannot be read: {exc.strerror}") from None
