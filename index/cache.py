@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from corpus import Article, parse_article, stat_signature
+from corpus import Article, CorpusError, CorpusFileError, parse_article, stat_signature
 from corpus.loader import FileStat, list_article_files, read_article_file
 from index.analysis import Analyzer
 from index.progress import BuildProgress, ProgressCallback, report
@@ -92,6 +92,8 @@ class LoadedIndex:
     segments: int = 1
     location: Path | None = None
     """The index folder in the cache (None if it could not be written)."""
+    broken: tuple[CorpusFileError, ...] = ()
+    """Article files left out because they do not load, in name order (kept in the cache too)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ class IndexMetadata:
     current: bool
     """True if the article files' names, sizes and times are those indexed (else the counts
     are those of the last index built, and the next load updates it)."""
+    broken: tuple[CorpusFileError, ...] = ()
+    """Article files left out of that index because they did not load, in name order."""
 
     @property
     def sentences(self) -> int:
@@ -143,7 +147,9 @@ def load_or_build(
     """The index for the corpus in `corpus_dir`: from the cache when current, else updated
     (only changed articles analysed) or built, and cached.
 
-    Raises CorpusError / CorpusFileError when the corpus itself is broken.
+    A broken article file is left out and listed in `broken` (and remembered, so a start
+    from the cache names it too); raises CorpusError only when the folder is missing or
+    no article in it loads.
     """
     return _Store(Path(corpus_dir), Path(cache_dir), analyzer).load(progress)
 
@@ -185,7 +191,11 @@ def read_metadata(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None =
         return None
     found.sort(key=lambda a: a.article_id + ".md")
     signature = stat_signature(corpus_dir)
-    return IndexMetadata(articles=tuple(found), current=signature is not None and signature == manifest["signature"])
+    return IndexMetadata(
+        articles=tuple(found),
+        current=signature is not None and signature == manifest["signature"],
+        broken=_errors(manifest["broken"]),
+    )
 
 
 class _Store:
@@ -223,6 +233,10 @@ class _Store:
                     raise StoreDamaged(f"bad file entry {name!r}")
                 if not (isinstance(segment, int) and 0 <= segment < len(manifest["segments"]) and isinstance(local, int)):
                     raise StoreDamaged(f"bad file entry {name!r}")
+            for name, record in manifest["broken"].items():
+                size, mtime, digest, line, problem, path = record
+                if not (isinstance(problem, str) and isinstance(path, str) and isinstance(line, (int, type(None)))):
+                    raise StoreDamaged(f"bad broken-file entry {name!r}")
             if not isinstance(manifest.get("signature"), (str, type(None))):
                 raise StoreDamaged("bad signature")
             return manifest
@@ -261,7 +275,7 @@ class _Store:
                 articles, index = combine(live, self.analyzer)
                 return LoadedIndex(
                     articles, index, _key(manifest), True, time.perf_counter() - started,
-                    segments=len(live), location=self.folder,
+                    segments=len(live), location=self.folder, broken=_errors(manifest["broken"]),
                 )
         with self._updating():
             return self._update(signature, started, progress, merge)
@@ -296,28 +310,52 @@ class _Store:
         }
         deleted = [set(e["deleted"]) for e in entries]
 
+        known_broken: dict[str, list[Any]] = manifest["broken"] if manifest else {}
         files: dict[str, list[Any]] = {}
-        changed: list[tuple[FileStat, bytes, str]] = []
+        broken: dict[str, list[Any]] = {}
+        changed: list[tuple[FileStat, str]] = []
+        new_articles: list[Article] = []
         for stat in listed:
             name = stat.path.name
             record = known.get(name)
-            if record is not None and record[0] == stat.size and record[1] == stat.mtime_ns and not stat.fresh:
+            if record is not None and record[:2] == [stat.size, stat.mtime_ns] and not stat.fresh:
                 files[name] = record
                 continue
-            raw = read_article_file(stat.path)
+            was_broken = known_broken.get(name)
+            if was_broken is not None and was_broken[:2] == [stat.size, stat.mtime_ns] and not stat.fresh:
+                broken[name] = was_broken
+                continue
+            if record is not None:
+                deleted[record[3]].add(record[4])  # the old version goes (kept if it is unchanged)
+            try:
+                raw = read_article_file(stat)
+            except CorpusFileError as exc:
+                broken[name] = [stat.size, stat.mtime_ns, None, exc.line, exc.problem, exc.path]
+                continue
             digest = hashlib.sha256(raw).hexdigest()
             if record is not None and record[2] == digest:
+                deleted[record[3]].discard(record[4])
                 files[name] = [stat.size, stat.mtime_ns, digest, record[3], record[4]]  # touched, not changed
                 continue
-            changed.append((stat, raw, digest))
-            if record is not None:
-                deleted[record[3]].add(record[4])  # the old version goes
+            if was_broken is not None and was_broken[2] == digest:
+                broken[name] = [stat.size, stat.mtime_ns, *was_broken[2:]]
+                continue
+            try:
+                new_articles.append(parse_article(str(stat.path), raw, article_id=stat.path.stem))
+            except CorpusFileError as exc:  # left out; the others load (see corpus.loader)
+                broken[name] = [stat.size, stat.mtime_ns, digest, exc.line, exc.problem, exc.path]
+                continue
+            changed.append((stat, digest))
         current = {stat.path.name for stat in listed}
         for name, record in known.items():
             if name not in current:
                 deleted[record[3]].add(record[4])  # removed
-        # Parse before writing anything: a broken file stops here with nothing changed.
-        new_articles = [parse_article(str(stat.path), raw, article_id=stat.path.stem) for stat, raw, _ in changed]
+        errors = _errors(broken)
+        if not new_articles and all(len(d) >= len(s.articles) for s, d in zip(segments, deleted) if s is not None):
+            count = len(errors)
+            raise CorpusError(
+                f"none of the {count:,} article file{'s' if count != 1 else ''} loads; the first: {errors[0]}"
+            )
 
         # The segments that stay: usable ones with a live article.
         kept: list[tuple[Segment, dict[str, Any], set[int]]] = []
@@ -343,7 +381,7 @@ class _Store:
             segment = _as_segment(name, self.folder / name, built, ordered)
             new_segment = (segment, {"name": name, "files": None, "deleted": []})
             for local, i in enumerate(order):
-                stat, _, digest = changed[i]
+                stat, digest = changed[i]
                 files[stat.path.name] = [stat.size, stat.mtime_ns, digest, len(kept), local]
 
         live = [(s, frozenset(d)) for s, _, d in kept]
@@ -382,6 +420,7 @@ class _Store:
             "signature": signature,
             "segments": segment_entries,
             "files": files,
+            "broken": broken,
         }
         if written and new_manifest != manifest:
             written = self._write_manifest(new_manifest, previous=manifest)
@@ -398,6 +437,7 @@ class _Store:
             analysed_articles=analysed,
             segments=len(live),
             location=self.folder if written else None,
+            broken=errors,
         )
 
     # -- writing ----------------------------------------------------------------
@@ -447,6 +487,11 @@ def _as_segment(name: str, folder: Path, index: SentenceIndex, articles: Any) ->
 
     counts = np.bincount(index.article, minlength=len(articles)).tolist() if len(articles) else []
     return Segment(name=name, folder=folder, index=index, articles=tuple(articles), sentences=tuple(counts))
+
+
+def _errors(broken: dict[str, list[Any]]) -> tuple[CorpusFileError, ...]:
+    """The broken files' errors (file, line, problem), in name order."""
+    return tuple(CorpusFileError(r[5], r[3], r[4]) for _, r in sorted(broken.items()))
 
 
 def _segment_name(generation: int) -> str:
