@@ -17,11 +17,14 @@ sentences state the same fact only when both hold:
     5800000, as is "5.8 million dollars"), and percent and currency signs;
   - months, weekdays and "today"/"yesterday"/"tomorrow"/"tonight";
   - negation ("not", "never", "didn't", "without", ...): present in both or in neither;
-  - names: each run of capitalised words that are not stopwords (people, firms,
-    places, acronyms) must have its first word in the other sentence too, in any
-    case: "Flock Safety" meets "Flock", "Jane Smith" does not meet "John Smith".
-    (Containment, case aside, rather than equal sets, so a common word that
-    happens to open one sentence, "Critics said ...", still meets "... critics said".)
+  - vague amounts ("hundreds", "thousands", "dozens" of ...);
+  - names: each name (a run of capitalised words that are not stopwords: people,
+    firms, places, acronyms) must be found in the other sentence: all its words
+    there in any case, or a name of the other's made of some of its words.
+    "Flock Safety" meets "Flock", "Senator Ron Wyden" meets "Wyden" but not
+    "Senator Ed Markey", "Jane Smith" does not meet "John Smith". (Words in any
+    case, so a common word that opens one sentence, "Critics said ...", still
+    meets "... critics said".)
 
 This is a precision-first test: a pair that fails it is shown as two passages,
 which is honest; a pair that passes wrongly would credit an article with a
@@ -34,7 +37,8 @@ no words) gives a `Facts` value, and `same_fact` never raises.
 from __future__ import annotations
 
 import re
-from typing import Callable, Hashable, NamedTuple, TypeVar
+from collections.abc import Callable, Hashable
+from typing import NamedTuple, TypeVar
 
 from index.analysis import clean_text
 
@@ -98,6 +102,13 @@ _NEGATIONS = frozenset(
     ("not", "no", "never", "nor", "neither", "none", "nobody", "nothing", "nowhere", "without",
      "cannot", "nope")
 )
+_VAGUE_AMOUNTS = {
+    "dozens": "dozens", "scores": "dozens", "hundreds": "hundreds", "thousands": "thousands",
+    "millions": "millions", "billions": "billions", "trillions": "trillions",
+}
+"""Amounts without a number: "thousands of requests" is not "hundreds of requests"."""
+_NOT_NAMES = frozenset((*_MONTHS, *_CAPITALISED_MONTHS, *_DAYS, *_NEGATIONS, *_ORDINALS, *_VAGUE_AMOUNTS))
+"""Capitalised, these are still anchors of their own kind, not names ("October", "Never")."""
 NEGATED = "¬"
 """The anchor a sentence with any negation carries (presence, not count)."""
 
@@ -111,8 +122,8 @@ class Facts(NamedTuple):
 
     anchors: frozenset[str]
     """Numbers (canonical values), signs, months, days, and `NEGATED` if negated."""
-    names: frozenset[str]
-    """The first word of each name (a run of capitalised non-stopwords), case-folded,
+    names: frozenset[frozenset[str]]
+    """Each name (a run of capitalised non-stopwords) as its set of words, case-folded,
     possessive "'s" dropped."""
     words: frozenset[str]
     """Every word, case-folded, possessive dropped: where the other sentence's names are looked for."""
@@ -123,15 +134,15 @@ class Facts(NamedTuple):
 def sentence_facts(text: str, stopwords: frozenset[str]) -> Facts:
     """The fact anchors, names and words of one sentence."""
     anchors: set[str] = set()
-    names: set[str] = set()
+    names: set[frozenset[str]] = set()
+    name: list[str] = []  # the name being read
     words: set[str] = set()
     sequence: list[str] = []  # the words in order, for the runs
     numbers = _NumberReader(anchors)
-    in_name = False  # the previous word was part of a capitalised name
     for token in _TOKEN.findall(clean_text(text)):
         first = token[0]
         if first in _BREAKS or first.isdigit():
-            in_name = False
+            _end_name(name, names)
             if first in _BREAKS:
                 numbers.flush()
             else:
@@ -148,10 +159,15 @@ def sentence_facts(text: str, stopwords: frozenset[str]) -> Facts:
         if sign is not None:
             anchors.add(sign)
         if numbers.word(folded) or sign is not None:
-            in_name = False
+            _end_name(name, names)
             continue
         capitalised = first.isupper()
-        name_word = False
+        if capitalised and folded not in stopwords and folded not in _NOT_NAMES:
+            name.append(folded)
+            if possessive:
+                _end_name(name, names)  # "Amazon's Ring": two names
+        else:
+            _end_name(name, names)
         if folded in _NEGATIONS or folded.endswith("n't"):
             anchors.add(NEGATED)
         elif folded in _MONTHS or (capitalised and folded in _CAPITALISED_MONTHS):
@@ -160,14 +176,18 @@ def sentence_facts(text: str, stopwords: frozenset[str]) -> Facts:
             anchors.add(f"day:{folded}")
         elif folded in _ORDINALS:
             anchors.add(f"#{_ORDINALS[folded]}")
-        elif capitalised and folded not in stopwords:
-            name_word = True
-            if not in_name:
-                names.add(folded)  # a name is known by its first word: "Flock Safety" meets "Flock"
-        in_name = name_word and not possessive  # "Amazon's Ring": two names
+        elif folded in _VAGUE_AMOUNTS:
+            anchors.add(f"~{_VAGUE_AMOUNTS[folded]}")
     numbers.flush()
+    _end_name(name, names)
     runs = frozenset(" ".join(sequence[i : i + QUOTED_WORDS]) for i in range(len(sequence) - QUOTED_WORDS + 1))
     return Facts(frozenset(anchors), frozenset(names), frozenset(words), runs)
+
+
+def _end_name(name: list[str], names: set[frozenset[str]]) -> None:
+    if name:
+        names.add(frozenset(name))
+        name.clear()
 
 
 class _NumberReader:
@@ -260,4 +280,10 @@ def words_overlap(terms_a: frozenset[Term], terms_b: frozenset[Term], weight: Ca
 
 def facts_agree(facts_a: Facts, facts_b: Facts) -> bool:
     """Same numbers, dates, signs and negation; each one's names found in the other."""
-    return facts_a.anchors == facts_b.anchors and facts_a.names <= facts_b.words and facts_b.names <= facts_a.words
+    return facts_a.anchors == facts_b.anchors and _names_found(facts_a, facts_b) and _names_found(facts_b, facts_a)
+
+
+def _names_found(facts: Facts, other: Facts) -> bool:
+    """Every name of `facts` is in `other`: all its words (in any case), or one of `other`'s
+    names is made of some of its words ("Flock Safety" is found in a sentence naming "Flock")."""
+    return all(name <= other.words or any(theirs <= name for theirs in other.names) for name in facts.names)

@@ -20,7 +20,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from corpus import Article
-from index.analysis import Analyzer, clean_text
+from index.analysis import Analyzer
 from index.chunking import Chunk, chunk_article
 from index.features import sentence_flags
 from index.query import Vocabulary

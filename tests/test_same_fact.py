@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -29,6 +28,10 @@ def says_the_same(a: str, b: str) -> bool:
 
 def facts(text: str) -> Facts:
     return sentence_facts(text, ANALYZER.stopwords)
+
+
+def read_jsonl(name: str) -> list[dict]:
+    return [json.loads(line) for line in (REPO / "eval" / name).read_text().splitlines() if line.strip()]
 
 
 # --- The bundled story, as a user asks it -------------------------------------------------
@@ -65,7 +68,7 @@ def test_two_articles_quoting_the_same_denial_are_one_passage_crediting_both(cor
 
 def test_every_credit_in_answers_to_many_questions_names_the_same_numbers_and_months(core):
     """Checked with a simpler reading than the one the bot uses: the digits and month names."""
-    questions = [json.loads(line)["question"] for line in (REPO / "eval" / "team.jsonl").read_text().splitlines() if line.strip()]
+    questions = [row["question"] for row in read_jsonl("team.jsonl")]
     months = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\b")
     digits = re.compile(r"\d+(?:[.,]\d+)*")
     credits = 0
@@ -114,6 +117,38 @@ def test_a_restatement_is_credited_and_a_different_sum_or_a_denial_stands_on_its
     assert by_publisher["Morning Herald"].also_reported_by == ()
 
 
+# --- The team's labelled pairs (eval/same_fact_pairs.jsonl, written by another engineer) ----
+
+
+def test_on_the_labelled_pairs_no_contradiction_is_merged_and_merges_are_right(core):
+    """120 pairs of sentences from the bundled articles, labelled same / different / contradiction
+    (28 contradictions pair a real sentence with a copy altered in one fact). The rule was chosen
+    before this set existed; it is measured here, with the bundled index's term weights."""
+    index = core.index
+    analyzer, vocabulary, idf = index.analyzer, index.bm25.vocabulary, index.bm25.idf
+    unknown = float(idf.max())  # an altered copy's new word weighs like the rarest term
+
+    def weight(term: str) -> float:
+        found = vocabulary.get(term)
+        return unknown if found is None else idf.item(found)
+
+    def merged(pair: dict) -> bool:
+        a, b = pair["sentence_a"], pair["sentence_b"]
+        return same_fact(
+            frozenset(analyzer.analyze(a)), facts(a), frozenset(analyzer.analyze(b)), facts(b), weight
+        )
+
+    pairs = read_jsonl("same_fact_pairs.jsonl")
+    labels = ("same", "different", "contradiction")
+    outcome = {label: [p["id"] for p in pairs if p["label"] == label and merged(p)] for label in labels}
+    same_total = sum(p["label"] == "same" for p in pairs)
+    merged_total = sum(map(len, outcome.values()))
+    report = f"merged: {outcome}; recall on same {len(outcome['same'])}/{same_total}"
+    assert outcome["contradiction"] == [], report
+    assert merged_total >= 3, report  # merging nothing would be precise and useless
+    assert len(outcome["same"]) / merged_total >= 0.95, report
+
+
 # --- The rule on loose sentences ---------------------------------------------------------
 
 
@@ -129,6 +164,9 @@ def test_a_restatement_is_credited_and_a_different_sum_or_a_denial_stands_on_its
         ("Ring shared the videos with the police.", "Ring didn't share the videos with the police."),
         ("Ring said the integration had been cancelled.", "Flock said the integration had been cancelled."),
         ("Jane Smith said the integration had been cancelled.", "John Smith said the integration had been cancelled."),
+        ("Senator Ron Wyden said the integration had been cancelled.",
+         "Senator Ed Markey said the integration had been cancelled."),
+        ("It receives thousands of requests a year from agencies.", "It receives hundreds of requests a year from agencies."),
         ("The company announced the deal on Thursday.", "The company announced the deal on Monday."),
         ("Support for the plan rose to 27% in March.", "Support for the plan rose to 72% in March."),
         ("The council approved the library budget.", "The council approved the library budget without a vote."),
@@ -150,6 +188,7 @@ def test_near_copies_that_differ_in_a_number_date_name_or_negation_are_different
         ("The integration never launched, so no Ring videos were sent to Flock Safety.",
          "The integration never launched, so no Ring videos were sent to Flock."),
         ("Critics said the ad was creepy and dystopian.", "The ad was creepy and dystopian, critics said."),
+        ("Senator Ron Wyden said the integration had been cancelled.", "Wyden said the integration had been cancelled."),
         ("Ring’s founder said the deal was cancelled.", "Ring's founder said the deal was cancelled."),
     ],
 )
