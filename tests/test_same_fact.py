@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 
+from bot.adapters.discord.formatting import format_answer as discord_format
+from bot.adapters.slack.formatting import format_answer as slack_format
 from bot.core import AnsweringCore
+from bot.terminal import render
 from index.analysis import Analyzer
 from index.same_fact import Facts, same_fact, sentence_facts
 from tests.conftest import REPO, make_settings
@@ -64,6 +68,26 @@ def test_two_articles_quoting_the_same_denial_are_one_passage_crediting_both(cor
     [other] = denial.also_reported_by
     assert other.article_id != denial.source.article_id
     assert "no videos were ever shared between these services" in other.sentence
+
+
+def test_chat_and_terminal_list_the_credited_outlets_and_json_carries_their_sentences(core):
+    answer = core.answer("did ring share videos with flock")
+    credited = [s for p in answer.passages for s in p.also_reported_by]
+    assert credited and all(s.sentence for s in credited)
+    # The renderings list the outlets; the sentence travels in the JSON only, so it changes nothing there.
+    bare = replace(
+        answer,
+        passages=tuple(
+            replace(p, also_reported_by=tuple(replace(s, sentence=None) for s in p.also_reported_by))
+            for p in answer.passages
+        ),
+    )
+    assert render(answer) == render(bare) and credited[0].publisher in render(answer)
+    assert discord_format(answer) == discord_format(bare)
+    assert slack_format(answer) == slack_format(bare)
+    data = json.loads(json.dumps(answer.to_dict()))
+    sentences = [s["sentence"] for p in data["passages"] for s in p["also_reported_by"]]
+    assert sentences == [s.sentence for s in credited]
 
 
 def test_every_credit_in_answers_to_many_questions_names_the_same_numbers_and_months(core):
