@@ -28,7 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="*", help="the question (quote it, or it is joined from the words)")
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
-    sub.add_parser("index", help="build the index (or load it from the cache) and say what it holds")
+    index = sub.add_parser("index", help="build the index (or load it from the cache) and say what it holds")
+    index.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit with status 1 if any article file is broken (a check of the corpus, e.g. in CI)",
+    )
 
     evaluate = sub.add_parser("eval", help="measure answer quality on a JSON Lines file of questions")
     evaluate.add_argument("file", help="questions with expected answers, e.g. ../shared/eval/dev.jsonl")
@@ -66,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "ask":
             return _ask(args, settings)
         if args.command == "index":
-            return _index(settings)
+            return _index(settings, strict=args.strict)
         if args.command == "eval":
             return _eval(args, settings)
         if args.command in ("add", "list", "remove", "report"):
@@ -96,7 +101,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _core(settings: Settings):
     from bot.core import AnsweringCore
 
-    return AnsweringCore.from_settings(settings)
+    core = AnsweringCore.from_settings(settings)
+    _report_broken(core.broken_files)
+    return core
+
+
+def _report_broken(broken: tuple[CorpusFileError, ...]) -> None:
+    """Name each article file left out (file, line, problem) on stderr, once per command."""
+    from corpus import broken_file_lines
+
+    for line in broken_file_lines(broken):
+        print(f"qabot: {line}", file=sys.stderr)
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -134,12 +149,13 @@ def _interactive(core, color: bool) -> int:
         print(render(core.answer(question), color=color))
 
 
-def _index(settings: Settings) -> int:
+def _index(settings: Settings, strict: bool = False) -> int:
     from index.analysis import Analyzer
     from index.cache import cache_path, load_or_build
 
     started = time.perf_counter()
     loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer())
+    _report_broken(loaded.broken)
     index = loaded.index
     print(f"articles:  {len(loaded.articles)}  ({settings.corpus_dir})")
     print(f"sentences: {index.size}")
@@ -147,6 +163,9 @@ def _index(settings: Settings) -> int:
     how = "loaded from cache" if loaded.from_cache else "built"
     print(f"index:     {how} in {time.perf_counter() - started:.2f} s")
     print(f"cache:     {cache_path(settings.cache_dir, settings.corpus_dir, loaded.key)}")
+    if loaded.broken:
+        print(f"broken:    {len(loaded.broken):,} article file{'s' if len(loaded.broken) != 1 else ''} left out")
+        return 1 if strict else 0
     return 0
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.answer import Answer, Outcome, Passage, Source
 from bot.settings import Settings
-from corpus import Article
+from corpus import Article, CorpusFileError
 from index.analysis import Analyzer, clean_text
 from index.cache import load_or_build
 from index.query import Lexicon, Query, Vocabulary, parse_question
@@ -45,18 +45,27 @@ class AnsweringCore:
     max_question_chars: int = 1000
     coverage: str = ""
     """What the corpus is about, for declines; computed once (it walks every article)."""
+    broken_files: tuple[CorpusFileError, ...] = ()
+    """Article files left out because they do not load; the others answer (see corpus.loader)."""
     _sources: dict[int, Source] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Each article's Source, made the first time a passage cites it (Sources are immutable)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AnsweringCore":
-        """Load the corpus named by the settings and its index (from the cache when current)."""
+        """Load the corpus named by the settings and its index (from the cache when current).
+
+        A broken article file is left out (and listed in `broken_files`); raises CorpusError
+        only when the folder is missing or no article loads."""
         loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer())
-        return cls.from_index(loaded.articles, loaded.index, settings)
+        return cls.from_index(loaded.articles, loaded.index, settings, loaded.broken)
 
     @classmethod
     def from_index(
-        cls, articles: tuple[Article, ...], index: SentenceIndex, settings: Settings
+        cls,
+        articles: tuple[Article, ...],
+        index: SentenceIndex,
+        settings: Settings,
+        broken_files: tuple[CorpusFileError, ...] = (),
     ) -> "AnsweringCore":
         return cls(
             articles=articles,
@@ -67,6 +76,7 @@ class AnsweringCore:
             min_confidence=settings.min_confidence,
             max_question_chars=settings.max_question_chars,
             coverage=describe_corpus(articles),
+            broken_files=broken_files,
         )
 
     def answer(self, question: str) -> Answer:

@@ -5,6 +5,10 @@ analyzer's settings and this module's format version: change an article, the
 stopwords or the stemmer and the next start rebuilds by itself. A damaged or
 unreadable cache is rebuilt (and a warning logged), and an unwritable cache
 folder only costs a rebuild at the next start: answers go on from memory.
+
+A broken article file never stops loading: it is left out of the index and listed
+in `LoadedIndex.broken` (file, line, problem), from the cache too, for the caller to
+report. Only a missing folder, or one where no article loads, raises CorpusError.
 """
 
 from __future__ import annotations
@@ -19,13 +23,13 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from corpus import Article, fingerprint_of, parse_files, read_corpus_files, stat_signature
+from corpus import Article, CorpusFileError, parse_files, read_corpus_files, stat_signature
 from index.analysis import Analyzer
 from index.sentence_index import SentenceIndex
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MAGIC = b"QABOT-INDEX\n"
 
 
@@ -42,6 +46,8 @@ class LoadedIndex:
     """Wall time of the whole load, reading the files included."""
     build_seconds: float = 0.0
     """Time spent building (splitting, analysis, BM25); 0 when loaded from the cache."""
+    broken: tuple[CorpusFileError, ...] = ()
+    """Article files left out because they do not load, in name order (kept in the cache too)."""
 
 
 @functools.cache
@@ -71,7 +77,8 @@ def cache_path(cache_dir: Path, corpus_dir: Path, key: str) -> Path:
 def load_or_build(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer) -> LoadedIndex:
     """The index for the corpus in `corpus_dir`: from the cache when current, else built and cached.
 
-    Raises CorpusError / CorpusFileError when the corpus itself is broken.
+    Raises CorpusError when the folder is missing or no article in it loads; a broken
+    article file is left out and listed in `broken`.
     """
     started = time.perf_counter()
     # Fast path: the files' names, sizes and times are as when the cache was written, so
@@ -84,36 +91,42 @@ def load_or_build(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer) -> Load
     if known is not None:
         cached = _read(cache_path(cache_dir, corpus_dir, known), known)
         if cached is not None:
-            return LoadedIndex(cached[0], cached[1], known, True, time.perf_counter() - started)
+            articles, index, broken = cached
+            return LoadedIndex(articles, index, known, True, time.perf_counter() - started, broken=broken)
     files = read_corpus_files(corpus_dir)
-    key = cache_key(fingerprint_of(files), analyzer)
+    key = cache_key(files.fingerprint, analyzer)
     path = cache_path(cache_dir, corpus_dir, key)
     cached = _read(path, key)
     if cached is not None:
         _remember(cache_dir, corpus_dir, signature, key)
-        articles, index = cached
-        return LoadedIndex(articles, index, key, True, time.perf_counter() - started)
-    articles = parse_files(files)
+        articles, index, broken = cached
+        return LoadedIndex(articles, index, key, True, time.perf_counter() - started, broken=broken)
+    parsed = parse_files(files)
     del files  # the raw bytes are not needed while building; a large corpus frees ~its size
     build_started = time.perf_counter()
-    index = SentenceIndex.build(articles, analyzer)
+    index = SentenceIndex.build(parsed.articles, analyzer)
     build_seconds = time.perf_counter() - build_started
-    if _write(path, key, articles, index):
+    if _write(path, key, parsed.articles, index, parsed.broken):
         _remember(cache_dir, corpus_dir, signature, key)
-    return LoadedIndex(articles, index, key, False, time.perf_counter() - started, build_seconds)
+    return LoadedIndex(
+        parsed.articles, index, key, False, time.perf_counter() - started, build_seconds, parsed.broken
+    )
 
 
-def _read(path: Path, key: str) -> tuple[tuple[Article, ...], SentenceIndex] | None:
+def _read(path: Path, key: str) -> tuple[tuple[Article, ...], SentenceIndex, tuple[CorpusFileError, ...]] | None:
+    """The cached articles, index and broken files, or None (and a warning) when unusable."""
     if not path.exists():
         return None
     try:
         with path.open("rb") as handle:
             if handle.read(len(MAGIC)) != MAGIC:
                 raise ValueError("not an index cache file")
-            stored_key, articles, index = pickle.load(handle)
+            stored_key, articles, index, broken_rows = pickle.load(handle)
         if stored_key != key or not isinstance(index, SentenceIndex):
             raise ValueError("cache does not match the corpus")
-        return articles, index
+        broken = tuple(CorpusFileError(str(p), None if line is None else int(line), str(problem))
+                       for p, line, problem in broken_rows)
+        return articles, index, broken
     except Exception as exc:  # any damage at all means: rebuild
         log.warning("index cache %s is unusable (%s); rebuilding it", path, exc)
         return None
@@ -144,7 +157,13 @@ def _remember(cache_dir: Path, corpus_dir: Path, signature: str | None, key: str
         pass  # only the fast path is lost
 
 
-def _write(path: Path, key: str, articles: tuple[Article, ...], index: SentenceIndex) -> bool:
+def _write(
+    path: Path,
+    key: str,
+    articles: tuple[Article, ...],
+    index: SentenceIndex,
+    broken: tuple[CorpusFileError, ...],
+) -> bool:
     # The sentences hold the articles' text; the cache keeps their metadata and first
     # paragraph (which names an article that has no title or publisher).
     metadata = tuple(replace(a, paragraphs=a.paragraphs[:1]) for a in articles)
@@ -154,7 +173,9 @@ def _write(path: Path, key: str, articles: tuple[Article, ...], index: SentenceI
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(MAGIC)
-                pickle.dump((key, metadata, index), handle, protocol=pickle.HIGHEST_PROTOCOL)
+                # Broken files as plain (path, line, problem) rows: they are reported at every load.
+                broken_rows = [(error.path, error.line, error.problem) for error in broken]
+                pickle.dump((key, metadata, index, broken_rows), handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, path)  # readers see the old file or the whole new one, never half
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

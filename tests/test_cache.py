@@ -95,3 +95,17 @@ def test_a_file_changed_a_moment_ago_is_always_read(corpus_dir, tmp_path, monkey
     monkeypatch.setattr(index.cache, "read_corpus_files", lambda folder: reads.append(folder) or real(folder))
     assert load_or_build(corpus_dir, tmp_path / "cache", Analyzer()).from_cache
     assert reads, "a file changed within the last seconds was trusted by its size and time"
+
+
+def test_a_broken_article_is_left_out_and_still_named_when_the_index_comes_from_the_cache(corpus_dir, tmp_path):
+    (corpus_dir / "draft.md").write_text("---\npublished: 13 Feb\n---\n\nA draft.\n", encoding="utf-8")
+    built = load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    cached = load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    assert not built.from_cache and cached.from_cache
+    for loaded in (built, cached):
+        assert len(loaded.articles) == 5 and "draft" not in {a.article_id for a in loaded.articles}
+        [error] = loaded.broken
+        assert str(error) == f"{corpus_dir / 'draft.md'}, line 2: bad date '13 Feb' for 'published'; use YYYY-MM-DD or leave it empty"
+    (corpus_dir / "draft.md").write_text("---\npublished: 2026-02-13\n---\n\nA draft.\n", encoding="utf-8")
+    mended = load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    assert not mended.from_cache and mended.broken == () and len(mended.articles) == 6

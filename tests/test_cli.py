@@ -82,6 +82,56 @@ def test_eval_prints_the_metrics(tmp_path):
     assert data["overall"]["hit_at_1"] == 1.0
 
 
+BAD_DATE = "---\ntitle: Draft\npublished: 13 Feb\n---\n\nA draft about doorbells.\n"
+
+
+@pytest.fixture
+def corpus_with_one_broken_article(tmp_path: Path) -> Path:
+    """The bundled articles, and one more whose date an admin typed by hand."""
+    import shutil
+
+    from corpus import BUNDLED_DIR
+
+    corpus = tmp_path / "articles"
+    shutil.copytree(BUNDLED_DIR, corpus)
+    (corpus / "draft.md").write_text(BAD_DATE, encoding="utf-8")
+    return corpus
+
+
+def test_one_broken_article_does_not_stop_ask_which_names_it_on_stderr(tmp_path, corpus_with_one_broken_article):
+    env = {"QABOT_CORPUS_DIR": str(corpus_with_one_broken_article)}
+    for run in ("built", "from the cache"):
+        result = qabot("ask", "Why did Ring drop Flock?", tmp_path=tmp_path, env=env)
+        assert result.returncode == 0, (run, result.stderr)
+        assert "Here is what the articles say" in result.stdout
+        [line] = result.stderr.splitlines()
+        assert "draft.md, line 3" in line and "bad date '13 Feb'" in line and "skipped" in line, run
+    assert (corpus_with_one_broken_article / "draft.md").read_text(encoding="utf-8") == BAD_DATE  # left alone
+
+
+def test_index_names_a_broken_article_and_strict_makes_it_fail_for_ci(tmp_path, corpus_with_one_broken_article):
+    env = {"QABOT_CORPUS_DIR": str(corpus_with_one_broken_article)}
+    relaxed = qabot("index", tmp_path=tmp_path, env=env)
+    assert relaxed.returncode == 0, relaxed.stderr
+    assert "articles:  5" in relaxed.stdout and "broken:    1 article file left out" in relaxed.stdout
+    assert "draft.md, line 3" in relaxed.stderr
+    strict = qabot("index", "--strict", tmp_path=tmp_path, env=env)
+    assert strict.returncode == 1 and "draft.md, line 3" in strict.stderr
+    (corpus_with_one_broken_article / "draft.md").write_text(BAD_DATE.replace("13 Feb", "2026-02-13"), encoding="utf-8")
+    mended = qabot("index", "--strict", tmp_path=tmp_path, env=env)
+    assert mended.returncode == 0 and mended.stderr == "" and "articles:  6" in mended.stdout
+
+
+def test_many_broken_articles_are_summarised_not_flooded(tmp_path, corpus_with_one_broken_article):
+    for number in range(30):
+        (corpus_with_one_broken_article / f"draft-{number:02}.md").write_text(BAD_DATE, encoding="utf-8")
+    result = qabot("ask", "Why did Ring drop Flock?", tmp_path=tmp_path,
+                   env={"QABOT_CORPUS_DIR": str(corpus_with_one_broken_article)})
+    assert result.returncode == 0
+    lines = result.stderr.splitlines()
+    assert len(lines) == 11 and "… and 21 more broken article files" in lines[-1] and "qabot list" in lines[-1]
+
+
 def test_a_broken_article_file_is_named_with_its_line(tmp_path):
     corpus = tmp_path / "articles"
     corpus.mkdir()
