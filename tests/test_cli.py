@@ -82,6 +82,30 @@ def test_eval_prints_the_metrics(tmp_path):
     assert data["overall"]["hit_at_1"] == 1.0
 
 
+def test_eval_measures_any_corpus_folder_and_the_plain_bm25plus_baseline_beside_it(tmp_path):
+    articles = tmp_path / "other"
+    articles.mkdir()
+    (articles / "rivers.md").write_text(
+        "---\ntitle: Rivers\n---\n\nThe Seine flows through Paris. The Rhine flows into the North Sea.\n"
+    )
+    questions = tmp_path / "q.jsonl"
+    rows = [
+        {"id": "1", "question": "which river flows through paris", "answers": ["The Seine"], "split": "test"},
+        {"id": "2", "question": "who won the world cup", "answers": [], "kind": "offtopic", "split": "test"},
+        {"id": "3", "question": "how much did amazon pay for ring", "answers": ["$839 million"], "split": "tune"},
+    ]
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = ("eval", str(questions), "--corpus", str(articles), "--split", "test", "--json")
+    qabot_report = json.loads(qabot(*args, tmp_path=tmp_path).stdout)
+    assert qabot_report["system"] == "qabot" and qabot_report["answerable"] == 1
+    assert qabot_report["overall"]["hit_at_1"] == 1.0 and qabot_report["rightly_declined"] == 1
+    plain = json.loads(qabot(*args, "--baseline", "bm25plus", tmp_path=tmp_path).stdout)
+    assert plain["system"] == "BM25Plus baseline" and plain["overall"]["hit_at_1"] == 1.0
+    assert plain["by_kind"]["offtopic"] == {**plain["by_kind"]["offtopic"], "unanswerable": 1, "declined": 0}
+    missing = qabot("eval", str(questions), "--corpus", str(tmp_path / "nowhere"), tmp_path=tmp_path)
+    assert missing.returncode == 1 and "not a folder" in missing.stderr
+
+
 BAD_DATE = "---\ntitle: Draft\npublished: 13 Feb\n---\n\nA draft about doorbells.\n"
 
 
