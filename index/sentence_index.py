@@ -21,21 +21,19 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from corpus import Article
-from index.analysis import Analyzer, clean_text
+from index.analysis import Analyzer
 from index.chunking import Chunk, chunk_article
 from index.features import sentence_flags
 from index.progress import BuildProgress, ProgressCallback, report
 from index.query import Vocabulary
+from index.same_fact import Facts, sentence_facts
 from index.scoring import BM25PlusIndex
 
 NO_NEIGHBOUR = -1
-SHARED_WORDS = 6
-"""Sentences of two articles sharing a run of this many words quote the same statement."""
 MEMO_SIZE = 50_000
 DENSE_GAIN_CELLS = 4_000_000
 """An index with at most this many (term, sentence) cells keeps every gain in a dense table
 (at most 16 MB): ranking then reads a question's gains in one step instead of searching."""
-_PUNCTUATION_TO_SPACE = str.maketrans({c: " " for c in "\"'.,;:!?()[]{}-"})
 PARALLEL_FROM_CHARS = 5_000_000
 """Corpora with less text than this are built in-process: starting workers would cost more."""
 BATCH_ARTICLES = 200
@@ -74,7 +72,7 @@ class TextStore:
 
 
 class ChunkMemo:
-    """Per-sentence values that answers need again and again (term sets, word runs),
+    """Per-sentence values that answers need again and again (term sets, fact anchors),
     computed on first use and remembered, up to MEMO_SIZE sentences.
 
     Safe across threads: a race only computes a value twice.
@@ -83,7 +81,7 @@ class ChunkMemo:
     def __init__(self, index: "SentenceIndex") -> None:
         self._index = index
         self._terms: dict[int, frozenset[int]] = {}
-        self._shingles: dict[int, frozenset[str]] = {}
+        self._facts: dict[int, Facts] = {}
 
     def terms(self, chunk: int) -> frozenset[int]:
         found = self._terms.get(chunk)
@@ -92,15 +90,12 @@ class ChunkMemo:
             self._remember(self._terms, chunk, found)
         return found
 
-    def shingles(self, chunk: int) -> frozenset[str]:
-        """The runs of SHARED_WORDS words of a sentence, case and punctuation aside
-        (joined by spaces: a str keeps its hash, so comparing two sets hashes nothing)."""
-        found = self._shingles.get(chunk)
+    def facts(self, chunk: int) -> Facts:
+        """A sentence's fact anchors, names and words (see `index.same_fact`)."""
+        found = self._facts.get(chunk)
         if found is None:
-            text = clean_text(self._index.texts[chunk]).casefold()
-            words = text.translate(_PUNCTUATION_TO_SPACE).split()
-            found = frozenset(" ".join(words[j : j + SHARED_WORDS]) for j in range(len(words) - SHARED_WORDS + 1))
-            self._remember(self._shingles, chunk, found)
+            found = sentence_facts(self._index.texts[chunk], self._index.analyzer.stopwords)
+            self._remember(self._facts, chunk, found)
         return found
 
     @staticmethod
