@@ -46,7 +46,8 @@ def test_ask_json_prints_one_parseable_object(tmp_path):
     assert data["answered"] is True and isinstance(data["message"], str)
     first = data["passages"][0]
     assert {"text", "title", "publisher", "url", "score", "also_reported_by"} <= set(first)
-    assert first["also_reported_by"] and {"title", "publisher", "url"} <= set(first["also_reported_by"][0])
+    assert first["also_reported_by"] and {"title", "publisher", "url", "sentence"} <= set(first["also_reported_by"][0])
+    assert "time and resources" in first["also_reported_by"][0]["sentence"]  # the other article's own words
 
 
 def test_ask_declines_plainly_when_the_articles_do_not_answer(tmp_path):

@@ -102,7 +102,7 @@ def _interactive(core: AnsweringCore, color: bool) -> int:
 
 def show_index(args: argparse.Namespace, settings: Settings) -> int:
     from index.analysis import Analyzer
-    from index.cache import cache_path, load_or_build
+    from index.cache import load_or_build
 
     started = time.perf_counter()
     loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer())
@@ -113,7 +113,7 @@ def show_index(args: argparse.Namespace, settings: Settings) -> int:
     print(f"terms:     {index.term_count}")
     how = "loaded from cache" if loaded.from_cache else "built"
     print(f"index:     {how} in {time.perf_counter() - started:.2f} s")
-    print(f"cache:     {cache_path(settings.cache_dir, settings.corpus_dir, loaded.key)}")
+    print(f"cache:     {loaded.location or 'not written (see the warning above)'}")
     if loaded.broken:
         print(f"broken:    {len(loaded.broken):,} article file{'s' if len(loaded.broken) != 1 else ''} left out")
         return ExitCode.FAILED if args.strict else ExitCode.OK
