@@ -61,7 +61,7 @@ def test_a_cache_file_cut_short_is_rebuilt_and_the_answers_are_the_same(corpus_d
 def test_one_flipped_bit_is_caught_by_the_checksum(corpus_dir, tmp_path, caplog, victim):
     """A file of the right size whose bytes changed (bit rot, a stray write) is not trusted either."""
     settings = make_settings(tmp_path, corpus_dir=corpus_dir)
-    before = AnsweringCore.from_settings(settings).answer(QUESTION)
+    before = load_core(settings).answer(QUESTION)
     [cached] = [p for p in cache_files(settings.cache_dir) if p.name == victim]
     data = bytearray(cached.read_bytes())
     data[len(data) - 3] ^= 0x01
@@ -70,7 +70,7 @@ def test_one_flipped_bit_is_caught_by_the_checksum(corpus_dir, tmp_path, caplog,
         again = load_or_build(corpus_dir, settings.cache_dir, Analyzer())
     assert not again.from_cache
     assert "checksum does not match" in caplog.text
-    after = AnsweringCore.from_settings(settings).answer(QUESTION)
+    after = load_core(settings).answer(QUESTION)
     assert [p.text for p in after.passages] == [p.text for p in before.passages]
 
 
@@ -84,7 +84,7 @@ def test_an_array_that_would_need_pickle_is_refused_not_loaded(corpus_dir, tmp_p
     from index.store_files import describe
 
     settings = make_settings(tmp_path, corpus_dir=corpus_dir)
-    AnsweringCore.from_settings(settings)
+    load_core(settings)
     folder = index_folder(settings.cache_dir, corpus_dir)
     [segment] = folder.glob("seg-*")
     np.save(segment / "flags.npy", np.array([{"not": "numbers"}], dtype=object), allow_pickle=True)
@@ -92,14 +92,14 @@ def test_an_array_that_would_need_pickle_is_refused_not_loaded(corpus_dir, tmp_p
     manifest["segments"][0]["files"]["flags.npy"] = describe(segment / "flags.npy")  # a "matching" checksum
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with caplog.at_level(logging.WARNING, logger="index.cache"):
-        core = AnsweringCore.from_settings(settings)
+        core = load_core(settings)
     assert core.answer(QUESTION).answered
     assert "unusable" in caplog.text
 
 
 def test_no_pickle_is_written_anywhere_in_the_cache(corpus_dir, tmp_path):
     settings = make_settings(tmp_path, corpus_dir=corpus_dir)
-    AnsweringCore.from_settings(settings)
+    load_core(settings)
     for path in stored_files(settings.cache_dir):
         data = path.read_bytes()
         assert path.suffix in (".npy", ".json"), path
@@ -153,7 +153,7 @@ def test_a_garbled_manifest_costs_a_rebuild_not_an_answer(corpus_dir, tmp_path, 
     with caplog.at_level(logging.WARNING, logger="index.cache"):
         loaded = load_or_build(corpus_dir, settings.cache_dir, Analyzer())
     assert not loaded.from_cache and "unusable" in caplog.text
-    assert AnsweringCore.from_settings(settings).answer(QUESTION).answered
+    assert load_core(settings).answer(QUESTION).answered
 
 
 def test_a_damaged_segment_costs_only_its_own_articles(corpus_dir, tmp_path, caplog):

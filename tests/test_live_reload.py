@@ -145,7 +145,7 @@ def test_only_real_changes_rebuild_and_a_touched_file_is_not_one(articles):
 def test_a_file_seen_while_it_is_being_written_is_read_only_once_it_is_whole(articles, caplog):
     """An editor or a script that rewrites a file in place empties it first: a look at
     that moment must not report the article as broken, nor build without it."""
-    caplog.set_level(logging.INFO, logger="bot.reload")
+    caplog.set_level(logging.INFO, logger="bot.service.reload")
     built_from: list[list[str]] = []
 
     def build() -> int:
