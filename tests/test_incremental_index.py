@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.measure import questions
-from benchmarks.synthetic import articles as synthetic_articles
+from tests.support.synthetic import questions
+from tests.support.synthetic import articles as synthetic_articles
 from bot.answering.core import AnsweringCore
 from bot.app import core_over
 from corpus import BUNDLED_DIR, render_article
