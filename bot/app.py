@@ -25,6 +25,7 @@ from bot.service.questions import QuestionService
 from bot.service.reload import CorpusWatcher
 from bot.settings import Settings
 from bot.stores.choice import Stores, open_stores
+from bot.stores.conversations import ConversationStore
 from bot.stores.questionlog.store import QuestionLog
 from index.analysis import Analyzer
 from index.cache import LoadedIndex, load_or_build
@@ -93,6 +94,14 @@ def build_service(settings: Settings, stores: Stores | None = None) -> QuestionS
         limiter=(stores or stores_for(settings)).limiter,
         question_log=open_question_log(settings),
         watcher=watcher,
+        conversations=conversation_store(settings),
+    )
+
+
+def conversation_store(settings: Settings) -> ConversationStore:
+    """Where threads and reply chains are remembered for follow-ups: this process's memory only."""
+    return ConversationStore(
+        idle_seconds=settings.conversation_minutes * 60, max_conversations=settings.conversations_max
     )
 
 

@@ -161,6 +161,20 @@ def _shards(text: str) -> int | str | None:
     return count
 
 
+def _discord_ids(text: str) -> tuple[int, ...]:
+    ids = [part.strip() for part in text.replace(" ", ",").split(",") if part.strip()]
+    if not all(part.isdigit() for part in ids):
+        raise ValueError("must be channel IDs (numbers) separated by commas, e.g. 1300000000000000001,1300000000000000002")
+    return tuple(int(part) for part in ids)
+
+
+def _slack_ids(text: str) -> tuple[str, ...]:
+    ids = [part.strip() for part in text.replace(" ", ",").split(",") if part.strip()]
+    if not all(part.isalnum() and part[:1] in "CG" for part in ids):
+        raise ValueError("must be channel IDs (C… or G…) separated by commas, e.g. C0123456789,G0123456789")
+    return tuple(ids)
+
+
 def _setting(env: str, parse: Callable[[str], object], default: object, doc: str):
     return field(default=default, metadata={"env": env, "parse": parse, "doc": doc})
 
@@ -194,6 +208,31 @@ class Settings:
         RateLimit(5, 30.0),
         "Questions per user as COUNT/SECONDS; 0/1 turns the limit off.",
     )
+    conversation_minutes: float = _setting(
+        "QABOT_CONVERSATION_MINUTES",
+        _positive_float,
+        30.0,
+        "A thread or reply chain stays a conversation (follow-ups such as 'why?' are read with its "
+        "earlier questions) for this many minutes after its last question.",
+    )
+    conversation_messages: int = _setting(
+        "QABOT_CONVERSATION_MESSAGES",
+        _positive_int,
+        15,
+        "Slack: in a thread the bot answered in, this many questions are answered without a mention.",
+    )
+    conversations_max: int = _setting(
+        "QABOT_CONVERSATIONS_MAX",
+        _positive_int,
+        5000,
+        "Conversations kept in memory at most (the least recently used is forgotten first).",
+    )
+    ask_about_visibility: str = _setting(
+        "QABOT_ASK_ABOUT_VISIBILITY",
+        _choice("private", "public"),
+        "private",
+        "Whether answers to 'Ask qabot about this' (Discord and Slack) are shown only to the asker or to the channel.",
+    )
     log_level: str = _setting(
         "QABOT_LOG_LEVEL", _choice("debug", "info", "warning", "error"), "info", "Logging level."
     )
@@ -219,6 +258,13 @@ class Settings:
     discord_gateway_url: str = _setting(
         "QABOT_DISCORD_GATEWAY_URL", _text, "", "Override the Discord gateway websocket URL (proxy, tests)."
     )
+    discord_auto_channels: tuple[int, ...] = _setting(
+        "QABOT_DISCORD_AUTO_CHANNELS",
+        _discord_ids,
+        (),
+        "Discord channel and forum IDs (commas) where new questions are answered in a thread without "
+        "a mention; needs the Message Content intent. Empty: off.",
+    )
     slack_bot_token: Secret = _setting(
         "SLACK_BOT_TOKEN", _secret, Secret(""), "Slack bot token (xoxb-...)."
     )
@@ -236,6 +282,13 @@ class Settings:
         _choice("in_channel", "ephemeral"),
         "ephemeral",
         "Whether /ask answers are shown to the channel or only to the asker.",
+    )
+    slack_auto_channels: tuple[str, ...] = _setting(
+        "QABOT_SLACK_AUTO_CHANNELS",
+        _slack_ids,
+        (),
+        "Slack channel IDs (commas) where every top-level question is answered in its thread without "
+        "a mention. Empty: off.",
     )
     redis_url: Secret = _setting(
         "QABOT_REDIS_URL",

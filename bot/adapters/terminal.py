@@ -37,7 +37,8 @@ def _passage_text(passage: Passage, color: bool) -> str:
 
 def render(answer: Answer, color: bool = False) -> str:
     """The answer as plain text (with ANSI bold/dim for the matched sentence when `color`)."""
-    out = [_wrap(answer.message, "")]
+    out = [_wrap(f"(about: {answer.follow_up_of})", "")] if answer.follow_up_of else []
+    out.append(_wrap(answer.message, ""))
     if answer.outcome is Outcome.NOT_FOUND and answer.coverage:
         out.append(_wrap(answer.coverage, ""))
     for number, passage in enumerate(answer.passages, start=1):

@@ -125,6 +125,9 @@ class Answer:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
     answer_id: int | None = None
     """The question log's ID for this answer, for 👍/👎 feedback; None when it was not logged."""
+    follow_up_of: str | None = None
+    """For a follow-up in a conversation ("why?", "tell me more"): the earlier question it was
+    read with, for adapters to show "(about: …)"; None for a question read on its own."""
 
     @property
     def answered(self) -> bool:

@@ -14,7 +14,16 @@ import time
 from dataclasses import dataclass, field, replace
 
 from bot.answering.answer import Answer, Outcome, Passage, Source
-from bot.answering.messages import ANSWERED_MESSAGE
+from bot.answering.conversation import (
+    Conversation,
+    FollowUp,
+    follow_up_query,
+    is_more_request,
+    passage_keys,
+    read_follow_up,
+    remember,
+)
+from bot.answering.messages import ANSWERED_MESSAGE, MORE_MESSAGE, NOTHING_MORE_MESSAGE, NOTHING_TO_CONTINUE
 from corpus import Article, CorpusFileError
 from index.analysis import clean_text
 from index.query import Lexicon, Query, Vocabulary, parse_question
@@ -72,15 +81,17 @@ class AnsweringCore:
             broken_files=broken_files,
         )
 
-    def answer(self, question: str) -> Answer:
+    def answer(self, question: str, conversation: Conversation | None = None) -> Answer:
+        """Answer `question`; in `conversation` (a thread, a reply chain), a follow-up is read
+        with the earlier questions (see `bot.answering.conversation`), and the turn is added."""
         started = time.perf_counter()
         text = question if isinstance(question, str) else ""
         # A lone UTF-16 surrogate (JSON from a platform may carry one) cannot be encoded to be
         # sent back, and the question is echoed in replies: it becomes U+FFFD like any bad byte.
-        answer = self._answer(_LONE_SURROGATE.sub("\ufffd", text))
+        answer = self._answer(_LONE_SURROGATE.sub("\ufffd", text), conversation)
         return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
 
-    def _answer(self, question: str) -> Answer:
+    def _answer(self, question: str, conversation: Conversation | None = None) -> Answer:
         if len(question) > 4 * self.max_question_chars:
             # Refuse a flood before cleaning it: normalising megabytes costs real time.
             return self._invalid(
@@ -99,7 +110,21 @@ class AnsweringCore:
                 f"That question is {len(cleaned):,} characters long; please ask it in under "
                 f"{self.max_question_chars:,} characters.",
             )
+        if conversation is None and is_more_request(searchable):
+            return self._invalid(shown, NOTHING_TO_CONTINUE)
         query = parse_question(searchable, self.index.analyzer, self.vocabulary, self.lexicon)
+        follow_up = read_follow_up(searchable, query, conversation)
+        if follow_up is not None:
+            # Conversation hook: the follow-up's query, answered and remembered in follow_ups.
+            return self._follow_up(shown, follow_up)
+        answer = self._search(shown, query)
+        if conversation is not None:
+            remember(conversation, shown, (searchable,), shown, answer)
+        return answer
+
+    def _search(self, shown: str, query: Query, exclude: frozenset[str] = frozenset()) -> Answer:
+        """Rank the sentences for `query` and answer, or decline; leaves out the passages
+        whose keys are in `exclude` (shown earlier in the conversation)."""
         if not query.concepts:
             return self._invalid(
                 shown,
@@ -108,17 +133,28 @@ class AnsweringCore:
             )
         if not query.known_concepts:
             return self._not_found(shown, query, (), 0.0)
-        ranking = rank(self.index, query, self.top_k)
+        ranking = rank(self.index, query, self.top_k + len(exclude))
         passages = tuple(self._passage(hit) for hit in ranking.hits)
+        if exclude:
+            passages = tuple(p for p in passages if exclude.isdisjoint(passage_keys(p)))[: self.top_k]
+            if not passages:
+                return Answer(question=shown, outcome=Outcome.NOT_FOUND, message=NOTHING_MORE_MESSAGE)
         if not passages or ranking.best_coverage < self.min_confidence:
             return self._not_found(shown, query, passages, ranking.best_coverage)
         return Answer(
             question=shown,
             outcome=Outcome.ANSWERED,
-            message=ANSWERED_MESSAGE,
+            message=MORE_MESSAGE if exclude else ANSWERED_MESSAGE,
             passages=passages,
             confidence=ranking.best_coverage,
         )
+
+    def _follow_up(self, shown: str, follow_up: FollowUp) -> Answer:
+        """A follow-up: the earlier question's words carried over below its own, or "more"."""
+        query = follow_up_query(follow_up, self.index.analyzer, self.vocabulary, self.lexicon)
+        answer = replace(self._search(shown, query, follow_up.exclude), follow_up_of=follow_up.of)
+        follow_up.remember(shown, answer)
+        return answer
 
     def _invalid(self, shown: str, message: str) -> Answer:
         return Answer(

@@ -24,6 +24,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     asking = sub.add_parser("ask", help="answer a question in the terminal (no question: ask interactively)")
     asking.add_argument("question", nargs="*", help="the question (quote it, or it is joined from the words)")
     asking.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    asking.add_argument(
+        "--conversation",
+        action="store_true",
+        help="read the questions on standard input as one conversation: follow-ups such as "
+        "'why?' or 'tell me more' are read with the earlier questions (with --json: one JSON "
+        "object a line, with follow_up_of)",
+    )
     asking.set_defaults(handler=ask)
 
     indexing = sub.add_parser("index", help="build the index (or load it from the cache) and say what it holds")
@@ -68,6 +75,8 @@ def _report_broken(broken: Sequence[CorpusFileError]) -> None:
 def ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.adapters.terminal import render
 
+    from bot.answering.conversation import Conversation
+
     core = _core(settings)
     color = sys.stdout.isatty() and not args.json
     if args.question:
@@ -75,20 +84,36 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
     elif sys.stdin.isatty():
         return _interactive(core, color)
     else:
-        questions = [line for line in sys.stdin.read().splitlines() if line.strip()] or [""]
+        # One line at a time, answered as it comes, so a conversation can be typed or piped.
+        questions = (line.rstrip("\n") for line in sys.stdin)
+    # Without --conversation each line is a question of its own, as before.
+    conversation = Conversation() if args.conversation else None
+    asked = 0
     for question in questions:
-        answer = core.answer(question)
+        if not args.question and not question.strip():
+            continue
+        asked += 1
+        answer = core.answer(question, conversation)
         if args.json:
-            print(json.dumps(answer.to_dict(), ensure_ascii=False))
+            fields = answer.to_dict()
+            if args.conversation:
+                fields["follow_up_of"] = answer.follow_up_of
+            print(json.dumps(fields, ensure_ascii=False), flush=True)
         else:
-            print(render(answer, color=color))
+            print(render(answer, color=color), flush=True)
+    if not asked:  # an empty standard input: say how to ask, as for an empty question
+        answer = core.answer("")
+        print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else render(answer, color=color))
     return ExitCode.OK
 
 
 def _interactive(core: AnsweringCore, color: bool) -> int:
+    """Questions typed one after another are one conversation: "why?" follows up the last one."""
     from bot.adapters.terminal import render
+    from bot.answering.conversation import Conversation
 
-    print("Ask a question about the articles (an empty line or Ctrl-D quits).")
+    conversation = Conversation()
+    print("Ask a question about the articles; follow up with “why?” or “tell me more” (an empty line or Ctrl-D quits).")
     while True:
         try:
             question = input("\n? ")
@@ -97,7 +122,7 @@ def _interactive(core: AnsweringCore, color: bool) -> int:
             return ExitCode.OK
         if not question.strip():
             return ExitCode.OK
-        print(render(core.answer(question), color=color))
+        print(render(core.answer(question, conversation), color=color))
 
 
 def show_index(args: argparse.Namespace, settings: Settings) -> int:

@@ -19,6 +19,8 @@ from typing import Any, Callable, Protocol
 from bot.answering.answer import Answer, Outcome
 from bot.answering.messages import ERROR_MESSAGE, RATE_LIMITED_MESSAGE
 from bot.answering.answer import Vote
+from bot.answering.conversation import Conversation
+from bot.stores.conversations import ConversationStore
 from bot.stores.questionlog.store import QuestionLog
 from bot.stores.ratelimit import RateLimiter
 from bot.service.privacy import DEFAULT_ID_SECRET, user_key
@@ -32,17 +34,27 @@ RELOAD_SIGNAL: int | None = getattr(signal, "SIGHUP", None)
 
 
 class Answerer(Protocol):
-    """What the service needs of the answering core (`bot.answering.core.AnsweringCore` is one)."""
+    """What the service needs of the answering core (`bot.answering.core.AnsweringCore` is one).
+    `conversation` is passed only for a question asked in a conversation."""
 
-    def answer(self, question: str) -> Answer: ...
+    def answer(self, question: str, conversation: Conversation | None = ...) -> Answer: ...
 
 
 class AskService(Protocol):
     """What every adapter needs of the service: `QuestionService` is one; tests wrap it."""
 
     def ask(
-        self, question: str, user_id: str, platform: str = ..., channel_id: str | None = ...
+        self,
+        question: str,
+        user_id: str,
+        platform: str = ...,
+        channel_id: str | None = ...,
+        conversation: str | None = ...,
     ) -> Answer: ...
+
+    def in_conversation(self, platform: str, conversation: str, max_questions: int | None = ...) -> bool: ...
+
+    def link_conversation(self, platform: str, conversation: str, message: str) -> None: ...
 
     def link_message(self, answer_id: int, platform: str, message_ref: str) -> None: ...
 
@@ -64,17 +76,26 @@ class QuestionService:
     watcher: CorpusWatcher[Any] | None = None
     id_secret: bytes = DEFAULT_ID_SECRET
     """Keys the hashes of platform IDs (see `bot.service.privacy`)."""
+    conversations: ConversationStore = field(default_factory=ConversationStore)
+    """Threads and reply chains, in memory under hashed keys, for follow-up questions."""
     _previous_handler: Any = field(default=None, init=False, repr=False)
     _installed_signal: int | None = field(default=None, init=False, repr=False)
 
     def ask(
-        self, question: str, user_id: str, platform: str = "unknown", channel_id: str | None = None
+        self,
+        question: str,
+        user_id: str,
+        platform: str = "unknown",
+        channel_id: str | None = None,
+        conversation: str | None = None,
     ) -> Answer:
-        """Answer `question` for the platform user `user_id`, asked in channel `channel_id`.
+        """Answer `question` for the platform user `user_id`, asked in channel `channel_id`,
+        as part of `conversation` (a thread or reply chain, named by the adapter) if given.
 
         The IDs are the platform's raw ones; they are turned into opaque keys here, before
-        the rate limit or the question log sees them, and never kept as they are. The
-        answer's `answer_id` is set when the question was logged, for `record_feedback`.
+        the rate limit, the question log or the conversation store sees them, and never kept
+        as they are. The answer's `answer_id` is set when the question was logged, for
+        `record_feedback`; its `follow_up_of` when it was read as a follow-up.
 
         Never raises: a rate-limited user gets Outcome.RATE_LIMITED, a failure inside
         the core gets Outcome.ERROR with an apology (and the traceback in the log).
@@ -88,7 +109,10 @@ class QuestionService:
         started = time.perf_counter()
         core = self.core  # one read: a reload swapping the core mid-question changes nothing here
         try:
-            answer = core.answer(question)
+            if conversation is None:
+                answer = core.answer(question)
+            else:
+                answer = core.answer(question, self.conversations.open(self._conversation_key(platform, conversation)))
         except Exception:
             log.exception("answering failed")
             answer = Answer(question=question, outcome=Outcome.ERROR, message=ERROR_MESSAGE)
@@ -99,6 +123,25 @@ class QuestionService:
 
     def _key(self, platform: str, raw_id: str) -> str:
         return user_key(platform, str(raw_id), self.id_secret)
+
+    def _conversation_key(self, platform: str, conversation: str) -> str:
+        return self._key(platform, f"conversation:{conversation}")
+
+    # -- conversations ------------------------------------------------------------
+
+    def in_conversation(self, platform: str, conversation: str, max_questions: int | None = None) -> bool:
+        """Whether `conversation` is one the bot answered in and has not expired (and, with
+        `max_questions`, has had fewer questions than that): where a message with no mention
+        is still a follow-up."""
+        found = self.conversations.find(self._conversation_key(platform, conversation))
+        return found is not None and found.questions > 0 and (max_questions is None or found.questions < max_questions)
+
+    def link_conversation(self, platform: str, conversation: str, message: str) -> None:
+        """The bot posted `message` in `conversation`: asking with `message` as the conversation
+        (a reply to it) continues `conversation`. Both are raw references; kept hashed."""
+        self.conversations.link(
+            self._conversation_key(platform, message), self._conversation_key(platform, conversation)
+        )
 
     def record_feedback(self, answer_id: int, user_id: str, vote: Vote | int | str, platform: str = "unknown") -> bool:
         """Record a 👍 (Vote.UP) or 👎 (Vote.DOWN) by platform user `user_id` on a logged answer;
