@@ -119,6 +119,20 @@ class Conversation:
             self.questions += 1
 
 
+_QUESTION_START = re.compile(
+    r"^(?:what|what's|whats|why|when|who|whom|whose|where|which|how|is|are|was|were|did|does|do|can|could"
+    r"|will|would|should|has|have|had|isn't|wasn't|didn't|doesn't|tell me|explain)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_a_question(text: str) -> bool:
+    """Whether a message in a channel that answers by itself is a question: it ends with "?"
+    or starts with a question word. "lol nice" is not; "why did ring drop flock" is."""
+    stripped = text.strip()
+    return bool(stripped) and (stripped.rstrip(")]\"'”’ ").endswith("?") or bool(_QUESTION_START.match(stripped)))
+
+
 def passage_key(article_id: str, sentence: str) -> str:
     """What identifies a shown passage across reloads: its article and its sentence."""
     return f"{article_id}\x00{sentence}"

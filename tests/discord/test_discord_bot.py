@@ -218,7 +218,8 @@ async def test_ask_is_registered_with_its_description_globally_or_in_one_server(
     assert global_sync.path == f"/applications/{app}/commands"
     assert guild_sync.path == f"/applications/{app}/guilds/{guild_id}/commands"
     for sync in (global_sync, guild_sync):
-        [command] = sync.body
+        [command, ask_about] = sync.body
+        assert (ask_about["name"], ask_about["type"]) == ("Ask qabot about this", 3)  # a message command
         assert command["name"] == "ask"
         assert command["description"].startswith("Ask the news articles a question")
         assert [(o["name"], o["required"]) for o in command["options"]] == [("question", True), ("private", False)]
@@ -377,7 +378,7 @@ async def test_a_slash_answer_rate_limited_by_discord_is_retried(tmp_path):
 class ExplodingCore:
     """An answering core that fails on every question."""
 
-    def answer(self, question: str) -> Answer:
+    def answer(self, question: str, conversation: object = None) -> Answer:
         raise RuntimeError("the index is corrupt")
 
 
@@ -388,11 +389,11 @@ class CoreFailingOnce:
         self.real = real
         self.failed = False
 
-    def answer(self, question: str) -> Answer:
+    def answer(self, question: str, conversation: object = None) -> Answer:
         if not self.failed:
             self.failed = True
             raise RuntimeError("the index is corrupt")
-        return self.real.answer(question)
+        return self.real.answer(question, conversation)  # type: ignore[arg-type]
 
 
 async def test_a_failure_inside_the_core_gets_an_apology_and_the_bot_keeps_answering(tmp_path, caplog):

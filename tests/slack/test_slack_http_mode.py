@@ -386,10 +386,10 @@ class CoreThatFailsOn:
     real: AnsweringCore
     trigger: str
 
-    def answer(self, question: str) -> Answer:
+    def answer(self, question: str, conversation: object = None) -> Answer:
         if self.trigger in question:
             raise RuntimeError("index exploded")
-        return self.real.answer(question)
+        return self.real.answer(question, conversation)  # type: ignore[arg-type]
 
 
 def test_an_error_inside_the_core_is_answered_with_an_apology_and_logged_and_the_app_keeps_going(

@@ -38,6 +38,10 @@ DISCORD_EPOCH_MS = 1_420_070_400_000
 HEARTBEAT_INTERVAL_MS = 41_250
 AUTHENTICATION_FAILED = 4004
 """The gateway close code for a token Discord does not accept."""
+DISALLOWED_INTENTS = 4014
+"""The gateway close code for a privileged intent not enabled in the Developer Portal."""
+MESSAGE_CONTENT_INTENT = 1 << 15
+TEXT_CHANNEL, PUBLIC_THREAD, FORUM_CHANNEL = 0, 11, 15
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,8 @@ class RecordedRequest:
     status: int
     at: float = field(default_factory=time.monotonic)
     """When it arrived (time.monotonic, comparable across processes on one machine)."""
+    reply: Any = field(default=None, compare=False)
+    """What the fake answered (a posted message's payload, say), or None."""
 
     def is_message_send(self) -> bool:
         """A message the bot posted: to a channel, or as an interaction follow-up."""
@@ -123,6 +129,11 @@ class FakeDiscord:
     """Every RESUME the bot sent (session ID and sequence; the token is left out)."""
     replay_overlap: int = 0
     """On RESUME, also replay this many events the bot had already seen (at-least-once delivery)."""
+    forum_channel_id: int = 1_300_000_000_000_000_002
+    """A forum channel beside the text channel, for forum posts."""
+    message_content_enabled: bool = False
+    """Whether the Message Content intent is turned on in the Developer Portal: asking for it
+    without is refused with close code 4014; with it, every message's content reaches the bot."""
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -131,6 +142,9 @@ class FakeDiscord:
         self._sessions: dict[str, _Session] = {}
         self._failures: list[_PlannedFailure] = []
         self._request_arrived = asyncio.Condition()
+        self._content_intent = False
+        self._threads: dict[int, int] = {}
+        """Thread ID -> its parent channel's ID."""
         self.session_ready = asyncio.Event()
         """Set once READY and GUILD_CREATE have been sent to an identified bot."""
 
@@ -185,16 +199,29 @@ class FakeDiscord:
         mention_everyone: bool = False,
         direct: bool = False,
         message_id: int | None = None,
+        channel_id: int | None = None,
+        reply_to: dict[str, Any] | None = None,
+        ping_replied: bool = True,
     ) -> dict[str, Any]:
-        """`author` posts a message; the bot receives MESSAGE_CREATE.
+        """`author` posts a message (in `channel_id`, by default the text channel; a thread's ID
+        posts in the thread), replying to the message `reply_to` if given; the bot receives
+        MESSAGE_CREATE.
 
         Like Discord without the Message Content intent, content reaches the bot only
-        for a direct message or one that mentions it; otherwise it arrives empty.
+        for a direct message or one that mentions it (a reply to the bot's message mentions
+        it, unless `ping_replied` is off); otherwise it arrives empty.
         """
-        reaches_bot = direct or any(user.id == self.bot.id for user in mentions) or author.id == self.bot.id
+        if reply_to is not None and ping_replied and int(reply_to["author"]["id"]) == self.bot.id:
+            mentions = (*mentions, self.bot)
+        reaches_bot = (
+            direct
+            or self._content_intent
+            or any(user.id == self.bot.id for user in mentions)
+            or author.id == self.bot.id
+        )
         message = {
             "id": str(message_id or self.snowflake()),
-            "channel_id": str(self.dm_channel_id(author) if direct else self.channel_id),
+            "channel_id": str(self.dm_channel_id(author) if direct else channel_id or self.channel_id),
             "author": author.payload(),
             "content": content if reaches_bot else "",
             "timestamp": _now_iso(),
@@ -208,14 +235,100 @@ class FakeDiscord:
             "attachments": [],
             "embeds": [],
             "pinned": False,
-            "type": 0,
+            "type": 19 if reply_to is not None else 0,
             "flags": 0,
         }
+        if reply_to is not None:
+            message["message_reference"] = {
+                "type": 0,
+                "message_id": reply_to["id"],
+                "channel_id": reply_to["channel_id"],
+                "guild_id": str(self.guild_id),
+            }
+            message["referenced_message"] = reply_to
         if not direct:
             message["guild_id"] = str(self.guild_id)
             message["member"] = _member(None)
         await self.dispatch("MESSAGE_CREATE", message)
         return message
+
+    async def open_thread(self, author: FakeUser, name: str, *, parent_id: int | None = None) -> int:
+        """`author` opens a thread in the text channel (or `parent_id`); the bot receives THREAD_CREATE."""
+        thread_id = self.snowflake()
+        await self.dispatch("THREAD_CREATE", self._thread(thread_id, parent_id or self.channel_id, name, author))
+        return thread_id
+
+    async def post_in_forum(self, author: FakeUser, title: str, content: str) -> dict[str, Any]:
+        """`author` makes a forum post: a thread in the forum channel, whose first message has
+        the thread's ID (THREAD_CREATE, then MESSAGE_CREATE)."""
+        thread_id = await self.open_thread(author, title, parent_id=self.forum_channel_id)
+        return await self.post_message(author, content, channel_id=thread_id, message_id=thread_id)
+
+    def bot_message(self, request: RecordedRequest) -> dict[str, Any]:
+        """The message the bot posted with `request`, as Discord returned it (for replying to it)."""
+        assert request.reply is not None, "not a message the bot posted"
+        return request.reply
+
+    def thread_parent(self, thread_id: int) -> int | None:
+        return self._threads.get(thread_id)
+
+    async def run_message_command(self, user: FakeUser, name: str, target: dict[str, Any]) -> dict[str, Any]:
+        """`user` runs the message context-menu command `name` on `target` (a message payload)."""
+        interaction = self._interaction(user)
+        interaction["data"] = {
+            "id": str(self.snowflake()),
+            "name": name,
+            "type": 3,
+            "target_id": target["id"],
+            # Discord sends the target message whole, content included, with no intent needed.
+            "resolved": {"messages": {target["id"]: target}},
+        }
+        await self.dispatch("INTERACTION_CREATE", interaction)
+        return interaction
+
+    def message_payload(self, author: FakeUser, content: str) -> dict[str, Any]:
+        """A message `author` wrote earlier in the text channel (the bot never saw it)."""
+        return {
+            "id": str(self.snowflake()),
+            "channel_id": str(self.channel_id),
+            "guild_id": str(self.guild_id),
+            "author": author.payload(),
+            "content": content,
+            "timestamp": _now_iso(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "pinned": False,
+            "type": 0,
+            "flags": 0,
+        }
+
+    def _thread(self, thread_id: int, parent_id: int, name: str, owner: FakeUser) -> dict[str, Any]:
+        self._threads[thread_id] = parent_id
+        return {
+            "id": str(thread_id),
+            "guild_id": str(self.guild_id),
+            "parent_id": str(parent_id),
+            "owner_id": str(owner.id),
+            "name": name,
+            "type": PUBLIC_THREAD,
+            "last_message_id": None,
+            "message_count": 0,
+            "member_count": 1,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": _now_iso(),
+                "locked": False,
+            },
+            "newly_created": True,
+        }
 
     def dm_channel_id(self, user: FakeUser) -> int:
         """The direct-message channel between `user` and the bot (stable per user)."""
@@ -224,7 +337,20 @@ class FakeDiscord:
     async def run_slash_command(self, user: FakeUser, name: str, **options: str | bool) -> dict[str, Any]:
         """`user` runs `/name` with `options` in the server's channel; the bot receives INTERACTION_CREATE."""
         option_types = {str: 3, bool: 5}
-        interaction = {
+        interaction = self._interaction(user)
+        interaction["data"] = {
+            "id": str(self.snowflake()),
+            "name": name,
+            "type": 1,
+            "options": [
+                {"name": key, "type": option_types[type(value)], "value": value} for key, value in options.items()
+            ],
+        }
+        await self.dispatch("INTERACTION_CREATE", interaction)
+        return interaction
+
+    def _interaction(self, user: FakeUser) -> dict[str, Any]:
+        return {
             "id": str(self.snowflake()),
             "application_id": str(self.application_id),
             "type": 2,
@@ -234,14 +360,6 @@ class FakeDiscord:
             "channel_id": str(self.channel_id),
             "channel": self._channel(),
             "member": {**_member(user), "permissions": "2147483647"},
-            "data": {
-                "id": str(self.snowflake()),
-                "name": name,
-                "type": 1,
-                "options": [
-                    {"name": key, "type": option_types[type(value)], "value": value} for key, value in options.items()
-                ],
-            },
             "app_permissions": "2147483647",
             "locale": "en-US",
             "guild_locale": "en-US",
@@ -250,8 +368,6 @@ class FakeDiscord:
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
-        await self.dispatch("INTERACTION_CREATE", interaction)
-        return interaction
 
     async def react(
         self, user: FakeUser, channel_id: int, message_id: int, emoji: str, *, remove: bool = False
@@ -395,6 +511,11 @@ class FakeDiscord:
                 if token != self.token or self.gateway_rejects_token:
                     await socket.close(code=AUTHENTICATION_FAILED, message=b"Authentication failed.")
                     break
+                wants_content = bool(int(identify.get("intents") or 0) & MESSAGE_CONTENT_INTENT)
+                if wants_content and not self.message_content_enabled:
+                    await socket.close(code=DISALLOWED_INTENTS, message=b"Disallowed intent(s).")
+                    break
+                self._content_intent = wants_content
                 await self._send_ready(socket, request.transport, identify.get("shard"))
             elif op == 6:  # resume
                 resume = dict(payload["d"])
@@ -487,7 +608,7 @@ class FakeDiscord:
             "unavailable": False,
             "member_count": 2,
             "members": [_member(self.bot)],
-            "channels": [self._channel()],
+            "channels": [self._channel(), self._forum()],
             "threads": [],
             "voice_states": [],
             "presences": [],
@@ -512,6 +633,20 @@ class FakeDiscord:
             "flags": 0,
         }
 
+    def _forum(self) -> dict[str, Any]:
+        return {
+            **self._channel(),
+            "id": str(self.forum_channel_id),
+            "type": FORUM_CHANNEL,
+            "name": "questions",
+            "position": 1,
+            "available_tags": [],
+            "default_reaction_emoji": None,
+            "default_thread_rate_limit_per_user": 0,
+            "default_sort_order": None,
+            "default_forum_layout": 0,
+        }
+
     # -- REST ----------------------------------------------------------------
 
     async def _rest(self, request: web.Request) -> web.Response:
@@ -519,9 +654,14 @@ class FakeDiscord:
         body = await request.json() if request.can_read_body and request.content_type == "application/json" else None
         authorization = request.headers.get("Authorization")
         status, reply, headers = self._route(request.method, path, body, authorization)
+        if status == 200 and (thread := re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path)):
+            # The bot opened a thread on a message: Discord tells it so (THREAD_CREATE), which
+            # is how later messages in the thread are known to be in one.
+            del thread
+            await self.dispatch("THREAD_CREATE", reply)
         async with self._request_arrived:
             self.requests.append(
-                RecordedRequest(request.method, path, dict(request.query), body, authorization, status)
+                RecordedRequest(request.method, path, dict(request.query), body, authorization, status, reply=reply)
             )
             self._request_arrived.notify_all()
         if reply is None:
@@ -559,6 +699,9 @@ class FakeDiscord:
             return 200, [self._registered_command(c, guild.group(1) if guild else None) for c in body], {}
         if method == "POST" and (match := re.fullmatch(r"/channels/(\d+)/messages", path)):
             return 200, self._sent_message(int(match.group(1)), body), {}
+        if method == "POST" and (match := re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path)):
+            # A thread started on a message has that message's ID.
+            return 200, self._thread(int(match.group(2)), int(match.group(1)), body.get("name", ""), self.bot), {}
         if method == "PUT" and re.fullmatch(r"/channels/\d+/messages/\d+/reactions/[^/]+/@me", path):
             return 204, None, {}
         if method == "POST" and re.fullmatch(r"/interactions/\d+/[^/]+/callback", path):

@@ -1,9 +1,18 @@
-"""The Discord bot: `/ask`, @mentions and direct messages in, formatted answers out.
+"""The Discord bot: `/ask`, @mentions, replies and direct messages in, formatted answers out.
 
 The client stays thin: it turns a Discord event into a question and an opaque
 user key, asks the shared `QuestionService` (rate limit and apology live there),
-and sends what `formatting` makes of the answer. It needs no privileged intent:
-Discord delivers message content for mentions, DMs and slash commands anyway.
+and sends what `formatting` makes of the answer. Without auto-answer channels it
+needs no privileged intent: Discord delivers message content for mentions (a reply
+to the bot counts as one), DMs, slash commands and context-menu commands anyway.
+
+Conversations: a reply to one of the bot's answers continues that answer's conversation,
+a mention inside a thread continues the thread's, and a direct-message channel is one;
+follow-ups ("why?", "tell me more") are read with the earlier questions there. The
+"Ask qabot about this" message command answers about someone's message, privately unless
+configured otherwise. Channels that answer by themselves (`auto_channels`, opt-in) answer
+every new question, a forum post or a message that looks like a question, in a thread;
+only they need the Message Content intent.
 
 Feedback: the bot adds 👍 and 👎 to each logged answer it posts where people can
 see it, and records a person's click on them (raw reaction events, so it works
@@ -20,8 +29,9 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.adapters.discord.formatting import OutgoingMessage, format_answer
+from bot.adapters.discord.formatting import OutgoingMessage, fit, format_answer
 from bot.answering.answer import Answer, Outcome
+from bot.answering.conversation import asks_a_question
 from bot.stores.seen_events import InMemorySeenEvents, SeenEvents
 from bot.answering.answer import Vote
 from bot.answering.messages import ERROR_MESSAGE
@@ -48,13 +58,20 @@ FEEDBACK_OUTCOMES = (Outcome.ANSWERED, Outcome.NOT_FOUND)
 """Answers worth a vote: a quoted answer, or a decline (a 👎 there says the articles should cover it)."""
 
 
-def question_intents() -> discord.Intents:
+THREAD_NAME_LIMIT = 100
+"""Discord's longest thread name."""
+ASK_ABOUT_COMMAND = "Ask qabot about this"
+
+
+def question_intents(*, message_content: bool = False) -> discord.Intents:
     """Only what asking needs: servers and channels, and message events in them and in DMs.
 
-    Not `message_content`: it is privileged, and Discord sends the content of
-    mentions and DMs without it, which is all the bot reads.
+    `message_content` only for channels that answer by themselves: it is privileged (turned
+    on in the Developer Portal), and Discord sends the content of mentions, replies to the
+    bot and DMs without it, which is all the bot reads otherwise.
     """
     intents = discord.Intents.none()
+    intents.message_content = message_content
     intents.guilds = True
     intents.guild_messages = True
     intents.dm_messages = True
@@ -70,17 +87,24 @@ class QABotClient(discord.Client):
         *,
         seen: SeenEvents | None = None,
         guild_id: int | None = None,
+        auto_channels: frozenset[int] = frozenset(),
+        ask_about_private: bool = True,
         **options: Any,
     ) -> None:
         # `options` go to discord.Client as they are (the tests shorten guild_ready_timeout).
         options.setdefault("max_ratelimit_timeout", MAX_RATE_LIMIT_WAIT_SECONDS)
-        super().__init__(intents=question_intents(), allowed_mentions=NO_MENTIONS, **options)
+        intents = question_intents(message_content=bool(auto_channels))
+        super().__init__(intents=intents, allowed_mentions=NO_MENTIONS, **options)
         self.service = service
+        self.auto_channels = frozenset(auto_channels)
+        """Channels and forums where new questions are answered in a thread, no mention needed."""
+        self.ask_about_private = ask_about_private
         # Gateway reconnects can deliver an event again; each one is answered once.
         self.seen: SeenEvents = seen if seen is not None else InMemorySeenEvents()
         self.guild_id = guild_id
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(ask)
+        self.tree.add_command(app_commands.ContextMenu(name=ASK_ABOUT_COMMAND, callback=ask_about_message))
         self.tree.error(self.on_app_command_error)
 
     async def setup_hook(self) -> None:
@@ -106,12 +130,18 @@ class QABotClient(discord.Client):
         assert self.user is not None
         log.info("connected to Discord as %s in %d server(s)", self.user.name, len(self.guilds))
 
-    async def answer(self, question: str, raw_user_id: int, raw_channel_id: int | None = None) -> Answer:
+    async def answer(
+        self, question: str, raw_user_id: int, raw_channel_id: int | None = None, conversation: str | None = None
+    ) -> Answer:
         """Ask the service off the event loop, so a slow answer never stalls the gateway."""
         # Raw IDs go to the service, which hashes them before anything keeps them.
         channel_id = str(raw_channel_id) if raw_channel_id is not None else None
         try:
-            return await asyncio.to_thread(self.service.ask, question, str(raw_user_id), PLATFORM, channel_id)
+            if conversation is None:
+                return await asyncio.to_thread(self.service.ask, question, str(raw_user_id), PLATFORM, channel_id)
+            return await asyncio.to_thread(
+                self.service.ask, question, str(raw_user_id), PLATFORM, channel_id, conversation
+            )
         except Exception:
             # The service promises not to raise; if it breaks that promise, the user still hears back.
             log.exception("the question service failed")
@@ -126,11 +156,19 @@ class QABotClient(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         question = self.question_in(message)
+        auto = question is None and self.answers_by_itself(message)
+        if auto:
+            question = message.content.strip()
         if question is None or not await self.first_time(f"discord:message:{message.id}"):
             return
         try:
-            answer = await self.answer(question, message.author.id, message.channel.id)
-            sent = await self.reply(message, format_answer(answer))
+            where: discord.abc.Messageable = message.channel
+            if auto and not isinstance(message.channel, discord.Thread):
+                # A new question in a channel that answers by itself: answered in its own thread.
+                where = await message.create_thread(name=fit(" ".join(question.split()), THREAD_NAME_LIMIT) or "question")
+            conversation = self.conversation_of(message, where)
+            answer = await self.answer(question, message.author.id, message.channel.id, conversation)
+            sent = await self.reply(message, format_answer(answer), where, conversation)
         except Exception:
             log.exception("replying to a message failed")
             await self.apologise(message)
@@ -139,35 +177,83 @@ class QABotClient(discord.Client):
 
     def question_in(self, message: discord.Message) -> str | None:
         """The question a message asks the bot, or None when it is not meant for the bot."""
-        if self.user is None or message.author.bot or message.author.id == self.user.id:
+        if not self.from_a_person(message):
             return None
-        if message.webhook_id is not None or message.type not in QUESTION_MESSAGE_TYPES:
-            return None
+        assert self.user is not None
         if message.guild is None:
             return message.content.strip()
-        # A direct @mention only: @everyone or a role mention does not call the bot.
-        if not any(user.id == self.user.id for user in message.mentions):
+        # A direct @mention (a reply to the bot is one), never @everyone or a role mention;
+        # or a reply to one of the bot's answers with its ping turned off.
+        if not any(user.id == self.user.id for user in message.mentions) and not self.replies_to_the_bot(message):
             return None
         return strip_mention(message.content, self.user.id)
 
-    async def reply(self, message: discord.Message, outgoing: list[OutgoingMessage]) -> discord.Message | None:
-        """Send the answer's messages; returns the last one (where the 👍/👎 go)."""
+    def from_a_person(self, message: discord.Message) -> bool:
+        if self.user is None or message.author.bot or message.author.id == self.user.id:
+            return False
+        return message.webhook_id is None and message.type in QUESTION_MESSAGE_TYPES
+
+    def replies_to_the_bot(self, message: discord.Message) -> bool:
+        reference = message.reference
+        replied = reference.resolved if reference is not None else None
+        return isinstance(replied, discord.Message) and self.user is not None and replied.author.id == self.user.id
+
+    def answers_by_itself(self, message: discord.Message) -> bool:
+        """A new question in a channel that answers by itself: a forum post (its first message),
+        or a top-level message there that ends with "?" or starts with a question word."""
+        if not self.auto_channels or message.guild is None or not self.from_a_person(message):
+            return False
+        channel = message.channel
+        if isinstance(channel, discord.Thread):
+            # A forum post's first message has the thread's own ID.
+            return channel.parent_id in self.auto_channels and message.id == channel.id and bool(message.content.strip())
+        return channel.id in self.auto_channels and asks_a_question(message.content)
+
+    def conversation_of(self, message: discord.Message, where: discord.abc.Messageable) -> str:
+        """Which conversation a message belongs to (raw IDs; the service hashes them): its
+        thread, the direct-message channel, the bot answer it replies to, or its own."""
+        if isinstance(where, discord.Thread):
+            return f"thread:{where.id}"
+        if message.guild is None:
+            return f"dm:{message.channel.id}"
+        if self.replies_to_the_bot(message) and message.reference is not None:
+            return f"message:{message.reference.message_id}"
+        return f"message:{message.id}"
+
+    async def reply(
+        self,
+        message: discord.Message,
+        outgoing: list[OutgoingMessage],
+        where: discord.abc.Messageable | None = None,
+        conversation: str | None = None,
+    ) -> discord.Message | None:
+        """Send the answer's messages (in `where`, by default the message's channel); returns the
+        last one (where the 👍/👎 go). Each one continues `conversation`: a reply to it follows up."""
         sent: discord.Message | None = None
+        where = where or message.channel
         for part in outgoing:
-            if message.guild is None:
-                sent = await message.channel.send(
-                    content=part.content, embeds=list(part.embeds), allowed_mentions=NO_MENTIONS
-                )
+            if message.guild is None or where is not message.channel:
+                # A DM, or the thread opened for the question: the answer needs no reference.
+                sent = await where.send(content=part.content, embeds=list(part.embeds), allowed_mentions=NO_MENTIONS)
             else:
                 # A reply keeps the answer attached to its question in a busy channel;
                 # if the question was deleted meanwhile, the answer is still posted.
-                sent = await message.channel.send(
+                sent = await where.send(
                     content=part.content,
                     embeds=list(part.embeds),
                     allowed_mentions=NO_MENTIONS,
                     reference=message.to_reference(fail_if_not_exists=False),
                 )
+            if conversation is not None:
+                self.link_conversation(conversation, sent)
         return sent
+
+    def link_conversation(self, conversation: str, sent: discord.Message) -> None:
+        """Let a reply to `sent` continue `conversation`; a failure costs the follow-up, never the answer."""
+        try:
+            self.service.link_conversation(PLATFORM, conversation, f"message:{sent.id}")
+        except Exception:
+            log.warning("could not remember an answer's conversation", exc_info=True)
 
     async def apologise(self, message: discord.Message) -> None:
         try:
@@ -265,6 +351,28 @@ async def ask(interaction: discord.Interaction[QABotClient], question: str, priv
             wait=True,  # returns the message, for the 👍/👎
         )
     if not private:  # Discord allows no reactions on a message only its asker sees
+        await client.offer_feedback(answer, sent)
+
+
+async def ask_about_message(interaction: discord.Interaction[QABotClient], message: discord.Message) -> None:
+    """The "Ask qabot about this" message command: the message's text is the question; the
+    answer (private unless QABOT_ASK_ABOUT_VISIBILITY=public) links the message."""
+    client = interaction.client
+    if not await client.first_time(f"discord:interaction:{interaction.id}"):
+        return
+    private = client.ask_about_private
+    await interaction.response.defer(ephemeral=private, thinking=True)
+    answer = await client.answer(message.content, interaction.user.id, interaction.channel_id)
+    sent: discord.Message | None = None
+    for part in format_answer(answer, echo_question=True, about_message=message.jump_url):
+        sent = await interaction.followup.send(
+            content=part.content or discord.utils.MISSING,
+            embeds=list(part.embeds),
+            ephemeral=private,
+            allowed_mentions=NO_MENTIONS,
+            wait=True,
+        )
+    if not private:
         await client.offer_feedback(answer, sent)
 
 

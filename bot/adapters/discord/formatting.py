@@ -221,9 +221,14 @@ def embed_length(embed: discord.Embed) -> int:
     return total
 
 
-def header(answer: Answer, *, echo_question: bool) -> str:
-    """The message text above the embeds: the question (when echoed) and the core's sentence."""
+def header(answer: Answer, *, echo_question: bool, about_message: str | None = None) -> str:
+    """The message text above the embeds: the question (when echoed), the message it is about,
+    the earlier question a follow-up was read with, and the core's sentence."""
     lines = [fit(answer.message.strip(), CONTENT_LIMIT // 2)]
+    if answer.follow_up_of:
+        lines.insert(0, f"(about: {escape_markdown(fit(' '.join(answer.follow_up_of.split()), CONTENT_LIMIT // 8))})")
+    if about_message and _safe_url(about_message):
+        lines.insert(0, f"About this message: {about_message}")
     # What the articles cover helps someone whose question they cannot answer.
     if answer.outcome in (Outcome.NOT_FOUND, Outcome.INVALID_QUESTION) and answer.coverage.strip():
         lines.append(fit(answer.coverage.strip(), CONTENT_LIMIT // 4))
@@ -235,13 +240,16 @@ def header(answer: Answer, *, echo_question: bool) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def format_answer(answer: Answer, *, echo_question: bool = False) -> list[OutgoingMessage]:
+def format_answer(
+    answer: Answer, *, echo_question: bool = False, about_message: str | None = None
+) -> list[OutgoingMessage]:
     """The messages that carry `answer`: the first has the text, all within Discord's limits.
 
     `echo_question` repeats the question above the answer, for replies (like a
-    slash command's) where the question is not already shown next to them.
+    slash command's) where the question is not already shown next to them;
+    `about_message` links the message a question was taken from.
     """
-    content = header(answer, echo_question=echo_question)
+    content = header(answer, echo_question=echo_question, about_message=about_message)
     showing_passages = answer.outcome in (Outcome.ANSWERED, Outcome.NOT_FOUND)
     embeds = [
         passage_embed(passage, closest=answer.outcome is Outcome.NOT_FOUND)

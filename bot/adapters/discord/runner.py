@@ -32,10 +32,12 @@ INVITE_PERMISSIONS = discord.Permissions(
     embed_links=True,
     read_message_history=True,
     send_messages_in_threads=True,
+    create_public_threads=True,
     add_reactions=True,
 )
-"""The least the bot needs: post answers as embeds, reply to a message, answer in threads,
-and put 👍/👎 under its answers for feedback."""
+"""The least the bot needs: post answers as embeds, reply to a message, answer in threads
+(and open one for a question in a channel that answers by itself), and put 👍/👎 under its
+answers for feedback."""
 
 MISSING_TOKEN = (
     "DISCORD_TOKEN is not set: put the bot token from the Discord Developer Portal "
@@ -48,6 +50,11 @@ REJECTED_TOKEN = (
 MISSING_APPLICATION_ID = (
     "--invite-url needs DISCORD_APPLICATION_ID (Developer Portal > your application > "
     "General Information > Application ID), or DISCORD_TOKEN to look it up"
+)
+MESSAGE_CONTENT_REFUSED = (
+    "QABOT_DISCORD_AUTO_CHANNELS needs the Message Content intent, which Discord refused: turn on "
+    "Developer Portal > your application > Bot > Privileged Gateway Intents > Message Content Intent, "
+    "or leave QABOT_DISCORD_AUTO_CHANNELS empty"
 )
 SHUTDOWN_GRACE_SECONDS = 10.0
 
@@ -73,6 +80,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     shards=settings.discord_shards,
                     seen=bot.stores.seen_events,
                     guild_id=settings.discord_guild_id,
+                    auto_channels=frozenset(settings.discord_auto_channels),
+                    ask_about_private=settings.ask_about_visibility == "private",
                 )
                 asyncio.run(serve(client, token.reveal()))
             return ExitCode.OK
@@ -143,7 +152,8 @@ def setup_errors() -> Iterator[None]:
             raise SetupError(REJECTED_TOKEN) from None
         raise SetupError(f"Discord closed the connection (code {exc.code}): {exc.reason}", ExitCode.FAILED) from None
     except discord.PrivilegedIntentsRequired:
-        raise SetupError("Discord refused the requested intents; this bot needs no privileged intent") from None
+        # The only privileged intent the bot ever asks for is Message Content, for auto channels.
+        raise SetupError(MESSAGE_CONTENT_REFUSED) from None
     except discord.HTTPException as exc:
         raise SetupError(f"Discord answered {exc.status}: {exc.text or 'no details'}", ExitCode.FAILED) from None
     except (aiohttp.ClientConnectionError, OSError) as exc:
