@@ -14,7 +14,7 @@ import pytest
 
 from bot.adapters.slack.app import build_app
 from bot.adapters.slack.http_server import HttpEventServer, start_http_server
-from bot.adapters.slack.runner import slack_config
+from bot.adapters.slack.runner import slack_config, slack_conversations
 from bot.adapters.slack.socket_mode import connect_socket_mode, wait_until_connected
 from bot.app import build_service
 from bot.settings import Settings
@@ -64,7 +64,7 @@ def http_slack_app(fake_slack: FakeSlack, index_cache_dir: Path) -> Iterator[App
     def start(make_service: ServiceMaker = build_service, **env: str) -> RunningSlackApp:
         settings = _settings(fake_slack, index_cache_dir, env)
         counting = CountingService(make_service(settings))
-        server = start_http_server(build_app(slack_config(settings), counting), "127.0.0.1", 0)
+        server = start_http_server(build_app(slack_config(settings), counting, conversations=slack_conversations(settings)), "127.0.0.1", 0)
         servers.append(server)
         return RunningSlackApp(fake_slack, settings, counting, SignedSender(server.url, SIGNING_SECRET))
 
@@ -81,7 +81,9 @@ def socket_mode_slack_app(fake_slack: FakeSlack, index_cache_dir: Path) -> Itera
     def start(make_service: ServiceMaker = build_service, **env: str) -> RunningSlackApp:
         settings = _settings(fake_slack, index_cache_dir, env)
         counting = CountingService(make_service(settings))
-        handler = connect_socket_mode(build_app(slack_config(settings), counting), slack_config(settings))
+        handler = connect_socket_mode(
+            build_app(slack_config(settings), counting, conversations=slack_conversations(settings)), slack_config(settings)
+        )
         handlers.append(handler)
         assert wait_until_connected(handler, 10), "the app did not connect to the fake's websocket"
         return RunningSlackApp(fake_slack, settings, counting)

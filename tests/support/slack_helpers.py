@@ -35,13 +35,25 @@ class CountingService:
     questions: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def ask(self, question: str, user_id: str, platform: str = "unknown", channel_id: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        user_id: str,
+        platform: str = "unknown",
+        channel_id: str | None = None,
+        conversation: str | None = None,
+    ) -> Answer:
         with self._lock:
             self.questions.append(question)
-        return self.inner.ask(question, user_id, platform, channel_id)
+        if conversation is None:
+            return self.inner.ask(question, user_id, platform, channel_id)
+        return self.inner.ask(question, user_id, platform, channel_id, conversation)
 
     def record_feedback(self, answer_id: int, user_id: str, vote: Vote, platform: str = "unknown") -> bool:
         return self.inner.record_feedback(answer_id, user_id, vote, platform)
+
+    def in_conversation(self, platform: str, conversation: str, max_questions: int | None = None) -> bool:
+        return getattr(self.inner, "in_conversation", lambda *a: False)(platform, conversation, max_questions)
 
 
 @dataclass
@@ -64,9 +76,19 @@ class GatedService:
     inner: QuestionService
     gate: threading.Event
 
-    def ask(self, question: str, user_id: str, platform: str = "unknown", channel_id: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        user_id: str,
+        platform: str = "unknown",
+        channel_id: str | None = None,
+        conversation: str | None = None,
+    ) -> Answer:
         assert self.gate.wait(10), "the test never opened the gate"
-        return self.inner.ask(question, user_id, platform, channel_id)
+        return self.inner.ask(question, user_id, platform, channel_id, conversation)
+
+    def in_conversation(self, platform: str, conversation: str, max_questions: int | None = None) -> bool:
+        return self.inner.in_conversation(platform, conversation, max_questions)
 
     def record_feedback(self, answer_id: int, user_id: str, vote: Vote, platform: str = "unknown") -> bool:
         return self.inner.record_feedback(answer_id, user_id, vote, platform)

@@ -99,6 +99,70 @@ def direct_message(
     return event_callback(event, event_id)
 
 
+def channel_message(
+    text: str,
+    *,
+    user: str = ASKER,
+    channel: str = CHANNEL,
+    ts: str | None = None,
+    thread_ts: str | None = None,
+    channel_type: str = "channel",
+    event_id: str | None = None,
+    subtype: str | None = None,
+    bot_id: str | None = None,
+) -> dict[str, Any]:
+    """A message in a channel (`message.channels`; `channel_type="group"`: a private channel,
+    `message.groups`), in a thread when `thread_ts` is given. The text is Slack's markup: a
+    mention is `<@BOT_USER_ID>` in it, and Slack then sends the same message as `app_mention`
+    too (same channel and `ts`, another event ID)."""
+    ts = ts or new_ts()
+    event: dict[str, Any] = {
+        "type": "message",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+        "channel_type": channel_type,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    if subtype:
+        event["subtype"] = subtype
+    if bot_id:
+        event["bot_id"] = bot_id
+    return event_callback(event, event_id)
+
+
+def message_shortcut(
+    message_text: str,
+    response_url: str,
+    *,
+    user: str = ASKER,
+    author: str = OTHER_ASKER,
+    channel: str = CHANNEL,
+    callback_id: str = "qabot_ask_about",
+    message_ts: str | None = None,
+) -> dict[str, Any]:
+    """The `message_action` payload Slack sends when `user` picks a message shortcut on a
+    message `author` wrote."""
+    ts = message_ts or new_ts()
+    return {
+        "type": "message_action",
+        "token": "legacy-verification-token",
+        "action_ts": new_ts(),
+        "team": {"id": TEAM_ID, "domain": "fake"},
+        "user": {"id": user, "username": "asker", "name": "asker", "team_id": TEAM_ID},
+        "channel": {"id": channel, "name": "newsroom"},
+        "is_enterprise_install": False,
+        "callback_id": callback_id,
+        "trigger_id": "3333.4444.fake",
+        "response_url": response_url,
+        "message_ts": ts,
+        "message": {"type": "message", "user": author, "text": message_text, "ts": ts},
+    }
+
+
 def slash_command(text: str, response_url: str, *, user: str = ASKER, channel: str = CHANNEL) -> dict[str, str]:
     """The form fields of `/ask <text>`."""
     return {

@@ -364,6 +364,12 @@ class FakeSlack:
             message = {"type": "message", "bot_id": BOT_ID, "user": self.bot_user_id, "ts": ts}
             message.update({k: params[k] for k in ("text", "blocks", "thread_ts") if k in params})
             return 200, {"ok": True, "channel": params["channel"], "ts": ts, "message": message}, {}
+        if method == "chat.getPermalink":
+            channel, ts = params.get("channel"), params.get("message_ts")
+            if not channel or not ts:
+                return 200, {"ok": False, "error": "message_not_found"}, {}
+            link = f"https://fake.slack.test/archives/{channel}/p{str(ts).replace('.', '')}"
+            return 200, {"ok": True, "channel": channel, "permalink": link}, {}
         return 200, {"ok": False, "error": "unknown_method"}, {}
 
     async def _response_url(self, request: web.Request) -> web.Response:

@@ -1,4 +1,5 @@
-"""The Slack app: mentions, direct messages and `/ask`, as plain listener functions on a Bolt `App`.
+"""The Slack app: mentions, thread follow-ups, direct messages, `/ask` and the "Ask qabot about
+this" message shortcut, as plain listener functions on a Bolt `App`.
 
 How the app is served (Socket Mode or HTTP) is chosen by `runner`; nothing here
 depends on it. Bolt acknowledges every event before the listener runs, and the
@@ -7,7 +8,15 @@ within 3 seconds; the question is then answered in Bolt's worker threads.
 
 One question gets one answer: a delivery whose `event_id` was already seen (a
 retry, `X-Slack-Retry-Num`) is acknowledged and dropped, and so is a second event
-for the same message (the same channel and `ts`, e.g. an edit).
+for the same message (the same channel and `ts`): with `message.channels` beside
+`app_mention`, Slack sends a mention in a channel as both events, in either order,
+and whichever listener claims the message first answers it.
+
+Conversations: a channel question is answered in its thread, and the thread is a
+conversation; a later message there is a follow-up ("why?", "tell me more"), with a
+mention or, for `QABOT_CONVERSATION_MINUTES` and `follow_up_messages` questions, without
+one (only in threads the bot answered in). `auto_channels` answer every top-level
+question without a mention. A direct-message conversation is one conversation too.
 
 Feedback: a logged answer carries 👍/👎 buttons (they work in threads, direct
 messages and `/ask` answers alike, ephemeral ones included, and need no extra
@@ -35,6 +44,7 @@ from bot.adapters.slack.formatting import (
 )
 from bot.adapters.slack.markup import question_from_slack
 from bot.answering.answer import Answer, Outcome
+from bot.answering.conversation import asks_a_question
 from bot.stores.seen_events import InMemorySeenEvents, SeenEvents
 from bot.service.privacy import user_key
 from bot.answering.answer import Vote
@@ -48,6 +58,13 @@ PLATFORM = "slack"
 
 
 VOTE_ACTIONS = re.compile(r"^qabot_vote_(up|down)$")
+ASK_ABOUT_CALLBACK = "qabot_ask_about"
+"""The message shortcut's callback ID (the manifest's `shortcuts`)."""
+HELP_QUESTION = "help"
+"""What `/ask` with no text asks: the help reply."""
+FOLLOW_UP_SUBTYPES = (None, "thread_broadcast")
+"""Message subtypes a person's question can have (a reply also sent to the channel is one);
+edits, deletions, joins and bot posts are not questions."""
 THANKS = {Vote.UP: "Thanks, your 👍 is noted.", Vote.DOWN: "Thanks, your 👎 is noted; it helps us find better articles."}
 
 
@@ -59,6 +76,12 @@ class SlackQuestions:
     seen_events: SeenEvents
     slash_response_type: str
     """Who sees /ask answers: "in_channel" (everyone) or "ephemeral" (the asker)."""
+    ask_about_response_type: str = "ephemeral"
+    """Who sees "Ask qabot about this" answers."""
+    auto_channels: frozenset[str] = frozenset()
+    """Channels where every top-level question is answered in its thread, no mention needed."""
+    follow_up_messages: int = 15
+    """Questions answered without a mention in a thread the bot answered in."""
 
     def skip_repeated_deliveries(
         self, body: dict[str, Any], request: BoltRequest, next: Callable[[], None]
@@ -74,13 +97,42 @@ class SlackQuestions:
         return None
 
     def answer_mention(self, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-        """`@qabot question` in a channel: answer in the message's thread."""
+        """`@qabot question` in a channel: answer in the message's thread (its conversation)."""
         if not self._first_time_for_message(event):
             return
+        self._answer_in_thread(event, context, client, "mention")
+
+    def answer_message(self, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        """A message event: a direct message, a follow-up in a thread the bot answered in, or
+        a question in a channel that answers by itself. Anything else is left alone here (a
+        mention is `answer_mention`'s), and left unclaimed, so the other event can answer it."""
+        if event.get("subtype") not in FOLLOW_UP_SUBTYPES or event.get("bot_id"):
+            return
+        if event.get("channel_type") == "im":
+            self.answer_direct_message(event, context, client)
+            return
+        channel, ts, thread_ts = event.get("channel", ""), event.get("ts", ""), event.get("thread_ts")
+        mentioned = bool(context.bot_user_id) and f"<@{context.bot_user_id}>" in event.get("text", "")
+        if thread_ts and thread_ts != ts:
+            # A reply in a thread: a follow-up with a mention, or within the bounds without one.
+            if not mentioned and not self.service.in_conversation(
+                PLATFORM, thread_conversation(channel, thread_ts), self.follow_up_messages
+            ):
+                return
+        elif channel not in self.auto_channels:
+            return  # a top-level message: only auto channels answer without a mention
+        elif not mentioned and not asks_a_question(question_from_slack(event.get("text", ""), context.bot_user_id)):
+            return  # chatter ("lol nice") in an auto channel
+        if not self._first_time_for_message(event):
+            return  # the app_mention event for this message came first and answered it
+        self._answer_in_thread(event, context, client, "thread" if thread_ts else "auto channel")
+
+    def _answer_in_thread(self, event: dict[str, Any], context: BoltContext, client: WebClient, surface: str) -> None:
+        channel = event.get("channel", "")
+        thread_ts = event.get("thread_ts") or event.get("ts", "")
         question = question_from_slack(event.get("text", ""), context.bot_user_id)
-        answer = self._ask(question, event.get("user", ""), event.get("channel", ""), "mention")
-        thread_ts = event.get("thread_ts") or event.get("ts")
-        post_reply(client, event.get("channel", ""), thread_ts, format_answer(answer, feedback=True))
+        answer = self._ask(question, event.get("user", ""), channel, surface, thread_conversation(channel, thread_ts))
+        post_reply(client, channel, thread_ts, format_answer(answer, feedback=True))
 
     def answer_direct_message(self, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         """A direct message to the bot: answer in the conversation (in its thread, if it has one)."""
@@ -89,15 +141,38 @@ class SlackQuestions:
             return
         if not self._first_time_for_message(event):
             return
+        channel = event.get("channel", "")
         question = question_from_slack(event.get("text", ""), context.bot_user_id)
-        answer = self._ask(question, event.get("user", ""), event.get("channel", ""), "direct message")
+        # The direct-message channel (or a thread in it) is one conversation.
+        conversation = thread_conversation(channel, event.get("thread_ts") or "dm")
+        answer = self._ask(question, event.get("user", ""), channel, "direct message", conversation)
         message = format_answer(answer, feedback=True)
-        post_reply(client, event.get("channel", ""), event.get("thread_ts"), message)
+        post_reply(client, channel, event.get("thread_ts"), message)
+
+    def answer_about_message(self, ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        """The "Ask qabot about this" message shortcut: the message's text is the question; the
+        answer (ephemeral unless configured otherwise) links the message."""
+        ack()
+        message = body.get("message") or {}
+        channel = (body.get("channel") or {}).get("id", "")
+        question = question_from_slack(message.get("text", ""), _bot_user_id(body))
+        answer = self._ask(question, (body.get("user") or {}).get("id", ""), channel, "shortcut")
+        link = _permalink(client, channel, message.get("ts", ""))
+        formatted = format_answer(answer, echo_question=True, feedback=True, about_message=link)
+        try:
+            _respond(respond, formatted, self.ask_about_response_type)
+        except Exception:
+            log.exception("responding to a message shortcut failed")
+            try:
+                _respond(respond, apology_message(), "ephemeral")
+            except Exception:
+                log.exception("the apology for a failed shortcut response could not be sent either")
 
     def answer_ask_command(self, ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        """`/ask question`: acknowledge at once (Slack waits only 3 seconds), then respond."""
+        """`/ask question`: acknowledge at once (Slack waits only 3 seconds), then respond.
+        `/ask` alone gets the help reply."""
         ack()
-        question = question_from_slack(command.get("text", ""))
+        question = question_from_slack(command.get("text", "")) or HELP_QUESTION
         answer = self._ask(question, command.get("user_id", ""), command.get("channel_id", ""), "/ask")
         message = format_answer(answer, echo_question=True, feedback=True)
         try:
@@ -132,11 +207,16 @@ class SlackQuestions:
         except Exception:
             log.warning("could not thank for a vote", exc_info=True)
 
-    def _ask(self, question: str, raw_user_id: str, raw_channel_id: str, surface: str) -> Answer:
+    def _ask(
+        self, question: str, raw_user_id: str, raw_channel_id: str, surface: str, conversation: str | None = None
+    ) -> Answer:
         # The service never raises by contract; a broken service must still not silence the bot.
         try:
             # Raw IDs go to the service, which hashes them before anything keeps them.
-            answer = self.service.ask(question, raw_user_id, PLATFORM, raw_channel_id or None)
+            if conversation is None:
+                answer = self.service.ask(question, raw_user_id, PLATFORM, raw_channel_id or None)
+            else:
+                answer = self.service.ask(question, raw_user_id, PLATFORM, raw_channel_id or None, conversation)
         except Exception:
             log.exception("the question service raised")
             return Answer(question=question, outcome=Outcome.ERROR, message=ERROR_MESSAGE)
@@ -149,6 +229,29 @@ class SlackQuestions:
         # The channel and ts are hashed like user IDs, as the store may be shared and persisted.
         message_key = user_key(PLATFORM, f"message:{event.get('channel', '')}:{event.get('ts', '')}")
         return self.seen_events.first_time(f"{PLATFORM}:message:{message_key}")
+
+
+def thread_conversation(channel: str, thread_ts: str) -> str:
+    """The conversation a Slack thread is (raw IDs: the service hashes them)."""
+    return f"thread:{channel}:{thread_ts}"
+
+
+def _bot_user_id(body: dict[str, Any]) -> str | None:
+    for authorization in body.get("authorizations") or []:
+        if authorization.get("is_bot"):
+            return authorization.get("user_id")
+    return None
+
+
+def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
+    """A link to the message (chat.getPermalink needs no scope); None if Slack will not give one."""
+    if not channel or not ts:
+        return None
+    try:
+        return client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
+    except Exception:
+        log.warning("could not get a link to the message a shortcut was used on", exc_info=True)
+        return None
 
 
 def post_reply(client: WebClient, channel: str, thread_ts: str | None, message: SlackMessage) -> bool:
@@ -171,11 +274,21 @@ def _respond(respond: Respond, message: SlackMessage, response_type: str) -> Non
         raise RuntimeError(f"Slack refused the /ask response (HTTP {response.status_code}: {response.body[:200]})")
 
 
+@dataclass(frozen=True)
+class SlackConversations:
+    """How the app takes part in conversations (from the settings, via the runner)."""
+
+    auto_channels: frozenset[str] = frozenset()
+    follow_up_messages: int = 15
+    ask_about_response_type: str = "ephemeral"
+
+
 def build_app(
     config: SlackConfig,
     service: AskService,
     seen_events: SeenEvents | None = None,
     listener_executor: Executor | None = None,
+    conversations: "SlackConversations | None" = None,
 ) -> App:
     """The Bolt app, its Web API client pointed at `config.api_url` when set.
 
@@ -190,14 +303,19 @@ def build_app(
         name="qabot",
         listener_executor=listener_executor,
     )
+    conversations = conversations or SlackConversations()
     questions = SlackQuestions(
         service=service,
         seen_events=seen_events if seen_events is not None else InMemorySeenEvents(),
         slash_response_type=config.slash_response_type,
+        ask_about_response_type=conversations.ask_about_response_type,
+        auto_channels=conversations.auto_channels,
+        follow_up_messages=conversations.follow_up_messages,
     )
     app.middleware(questions.skip_repeated_deliveries)
     app.event("app_mention")(questions.answer_mention)
-    app.event("message")(questions.answer_direct_message)
+    app.event("message")(questions.answer_message)
     app.command("/ask")(questions.answer_ask_command)
+    app.shortcut(ASK_ABOUT_CALLBACK)(questions.answer_about_message)
     app.action(VOTE_ACTIONS)(questions.record_vote)
     return app

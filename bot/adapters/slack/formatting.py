@@ -55,16 +55,25 @@ def apology_message() -> SlackMessage:
     return SlackMessage(text=APOLOGY)
 
 
-def format_answer(answer: Answer, *, echo_question: bool = False, feedback: bool = False) -> SlackMessage:
+def format_answer(
+    answer: Answer, *, echo_question: bool = False, feedback: bool = False, about_message: str | None = None
+) -> SlackMessage:
     """The Slack message for `answer`.
 
     `echo_question` repeats the question at the top, for replies (like a slash
     command's) that are not shown under the question itself. `feedback` adds 👍/👎
     buttons for a logged answer (one with an `answer_id`) that quotes passages or declines.
+    `about_message` links the message the question was taken from (a message shortcut).
+    A follow-up says which earlier question it was read with ("About: …").
     """
     blocks: list[dict[str, Any]] = []
+    about = _safe_url(about_message)
+    if about is not None:
+        blocks.append(_context(f"<{about}|About this message>"))
     if echo_question and answer.question:
         blocks.append(_context("*Question:* " + _clip_end(answer.question, MAX_SECTION_CHARS - 14)))
+    if answer.follow_up_of:
+        blocks.append(_context("_About:_ " + _clip_end(answer.follow_up_of, MAX_SECTION_CHARS - 10)))
     icon = RATE_LIMITED_ICON + " " if answer.outcome is Outcome.RATE_LIMITED else ""
     if answer.message.strip():  # Slack refuses a section without visible text
         blocks.append(_section(icon + _clip_end(answer.message, MAX_SECTION_CHARS - len(icon))))

@@ -23,7 +23,7 @@ from slack_bolt.error import BoltError
 
 from bot import app as composition
 from bot.adapters.slack.acks_first import AcknowledgementsFirst
-from bot.adapters.slack.app import build_app
+from bot.adapters.slack.app import SlackConversations, build_app
 from bot.adapters.slack.credentials import check_credentials, verify_app_token, verify_bot_token
 from bot.adapters.slack.http_server import start_http_server
 from bot.adapters.slack.socket_mode import SOCKET_CONNECT_WAIT_SECONDS, connect_socket_mode, wait_until_connected
@@ -47,6 +47,15 @@ def slack_config(settings: Settings) -> SlackConfig:
     )
 
 
+def slack_conversations(settings: Settings) -> SlackConversations:
+    """The conversation side of the settings, as the adapter takes it."""
+    return SlackConversations(
+        auto_channels=frozenset(settings.slack_auto_channels),
+        follow_up_messages=settings.conversation_messages,
+        ask_about_response_type="ephemeral" if settings.ask_about_visibility == "private" else "in_channel",
+    )
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """`qabot slack [--http] [--host H] [--port P]`: serve until SIGINT or SIGTERM; 0 on a clean stop."""
     config = slack_config(settings)
@@ -59,7 +68,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         with composition.running(settings) as bot:
             # Over HTTP, Slack's requests are acknowledged before answers are worked out (acks_first).
             acknowledgements = AcknowledgementsFirst() if args.http else None
-            app = _build_app(config, bot.service, bot.stores.seen_events, acknowledgements)
+            app = _build_app(config, bot.service, bot.stores.seen_events, acknowledgements, slack_conversations(settings))
             stop = _serve(app, args, config, acknowledgements)
             try:
                 _wait_for_stop_signal()
@@ -96,11 +105,15 @@ def _startup_check_logger() -> logging.Logger:
 
 
 def _build_app(
-    config: SlackConfig, service: AskService, seen_events: SeenEvents, acknowledgements: AcknowledgementsFirst | None
+    config: SlackConfig,
+    service: AskService,
+    seen_events: SeenEvents,
+    acknowledgements: AcknowledgementsFirst | None,
+    conversations: SlackConversations,
 ) -> App:
     executor = acknowledgements.executor() if acknowledgements is not None else None
     try:
-        return build_app(config, service, seen_events, executor)
+        return build_app(config, service, seen_events, executor, conversations)
     except BoltError:
         # verify_bot_token passed moments ago, so this is Slack changing its mind (a revoked token).
         raise SetupError("SLACK_BOT_TOKEN was rejected by Slack (auth.test failed)") from None
