@@ -18,6 +18,7 @@ from bot.settings import Settings
 from corpus import Article
 from index.analysis import Analyzer, clean_text
 from index.cache import load_or_build
+from index.decline import DeclineModel, signals
 from index.query import Lexicon, Query, Vocabulary, parse_question
 from index.selection import Hit, rank
 from index.sentence_index import NO_NEIGHBOUR, SentenceIndex
@@ -41,7 +42,10 @@ class AnsweringCore:
     vocabulary: Vocabulary
     lexicon: Lexicon
     top_k: int = 3
-    min_confidence: float = 0.42
+    min_confidence: float | None = None
+    """Below this probability that the passages answer, decline; None: the decline model's own
+    threshold (fitted for a stated precision)."""
+    decline_model: DeclineModel = field(default_factory=DeclineModel.bundled)
     max_question_chars: int = 1000
     coverage: str = ""
     """What the corpus is about, for declines; computed once (it walks every article)."""
@@ -107,15 +111,25 @@ class AnsweringCore:
             return self._not_found(shown, query, (), 0.0)
         ranking = rank(self.index, query, self.top_k)
         passages = tuple(self._passage(hit) for hit in ranking.hits)
-        if not passages or ranking.best_coverage < self.min_confidence:
-            return self._not_found(shown, query, passages, ranking.best_coverage)
+        # The decision: several signals of whether the passage answers, one fitted probability.
+        values = signals(self.index, query, ranking)
+        confidence = self.decline_model.probability(values)
+        extra = {"signals": values}
+        if not passages or confidence < self.threshold:
+            return replace(self._not_found(shown, query, passages, confidence), extra=extra)
         return Answer(
             question=shown,
             outcome=Outcome.ANSWERED,
             message=ANSWERED_MESSAGE,
             passages=passages,
-            confidence=ranking.best_coverage,
+            confidence=confidence,
+            extra=extra,
         )
+
+    @property
+    def threshold(self) -> float:
+        """The probability below which the core declines."""
+        return self.decline_model.threshold if self.min_confidence is None else self.min_confidence
 
     def _invalid(self, shown: str, message: str) -> Answer:
         return Answer(

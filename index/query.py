@@ -250,6 +250,8 @@ def _word_concept(
     expansions = lexicon.entries.get((word,), ())
     if term is None and not expansions:
         return None  # a stopword
+    if expansions and term not in vocabulary.terms and not any(analyzer.phrase_terms(p) for p in expansions):
+        return None  # chat shorthand for a stopword ("u" -> you, "wat" -> what)
     terms: dict[str, float] = {}
     if term is not None and term in vocabulary.terms:
         terms[term] = OWN_WEIGHT
