@@ -19,6 +19,8 @@ HAS_NUMBER = 2
 HAS_REASON = 4
 HAS_NAME = 8
 HAS_PLACE = 16
+IS_HEADLINE = 32
+"""A headline: the first paragraph of an article, one sentence, no full stop."""
 
 _TIME_WORDS = frozenset(
     "january february march april june july august september october november december "
@@ -74,6 +76,40 @@ def sentence_flags(sentence: str, words: Sequence[str]) -> int:
     if _PLACE.search(sentence):
         flags |= HAS_PLACE
     return flags
+
+
+_SENTENCE_END = (".", "!", "?", '"', "\u201d", "'", "\u2019", ")", ":")
+
+
+def is_headline(sentence: str, paragraph: int, alone: bool) -> bool:
+    """A sentence alone in an article's first paragraph, without a full stop: its headline."""
+    return paragraph == 0 and alone and not sentence.rstrip().endswith(_SENTENCE_END)
+
+
+_DEFINING_CUE = (
+    r"(?:\s+\([^)]{0,80}\))?"  # "Flock Safety (Flock),"
+    r"(?:\s*,\s*|\s+[\u2014\u2013-]+\s+|\s+(?:is|was|are|were|has been)\s+)"
+    r"(?:(?:a|an|the|one of the|which|who|known as|described as)\b)"
+    r"(?!\s+(?:move|decision|step|sign|shift|change|development|day|week|month|year|time)\b)"
+)
+"""What follows a name that says what it is. "X, a move that ..." speaks of the clause, not X."""
+_NAME_TAIL = r"(?:\s+[A-Z][\w\u2019'&.-]*)*"
+"""A name may go on past the question's words: "what is flock" -> "Flock Safety, a firm..."."""
+
+
+def defining_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
+    """A pattern that finds a sentence saying what the thing named by `words` is (each a
+    word's start, any case): "X, a ...", "X is the ...", "X's feature, which ...",
+    "X — the company ...", "a program called X", "Customs and Border Protection (X)"."""
+    starts = [re.escape(w) for w in words if w]
+    if not starts:
+        return None
+    name = r"\s+".join(rf"(?i:{w})\w*" for w in starts)
+    return re.compile(
+        rf"\b{name}{_NAME_TAIL}(?:\s+[a-z]+)?{_DEFINING_CUE}"
+        rf"|\b(?:called|named|known as|dubbed)\s+[\"\u201c]?{name}"
+        rf"|[A-Z]\w+(?:\s+(?:and\s+|of\s+|for\s+|the\s+)?[A-Z]\w+)+\s+\({name}\)"
+    )
 
 
 def wanted_flag(kind: QuestionKind) -> int:

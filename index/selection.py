@@ -24,8 +24,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from index.features import answer_type_required, wanted_flag
-from index.query import Concept, Query, QuestionKind
+from index.features import IS_HEADLINE, answer_type_required, defining_pattern, wanted_flag
+from index.query import Concept, Query, QuestionKind, definition_subject
 from index.sentence_index import SentenceIndex
 
 CONTEXT_WEIGHT = 0.35
@@ -45,6 +45,14 @@ reason cue counts most."""
 UNKNOWN_WEIGHT = 1.0
 """An unknown word weighs like the rarest term: it occurs in no sentence at all."""
 MISSING_TYPE_PENALTY = 0.5
+HEADLINE_WEIGHT = 0.3
+"""A headline's score is cut to this share: it names the story without saying much, so it
+is a passage only when no sentence of the articles answers better."""
+DEFINING_BONUS = 1.0
+"""Score multiplier bonus for a sentence that says what the X of "what is X" is."""
+DEFINING_POOL = 300
+"""How many of the best candidates are checked for a definition (a regular expression each;
+the defining sentence is often long, so it can rank low on the subject's words alone)."""
 CANDIDATE_POOL = 20
 ALSO_REPORTED_FLOOR = 0.4
 """A sentence below this share of the best score is not checked as a duplicate of a passage."""
@@ -121,6 +129,12 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     if has_type is not None:
         score = score * np.where(has_type, 1.0 + KIND_BONUS.get(query.kind, 0.0), 1.0)
 
+    headline = (index.flags[candidates] & IS_HEADLINE) != 0
+    if headline.any():
+        score = np.where(headline, score * HEADLINE_WEIGHT, score)
+    if query.kind is QuestionKind.DEFINITION:
+        score = _prefer_definitions(index, query, candidates, score)
+
     unknown = len(query.concepts) - len(concepts)
     rarest = math.log(bm25.chunk_count + 1)
     total = weights.sum() + unknown * UNKNOWN_WEIGHT * rarest
@@ -133,6 +147,38 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     hits = _pick(index, candidates, order, score, coverage, k)
     best = max((h.coverage for h in hits), default=0.0)
     return Ranking(hits=hits, best_coverage=best)
+
+
+def _prefer_definitions(index: SentenceIndex, query: Query, candidates: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Lift, among the best candidates, the sentences that say what X is ("X, a ...")."""
+    subject = definition_subject(query.question)
+    if not subject:
+        return score
+    pattern = defining_pattern(_name_starts(index, query, subject.split()))
+    if pattern is None:
+        return score
+    best = np.argsort(-score, kind="stable")[:DEFINING_POOL]
+    defining = [i for i in best.tolist() if pattern.search(index.texts[int(candidates[i])])]
+    if defining:
+        score = score.copy()
+        score[defining] *= 1.0 + DEFINING_BONUS
+    return score
+
+
+def _name_starts(index: SentenceIndex, query: Query, subject: list[str]) -> list[str]:
+    """How each word of X starts in the articles: the word itself when they use it, else its
+    repair's stem ("flok" -> "flock"), a Snowball stem cut back where it turned y into i."""
+    starts = []
+    analyzer = index.analyzer
+    by_word = {c.text: c for c in query.concepts}
+    for word in subject:
+        concept = by_word.get(word)
+        if concept is None or not concept.terms or analyzer.term(word) in concept.terms:
+            starts.append(word)
+            continue
+        stem = max(concept.terms, key=concept.terms.__getitem__)
+        starts.append(stem[:-1] if stem.endswith("i") else stem)
+    return starts
 
 
 def _gather(
