@@ -51,6 +51,15 @@ class AnsweringCore:
     """What the corpus is about, for declines; computed once (it walks every article)."""
     _sources: dict[int, Source] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Each article's Source, made the first time a passage cites it (Sources are immutable)."""
+    _examples: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
+    """The example question, found the first time a reply needs it (it asks the corpus)."""
+
+    @property
+    def example_question(self) -> str:
+        """A question these articles answer, made from them (for help replies and hints)."""
+        if not self._examples:
+            self._examples.append(example_question(self))
+        return self._examples[0]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AnsweringCore":
@@ -93,7 +102,9 @@ class AnsweringCore:
         shown = _shorten(cleaned, SHOWN_QUESTION_CHARS)
         searchable = _MENTION.sub(" ", cleaned)
         if not cleaned:
-            return self._invalid(shown, "Please ask a question, for example: “Why did Ring drop Flock?”")
+            return self._invalid(shown, f"Please ask a question, for example: “{self.example_question}”")
+        if is_chat_noise(searchable):
+            return Answer(question=shown, outcome=Outcome.CHAT, message=chat_reply(self), coverage=self.coverage)
         if len(cleaned) > self.max_question_chars:
             return self._invalid(
                 shown,
@@ -105,7 +116,7 @@ class AnsweringCore:
             return self._invalid(
                 shown,
                 "I couldn't find any words to search for in that question. "
-                "Try asking with a few specific words, for example: “Why did Ring drop Flock?”",
+                f"Try asking with a few specific words, for example: “{self.example_question}”",
             )
         if not query.known_concepts:
             return self._not_found(shown, query, (), 0.0)
@@ -185,6 +196,73 @@ class AnsweringCore:
             published=article.published.isoformat() if article.published else None,
             url=article.url,
         )
+
+
+_CHAT_NOISE = frozenset(
+    """help|help me|help pls|help please|hi|hello|hey|hiya|yo|sup|hey there|hello there|hi bot|hello bot
+    |thanks|thank you|thank u|thanks a lot|thanks so much|thx|ty|tysm|cheers|much appreciated
+    |lol|lmao|rofl|haha|hehe|omg|wow|ok|okay|k|kk|cool|nice|great|awesome|good|sure|yes|no|yep|nope
+    |quit|exit|bye|goodbye|see ya|cya|stop|test|testing|ping|start|menu|commands|usage|info
+    |what can you do|what do you do|who are you|what are you|how does this work|how do i use this
+    |how do you work|what do you know|what can i ask|what can i ask you|what should i ask"""
+    .replace("\n", "").split("|")
+)
+"""Whole messages that are chat, not a question about the articles (compared casefolded, without
+punctuation, a mention or repeated letters)."""
+_NOT_WORD = re.compile(r"[^\w\s']+")
+_LAUGH = re.compile(r"^(?:(?:ha|he|hi|lo)+l?|l+o+l+|x+d+)$")
+
+
+def is_chat_noise(text: str) -> bool:
+    """Chat noise: a greeting, thanks, laughter, "ok", "quit", a request for help, or no word at
+    all ("?", "!!", an emoji). Such a message is never searched."""
+    words = " ".join(_NOT_WORD.sub(" ", text.casefold()).replace("'", "").split())
+    if not words:
+        return bool(text.strip())  # only punctuation or symbols
+    words = " ".join(w for w in words.split() if w not in ("please", "pls", "bot", "qabot"))
+    squeezed = re.sub(r"(\w)\1{2,}", r"\1", words)  # "thanksss", "hiii", "okkkk"
+    return (words or "help") in _CHAT_NOISE or squeezed in _CHAT_NOISE or bool(_LAUGH.match(squeezed.replace(" ", "")))
+
+
+def chat_reply(core: "AnsweringCore") -> str:
+    """The reply to chat noise: what the bot answers from, and a question to try. (Issue 13's
+    fuller help reply, a list of the articles, is meant to grow here.)"""
+    return (
+        f"{core.coverage} Ask me a question about them and I'll quote the passages that answer it, "
+        f"with links to their sources; for example: “{core.example_question}”"
+    )
+
+
+_NAME_RUN = re.compile(r"(?<=[a-z,;:] )[A-Z][\w\u2019'&-]*(?: (?:of |and |for |the )?[A-Z][\w\u2019'&-]*){0,3}")
+"""A capitalised name that is not a sentence's first word: "Flock Safety", "Federal Trade Commission"."""
+EXAMPLE_SENTENCES = 3000
+"""How many sentences (from the start of the corpus) are read for names to ask about."""
+
+
+def example_question(core: "AnsweringCore") -> str:
+    """A "what is X?" question about a name the articles use often, which the core answers
+    (checked by asking it); from any corpus, never a fixed story's question."""
+    index = core.index
+    counts: dict[str, set[int]] = {}
+    with_the: dict[str, int] = {}
+    for chunk in range(min(index.size, EXAMPLE_SENTENCES)):
+        text = index.texts[chunk]
+        for match in _NAME_RUN.finditer(text):
+            name = re.sub(r"[\u2019']s$", "", match.group(0))
+            counts.setdefault(name, set()).add(int(index.article[chunk]))
+            # "the English Channel": asked about with its article too.
+            the = text[max(0, match.start() - 4) : match.start()].casefold() == "the "
+            with_the[name] = with_the.get(name, 0) + (1 if the else -1)
+    # Names most articles share first; a longer name (more specific) before a shorter one.
+    names = sorted(counts, key=lambda n: (-len(counts[n]), -len(n.split()), n))
+    for name in names[:10]:
+        question = f"What is {'the ' if with_the[name] > 0 else ''}{name}?"
+        if core.answer(question).answered:
+            return question
+    if names:
+        return f"What is {names[0]}?"
+    title = next((a.title for a in core.articles if a.title), None)
+    return f"What happened in “{title}”?" if title else "What do the articles say?"
 
 
 def describe_corpus(articles: tuple[Article, ...]) -> str:

@@ -13,7 +13,8 @@ these; together they do better:
   counts as the rarest;
 - `unknown_share`: the share of the question's concepts the articles never use;
 - `answer_type_asked` / `answer_type_missing`: the question asks for a kind of answer
-  (a date, an amount, a name, a reason, a place), and the best sentence has none;
+  (a date, an amount, a name, a reason, a place), and the best sentence has none other
+  than the question's own words; for "what is X", the best sentence does not say what X is;
 - `margin`: how far the best passage's score stands above the second's (0..1);
 - `concepts`: how many things the question asks about (log scale);
 - `semantic`: the embedding similarity of question and best passage, when a
@@ -38,8 +39,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Mapping
 
-from index.features import wanted_flag
-from index.query import Query, QuestionKind
+from index.features import defining_pattern, offers_answer
+from index.query import Query, QuestionKind, definition_subject
 from index.selection import Ranking
 from index.sentence_index import SentenceIndex
 
@@ -60,15 +61,25 @@ class DeclineModelError(ValueError):
     """The decline model file is missing or malformed; the message says which and why."""
 
 
-def signals(index: SentenceIndex, query: Query, ranking: Ranking) -> dict[str, float]:
-    """The decline signals for a question and its ranking (see the module docstring)."""
+SEMANTIC = "semantic"
+"""The optional signal a semantic stage adds: cosine similarity of the question and the best
+passage. A model that lists it must be fitted on answers that had it (`fit_decline.py --semantic`)."""
+
+
+def signals(
+    index: SentenceIndex, query: Query, ranking: Ranking, semantic: float | None = None
+) -> dict[str, float]:
+    """The decline signals for a question and its ranking (see the module docstring);
+    `semantic`, when given, is the best passage's embedding similarity to the question."""
     concepts = query.concepts
     rarest = math.log(index.bm25.chunk_count + 1)
     out = dict.fromkeys(FEATURES, 0.0)
+    if semantic is not None:
+        out[SEMANTIC] = semantic
     out["concepts"] = math.log1p(len(concepts))
     out["unknown_share"] = (len(concepts) - len(query.known_concepts)) / len(concepts) if concepts else 1.0
-    flag = wanted_flag(query.kind)
-    out["answer_type_asked"] = 1.0 if flag else 0.0
+    typed = query.kind not in (QuestionKind.OTHER, QuestionKind.YES_NO)
+    out["answer_type_asked"] = 1.0 if typed else 0.0
     if not ranking.hits:
         out["heaviest_missing"] = 1.0
         out["answer_type_missing"] = out["answer_type_asked"]
@@ -79,7 +90,7 @@ def signals(index: SentenceIndex, query: Query, ranking: Ranking) -> dict[str, f
         out["margin"] = max(0.0, 1.0 - ranking.hits[1].score / top.score)
     elif top.score > 0:
         out["margin"] = 1.0
-    if flag and not int(index.flags[top.chunk]) & flag:
+    if typed and not _offers_answer(index, query, top.chunk):
         out["answer_type_missing"] = 1.0
 
     # Which concepts the best sentence holds itself, and which only its neighbours.
@@ -107,6 +118,17 @@ def signals(index: SentenceIndex, query: Query, ranking: Ranking) -> dict[str, f
     out["own_coverage"] = own / total if total else 0.0
     out["heaviest_missing"] = heaviest
     return out
+
+
+def _offers_answer(index: SentenceIndex, query: Query, chunk: int) -> bool:
+    sentence = index.texts[chunk]
+    if query.kind is QuestionKind.DEFINITION:
+        subject = definition_subject(query.question)
+        pattern = defining_pattern(subject.split()) if subject else None
+        return bool(pattern and pattern.search(sentence))
+    analyzer = index.analyzer
+    asked = frozenset(analyzer.words(query.question))
+    return bool(offers_answer(query.kind, sentence, analyzer.words(sentence), asked))
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,29 @@ def defining_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
     )
 
 
+_CAPITALISED = re.compile(r"(?<=[\w,;:\u201d\"'] )[A-Z][\w\u2019'-]*")
+
+
+def offers_answer(kind: QuestionKind, sentence: str, words: Sequence[str], asked: frozenset[str]) -> bool | None:
+    """Whether the sentence holds an answer of the kind asked that the question does not
+    already give: a date for "when", a number for "how many", a name for "who", a place for
+    "where" other than the question's own words (`asked`, casefolded); a reason cue for "why".
+    None for kinds with no such answer (yes/no, other, definitions)."""
+    fresh = [w for w in words if w not in asked]
+    if kind is QuestionKind.TIME:
+        return any(w in _TIME_WORDS or _is_year(w) for w in fresh)
+    if kind is QuestionKind.QUANTITY:
+        return any(w[:1].isdigit() or w in _NUMBER_WORDS for w in fresh)
+    if kind is QuestionKind.PERSON:
+        return any(name.casefold().rstrip("\u2019's") not in asked for name in _CAPITALISED.findall(sentence))
+    if kind is QuestionKind.PLACE:
+        return any(m.group(0).split()[-1].casefold() not in asked for m in _PLACE.finditer(sentence))
+    if kind is QuestionKind.REASON:
+        vocabulary = set(words)
+        return bool(vocabulary & _REASON_WORDS) or _has_phrase(words, _REASON_PHRASES)
+    return None
+
+
 def wanted_flag(kind: QuestionKind) -> int:
     """The flag a sentence needs to give this kind of answer (0: any sentence may)."""
     return _FLAG_FOR_KIND.get(kind, 0)

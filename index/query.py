@@ -38,8 +38,9 @@ EXPANSION_WEIGHT = 0.45
 MAX_CONCEPTS = 40
 """Questions longer than this (in content words) are cut; nobody asks that much at once."""
 COMMON_WORDS = 2000
-"""A four-letter question word the articles lack is corrected only to one of their this many
-most frequent words."""
+COMMON_SHARE = 0.05
+"""A four-letter question word the articles lack is corrected only to one of their most frequent
+words: the first COMMON_SHARE of their vocabulary, at most COMMON_WORDS."""
 
 
 class QuestionKind(str, enum.Enum):
@@ -227,9 +228,9 @@ class Vocabulary:
 
     @cached_property
     def common(self) -> frozenset[str]:
-        """The articles' COMMON_WORDS most frequent words (`surface` is in frequency order):
+        """The articles' most frequent words (`surface` is in frequency order):
         short words are corrected only to these, where a one-letter slip is likely a typo."""
-        return frozenset(list(self.surface)[:COMMON_WORDS])
+        return frozenset(list(self.surface)[: min(COMMON_WORDS, int(COMMON_SHARE * len(self.surface)))])
 
     def correct(self, word: str) -> str | None:
         """The closest article word (or stopword) to a misspelt `word`, or None.

@@ -42,7 +42,7 @@ import numpy as np  # noqa: E402
 from bot.core import AnsweringCore  # noqa: E402
 from bot.evaluation import normalise  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from index.decline import FEATURES, DeclineModel  # noqa: E402
+from index.decline import FEATURES, SEMANTIC, DeclineModel  # noqa: E402
 
 SHARED = ROOT.parent.parent / "shared" / "eval"
 SQUAD = Path("/work/shared/eval/squad2-dev")
@@ -123,9 +123,13 @@ def load_sets() -> tuple[list[Row], list[Row]]:
     return fit, held
 
 
+FITTED = list(FEATURES)
+"""The signals fitted: FEATURES, plus SEMANTIC with --semantic."""
+
+
 def matrix(rows: list[Row]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     searched = [r for r in rows if r.values is not None]
-    x = np.array([[r.values[f] for f in FEATURES] for r in searched], dtype=np.float64)
+    x = np.array([[r.values.get(f, 0.0) for f in FITTED] for r in searched], dtype=np.float64)
     y = np.array([r.answerable for r in searched], dtype=np.int64)
     sets = sorted({r.set_name for r in searched})
     counts = {s: sum(r.set_name == s for r in searched) for s in sets}
@@ -196,7 +200,7 @@ def auc(rows: list[Row], model: DeclineModel) -> float:
 
 def as_model(mean, scales, coef, intercept, threshold=0.5, about=None) -> DeclineModel:
     return DeclineModel(
-        features=FEATURES,
+        features=tuple(FITTED),
         means=tuple(float(v) for v in mean),
         scales=tuple(float(v) for v in scales),
         coefficients=tuple(float(v) for v in coef),
@@ -208,17 +212,23 @@ def as_model(mean, scales, coef, intercept, threshold=0.5, about=None) -> Declin
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--precision", type=float, default=0.75, help="wanted share of declines that are unanswerable")
+    parser.add_argument("--precision", type=float, default=0.88, help="wanted share of declines that are unanswerable")
     parser.add_argument("--write", action="store_true", help="store the fitted model in index/data")
     parser.add_argument("--report", action="store_true", help="figures per set")
+    parser.add_argument(
+        "--semantic", action="store_true",
+        help="also fit the semantic similarity signal (answers must carry it: the semantic stage on)",
+    )
     args = parser.parse_args()
 
+    if args.semantic:
+        FITTED.append(SEMANTIC)
     fit_rows, held_rows = load_sets()
     mean, scales, coef, intercept = fit(fit_rows)
     model = as_model(mean, scales, coef, intercept)
     model = replace(model, threshold=choose_threshold(fit_rows, model, args.precision))
     print("coefficients (standardised):")
-    for name, c in zip(FEATURES, coef):
+    for name, c in zip(FITTED, coef):
         print(f"  {name:<22}{c:+.3f}")
     print(f"  {'intercept':<22}{intercept:+.3f}")
     print(f"threshold {model.threshold:.4f} for decline precision >= {args.precision}")
@@ -256,7 +266,7 @@ def main() -> None:
             "squad2_dev_by_article": cross,
         }
         data = {
-            "features": list(FEATURES),
+            "features": FITTED,
             "means": [round(float(v), 6) for v in mean],
             "scales": [round(float(v), 6) for v in scales],
             "coefficients": [round(float(v), 6) for v in coef],
