@@ -58,7 +58,10 @@ class AnsweringCore:
     def example_question(self) -> str:
         """A question these articles answer, made from them (for help replies and hints)."""
         if not self._examples:
-            self._examples.append(example_question(self))
+            # A stand-in while the example is found: finding it asks questions, and a reply to one
+            # of those may itself want the example.
+            self._examples.append(GENERIC_EXAMPLE)
+            self._examples[0] = example_question(self)
         return self._examples[0]
 
     @classmethod
@@ -235,6 +238,7 @@ def chat_reply(core: "AnsweringCore") -> str:
 
 _NAME_RUN = re.compile(r"(?<=[a-z,;:] )[A-Z][\w\u2019'&-]*(?: (?:of |and |for |the )?[A-Z][\w\u2019'&-]*){0,3}")
 """A capitalised name that is not a sentence's first word: "Flock Safety", "Federal Trade Commission"."""
+GENERIC_EXAMPLE = "What do the articles say happened?"
 EXAMPLE_SENTENCES = 3000
 """How many sentences (from the start of the corpus) are read for names to ask about."""
 
@@ -244,17 +248,20 @@ def example_question(core: "AnsweringCore") -> str:
     (checked by asking it); from any corpus, never a fixed story's question."""
     index = core.index
     counts: dict[str, set[int]] = {}
+    mentions: dict[str, int] = {}
     with_the: dict[str, int] = {}
     for chunk in range(min(index.size, EXAMPLE_SENTENCES)):
         text = index.texts[chunk]
         for match in _NAME_RUN.finditer(text):
             name = re.sub(r"[\u2019']s$", "", match.group(0))
             counts.setdefault(name, set()).add(int(index.article[chunk]))
+            mentions[name] = mentions.get(name, 0) + 1
             # "the English Channel": asked about with its article too.
             the = text[max(0, match.start() - 4) : match.start()].casefold() == "the "
             with_the[name] = with_the.get(name, 0) + (1 if the else -1)
-    # Names most articles share first; a longer name (more specific) before a shorter one.
-    names = sorted(counts, key=lambda n: (-len(counts[n]), -len(n.split()), n))
+    # Names most articles share first; a name of several words (more specific, and not an
+    # adjective such as "French") before a single word; then the most mentioned.
+    names = sorted(counts, key=lambda n: (-len(counts[n]), " " not in n, -mentions[n], n))
     for name in names[:10]:
         question = f"What is {'the ' if with_the[name] > 0 else ''}{name}?"
         if core.answer(question).answered:
@@ -262,7 +269,7 @@ def example_question(core: "AnsweringCore") -> str:
     if names:
         return f"What is {names[0]}?"
     title = next((a.title for a in core.articles if a.title), None)
-    return f"What happened in “{title}”?" if title else "What do the articles say?"
+    return f"What happened in “{title}”?" if title else GENERIC_EXAMPLE
 
 
 def describe_corpus(articles: tuple[Article, ...]) -> str:
