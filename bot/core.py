@@ -130,7 +130,7 @@ class AnsweringCore:
         confidence = self.decline_model.probability(values)
         extra = {"signals": values}
         if not passages or confidence < self.threshold:
-            return replace(self._not_found(shown, query, passages, confidence), extra=extra)
+            return self._not_found(shown, query, passages, confidence, extra)
         return Answer(
             question=shown,
             outcome=Outcome.ANSWERED,
@@ -150,7 +150,14 @@ class AnsweringCore:
             question=shown, outcome=Outcome.INVALID_QUESTION, message=message, coverage=self.coverage
         )
 
-    def _not_found(self, shown: str, query: Query, closest: tuple[Passage, ...], confidence: float) -> Answer:
+    def _not_found(
+        self,
+        shown: str,
+        query: Query,
+        closest: tuple[Passage, ...],
+        confidence: float,
+        extra: dict[str, object] | None = None,
+    ) -> Answer:
         unknown = query.unknown_words
         if unknown and not query.known_concepts:
             words = ", ".join(f"“{w}”" for w in unknown[:5])
@@ -166,6 +173,7 @@ class AnsweringCore:
             passages=closest,
             coverage=self.coverage,
             confidence=confidence,
+            extra=extra or {},
         )
 
     def _passage(self, hit: Hit) -> Passage:
@@ -212,6 +220,8 @@ _CHAT_NOISE = frozenset(
 )
 """Whole messages that are chat, not a question about the articles (compared casefolded, without
 punctuation, a mention or repeated letters)."""
+CHAT_NOISE_CHARS = 40
+"""Longer messages are never chat noise (the longest phrase above, with room for punctuation)."""
 _NOT_WORD = re.compile(r"[^\w\s']+")
 _LAUGH = re.compile(r"^(?:(?:ha|he|hi|lo)+l?|l+o+l+|x+d+)$")
 
@@ -219,6 +229,8 @@ _LAUGH = re.compile(r"^(?:(?:ha|he|hi|lo)+l?|l+o+l+|x+d+)$")
 def is_chat_noise(text: str) -> bool:
     """Chat noise: a greeting, thanks, laughter, "ok", "quit", a request for help, or no word at
     all ("?", "!!", an emoji). Such a message is never searched."""
+    if len(text) > CHAT_NOISE_CHARS:
+        return False  # a real question, the common case: decided at once
     words = " ".join(_NOT_WORD.sub(" ", text.casefold()).replace("'", "").split())
     if not words:
         return bool(text.strip())  # only punctuation or symbols

@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Mapping
 
@@ -72,7 +72,6 @@ def signals(
     """The decline signals for a question and its ranking (see the module docstring);
     `semantic`, when given, is the best passage's embedding similarity to the question."""
     concepts = query.concepts
-    rarest = math.log(index.bm25.chunk_count + 1)
     out = dict.fromkeys(FEATURES, 0.0)
     if semantic is not None:
         out[SEMANTIC] = semantic
@@ -93,30 +92,8 @@ def signals(
     if typed and not _offers_answer(index, query, top.chunk):
         out["answer_type_missing"] = 1.0
 
-    # Which concepts the best sentence holds itself, and which only its neighbours.
-    bm25 = index.bm25
-    own_terms = index.memo.terms(top.chunk)
-    near_terms: set[int] = set()
-    for row in range(2):
-        neighbour = int(index.around[row, top.chunk])
-        if neighbour < index.size:
-            near_terms |= index.memo.terms(neighbour)
-    total = own = 0.0
-    heaviest = 0.0
-    for concept in concepts:
-        if not concept.terms:
-            total += rarest
-            heaviest = 1.0
-            continue
-        ids = [bm25.vocabulary[t] for t in concept.terms]
-        weight = max(w * bm25.idf.item(i) for w, i in zip(concept.terms.values(), ids))
-        total += weight
-        if any(i in own_terms for i in ids):
-            own += weight
-        elif not any(i in near_terms for i in ids):
-            heaviest = max(heaviest, weight / rarest)
-    out["own_coverage"] = own / total if total else 0.0
-    out["heaviest_missing"] = heaviest
+    out["own_coverage"] = ranking.own_coverage
+    out["heaviest_missing"] = ranking.heaviest_missing
     return out
 
 
@@ -124,7 +101,7 @@ def _offers_answer(index: SentenceIndex, query: Query, chunk: int) -> bool:
     sentence = index.texts[chunk]
     if query.kind is QuestionKind.DEFINITION:
         subject = definition_subject(query.question)
-        pattern = defining_pattern(subject.split()) if subject else None
+        pattern = defining_pattern(tuple(subject.split())) if subject else None
         return bool(pattern and pattern.search(sentence))
     analyzer = index.analyzer
     asked = frozenset(analyzer.words(query.question))
@@ -146,10 +123,19 @@ class DeclineModel:
     """How the model was made: data, counts, precision target, figures."""
 
     def probability(self, values: Mapping[str, float]) -> float:
-        z = self.intercept
-        for name, mean, scale, coefficient in zip(self.features, self.means, self.scales, self.coefficients):
-            z += coefficient * (values.get(name, 0.0) - mean) / scale
+        """The probability that the passage answers, from the signals (a missing one counts 0)."""
+        z, weights = self._linear
+        get = values.get
+        for name, weight in weights:
+            z += weight * get(name, 0.0)
         return 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
+
+    @cached_property
+    def _linear(self) -> tuple[float, tuple[tuple[str, float], ...]]:
+        """The standardised model as plain weights on the raw signals: one multiply-add each."""
+        weights = tuple(c / s for c, s in zip(self.coefficients, self.scales))
+        z = self.intercept - sum(w * m for w, m in zip(weights, self.means))
+        return z, tuple(zip(self.features, weights))
 
     @classmethod
     def from_json(cls, text: str) -> "DeclineModel":

@@ -10,6 +10,7 @@ million sentences stay quick).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Sequence
 
 from index.query import QuestionKind
@@ -21,6 +22,9 @@ HAS_NAME = 8
 HAS_PLACE = 16
 IS_HEADLINE = 32
 """A headline: the first paragraph of an article, one sentence, no full stop."""
+MAY_DEFINE = 64
+"""The sentence has the shape of a definition somewhere ("Name, a ...", "Name is the ...",
+"called Name", "Name (ABC)"): only these are checked against a "what is X" question's X."""
 
 _TIME_WORDS = frozenset(
     "january february march april june july august september october november december "
@@ -75,6 +79,8 @@ def sentence_flags(sentence: str, words: Sequence[str]) -> int:
         flags |= HAS_NAME
     if _PLACE.search(sentence):
         flags |= HAS_PLACE
+    if may_define(sentence):
+        flags |= MAY_DEFINE
     return flags
 
 
@@ -97,7 +103,20 @@ _NAME_TAIL = r"(?:\s+[A-Z][\w\u2019'&.-]*)*"
 """A name may go on past the question's words: "what is flock" -> "Flock Safety, a firm..."."""
 
 
-def defining_pattern(words: Sequence[str]) -> re.Pattern[str] | None:
+_ANY_DEFINITION = re.compile(
+    rf"[A-Z][\w\u2019'&.-]*{_NAME_TAIL}(?:\s+[a-z]+)?{_DEFINING_CUE}"
+    r"|\b(?:called|named|known as|dubbed)\s+[\"\u201c]?[A-Za-z]"
+    r"|\s\([A-Z][\w.&-]*\)"
+)
+
+
+def may_define(sentence: str) -> bool:
+    """Whether the sentence says what something is, whatever it is (see MAY_DEFINE)."""
+    return _ANY_DEFINITION.search(sentence) is not None
+
+
+@lru_cache(maxsize=256)
+def defining_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
     """A pattern that finds a sentence saying what the thing named by `words` is (each a
     word's start, any case): "X, a ...", "X is the ...", "X's feature, which ...",
     "X — the company ...", "a program called X", "Customs and Border Protection (X)"."""

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from index.features import IS_HEADLINE, answer_type_required, defining_pattern, wanted_flag
+from index.features import IS_HEADLINE, MAY_DEFINE, answer_type_required, defining_pattern, wanted_flag
 from index.query import Concept, Query, QuestionKind, definition_subject
 from index.sentence_index import SentenceIndex
 
@@ -79,6 +79,11 @@ class Hit(NamedTuple):
 class Ranking(NamedTuple):
     hits: tuple[Hit, ...]
     best_coverage: float
+    own_coverage: float = 0.0
+    """The share of the question's weight the first hit's own sentence covers (no context)."""
+    heaviest_missing: float = 1.0
+    """The weight (as a share of the rarest term's) of the heaviest question concept that neither
+    the first hit nor the sentences around it hold; 1 for a word the articles never use."""
 
 
 class TermPostings(NamedTuple):
@@ -124,14 +129,14 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     own = gain.sum(axis=0)  # > 0: every candidate holds a question term
     score = own + CONTEXT_WEIGHT * np.maximum(context_gain - gain, 0.0).sum(axis=0)
 
+    flags = index.flags.take(candidates)
     flag = wanted_flag(query.kind)
-    has_type = (index.flags[candidates] & flag) != 0 if flag else None
+    has_type = (flags & flag) != 0 if flag else None
+    # One multiplier per candidate: the answer-kind bonus, and the headline's cut.
+    factor = np.where(flags & IS_HEADLINE, HEADLINE_WEIGHT, 1.0)
     if has_type is not None:
-        score = score * np.where(has_type, 1.0 + KIND_BONUS.get(query.kind, 0.0), 1.0)
-
-    headline = (index.flags[candidates] & IS_HEADLINE) != 0
-    if headline.any():
-        score = np.where(headline, score * HEADLINE_WEIGHT, score)
+        factor *= np.where(has_type, 1.0 + KIND_BONUS.get(query.kind, 0.0), 1.0)
+    score = score * factor
     if query.kind is QuestionKind.DEFINITION:
         score = _prefer_definitions(index, query, candidates, score)
 
@@ -146,7 +151,13 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     order = np.argsort(-score, kind="stable")[:CANDIDATE_POOL]
     hits = _pick(index, candidates, order, score, coverage, k)
     best = max((h.coverage for h in hits), default=0.0)
-    return Ranking(hits=hits, best_coverage=best)
+    # For the decline decision: what the first hit (always the best-scoring candidate) holds itself,
+    # and the heaviest concept it and its context lack.
+    top = int(order[0])
+    own = covered[:, top]
+    missing = weights[(own == 0) & (context_cover[:, top] == 0)]
+    heaviest = 1.0 if unknown else (float(missing.max()) / rarest if len(missing) else 0.0)
+    return Ranking(hits=hits, best_coverage=best, own_coverage=float(own.sum()) / total, heaviest_missing=heaviest)
 
 
 def _prefer_definitions(index: SentenceIndex, query: Query, candidates: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -154,11 +165,13 @@ def _prefer_definitions(index: SentenceIndex, query: Query, candidates: np.ndarr
     subject = definition_subject(query.question)
     if not subject:
         return score
-    pattern = defining_pattern(_name_starts(index, query, subject.split()))
+    pattern = defining_pattern(tuple(_name_starts(index, query, subject.split())))
     if pattern is None:
         return score
     best = np.argsort(-score, kind="stable")[:DEFINING_POOL]
-    defining = [i for i in best.tolist() if pattern.search(index.texts[int(candidates[i])])]
+    best = best[(index.flags[candidates[best]] & MAY_DEFINE) != 0]  # a cheap first sieve, set on build
+    texts = index.texts
+    defining = [i for i, chunk in zip(best.tolist(), candidates[best].tolist()) if pattern.search(texts[chunk])]
     if defining:
         score = score.copy()
         score[defining] *= 1.0 + DEFINING_BONUS
