@@ -107,7 +107,7 @@ def list_articles(args: argparse.Namespace, settings: Settings) -> int:
 
     folder = Path(settings.corpus_dir)
     contents = read_folder(folder)
-    counts, problem = _sentence_counts(settings) if not contents.broken else ({}, "a file does not load")
+    counts, problem = _sentence_counts(settings)
     rows = [
         {
             "id": stored.article.article_id,

@@ -43,6 +43,10 @@ class Source:
     published: str | None = None
     """ISO date (YYYY-MM-DD) or None."""
     url: str | None = None
+    sentence: str | None = None
+    """For a source listed under a passage's `also_reported_by`: its own sentence, verbatim,
+    that states the passage's fact, so anyone can check the credit. None for a passage's own
+    source (its sentence is the passage's)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +57,7 @@ class Source:
             "author": self.author,
             "published": self.published,
             "url": self.url,
+            "sentence": self.sentence,
         }
 
 
@@ -69,7 +74,7 @@ class Passage:
     score: float
     source: Source
     also_reported_by: tuple[Source, ...] = ()
-    """Other articles that carry the same passage."""
+    """Other articles whose own sentence (each one's `Source.sentence`) states the same fact."""
 
     @property
     def text(self) -> str:
@@ -91,7 +96,14 @@ class Passage:
             "published": self.source.published,
             "article_id": self.source.article_id,
             "also_reported_by": [
-                {"title": s.title, "publisher": s.publisher, "url": s.url, "label": s.label}
+                {
+                    "title": s.title,
+                    "publisher": s.publisher,
+                    "url": s.url,
+                    "label": s.label,
+                    "article_id": s.article_id,
+                    "sentence": s.sentence,
+                }
                 for s in self.also_reported_by
             ],
         }

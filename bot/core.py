@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.answer import Answer, Outcome, Passage, Source
 from bot.settings import Settings
-from corpus import Article
+from corpus import Article, CorpusFileError
 from index.analysis import Analyzer, clean_text
 from index.cache import load_or_build
 from index.decline import DeclineModel, signals
@@ -49,6 +49,8 @@ class AnsweringCore:
     max_question_chars: int = 1000
     coverage: str = ""
     """What the corpus is about, for declines; computed once (it walks every article)."""
+    broken_files: tuple[CorpusFileError, ...] = ()
+    """Article files left out because they do not load; the others answer (see corpus.loader)."""
     _sources: dict[int, Source] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Each article's Source, made the first time a passage cites it (Sources are immutable)."""
     _examples: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
@@ -66,13 +68,20 @@ class AnsweringCore:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "AnsweringCore":
-        """Load the corpus named by the settings and its index (from the cache when current)."""
+        """Load the corpus named by the settings and its index (from the cache when current).
+
+        A broken article file is left out (and listed in `broken_files`); raises CorpusError
+        only when the folder is missing or no article loads."""
         loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer())
-        return cls.from_index(loaded.articles, loaded.index, settings)
+        return cls.from_index(loaded.articles, loaded.index, settings, loaded.broken)
 
     @classmethod
     def from_index(
-        cls, articles: tuple[Article, ...], index: SentenceIndex, settings: Settings
+        cls,
+        articles: tuple[Article, ...],
+        index: SentenceIndex,
+        settings: Settings,
+        broken_files: tuple[CorpusFileError, ...] = (),
     ) -> "AnsweringCore":
         return cls(
             articles=articles,
@@ -83,6 +92,7 @@ class AnsweringCore:
             min_confidence=settings.min_confidence,
             max_question_chars=settings.max_question_chars,
             coverage=describe_corpus(articles),
+            broken_files=broken_files,
         )
 
     def answer(self, question: str) -> Answer:
@@ -187,7 +197,10 @@ class AnsweringCore:
             after=index.texts[after] if after != NO_NEIGHBOUR else "",
             score=hit.score,
             source=self._source(int(index.article[chunk])),
-            also_reported_by=tuple(self._source(int(index.article[c])) for c in hit.also),
+            # Each crediting article with its own sentence, which states the same fact.
+            also_reported_by=tuple(
+                replace(self._source(int(index.article[c])), sentence=index.texts[c]) for c in hit.also
+            ),
         )
 
     def _source(self, article_number: int) -> Source:

@@ -2,15 +2,19 @@
 
 A background thread looks at the corpus folder every `QABOT_RELOAD_SECONDS` (or
 at once when woken, e.g. by SIGHUP). Looking is cheap: the names, sizes and
-modification times of the article files. Only when those change are the files
-read and fingerprinted, and only a new fingerprint builds a new core (from the
-index cache when one is current). Questions never wait for this: they are
-answered by the current core until the new one is swapped in whole.
+modification times of the article files. A change is acted on only once it has
+settled: the next look, a moment later (at most SETTLE_SECONDS), must see the same
+thing, so a file an editor or a script is still writing is never read half-written.
+Then the files are read and fingerprinted, and only a new fingerprint builds a new
+core (from the index cache when one is current). Questions never wait for this:
+they are answered by the current core until the new one is swapped in whole.
 
-A corpus that fails to load (a broken file, an emptied folder) leaves the old
-core answering. Its error, naming the file and line, is logged once, not at
-every look; it is logged again only when the problem changes or on a wake-up
-(an admin sending SIGHUP is asking to hear about it).
+A broken article file (bad header, bad date, not UTF-8, emptied...) is left out
+of the new core and the others answer; the file is named, with its line and
+problem, in one error line, not at every look, and once more only when its
+problem changes or on a wake-up. When it is fixed it is read again, and a line
+says so. A corpus that fails to load as a whole (the folder emptied or gone, no
+article that loads) leaves the old core answering, with one error line too.
 """
 
 from __future__ import annotations
@@ -19,17 +23,25 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Generic, TypeVar
+from typing import Callable, Generic, Sequence, TypeVar
 
-from corpus import CorpusError, CorpusFileError, fingerprint_of, read_corpus_files, stat_signature
+from corpus import CorpusError, CorpusFileError, FolderLook, folder_look, read_corpus_files
 
 log = logging.getLogger(__name__)
 
 CoreT = TypeVar("CoreT")
 
+SETTLE_SECONDS = 0.5
+"""After a look sees a change, the next look comes this soon (or at the usual interval if shorter)."""
+
 
 def corpus_fingerprint(folder: Path) -> str:
-    return fingerprint_of(read_corpus_files(folder))
+    """Fingerprint of every article file's bytes, broken ones included. Raises CorpusError."""
+    return read_corpus_files(folder).fingerprint
+
+
+def _no_broken_files(core: object) -> Sequence[CorpusFileError]:
+    return ()
 
 
 class CorpusWatcher(Generic[CoreT]):
@@ -40,72 +52,116 @@ class CorpusWatcher(Generic[CoreT]):
         folder: Path,
         build: Callable[[], CoreT],
         interval_seconds: float = 5.0,
+        broken_files: Callable[[CoreT], Sequence[CorpusFileError]] = _no_broken_files,
     ) -> None:
+        """`broken_files(core)`: the article files a core was built without, to report them."""
         self.folder = Path(folder)
         self.interval_seconds = interval_seconds
         self._build = build
+        self._broken_files = broken_files
         self._check_lock = threading.Lock()
         self._thread_lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._seen: str | None = None
+        self._last_look: FolderLook | None = None
+        """What the previous look saw: a change is acted on when two looks in a row agree."""
+        self._loaded_look: FolderLook | None = None
+        """What the folder looked like when the current core was built (None: not known)."""
         self._loaded_fingerprint: str | None = None
         self._last_error: str | None = None
+        self._reported_broken: dict[str, str] = {}
+        """Path -> problem of each broken file already named in the log."""
+        self.settling = False
+        """The last look saw a change that has not settled yet: look again soon."""
 
     def load(self) -> CoreT:
-        """The core for the folder as it is now. Raises CorpusError / CorpusFileError if it is broken."""
+        """The core for the folder as it is now; broken files are logged and left out.
+
+        Raises CorpusError if the folder is missing or no article in it loads."""
         with self._check_lock:
-            signature = stat_signature(self.folder)
+            look = folder_look(self.folder)
             core = self._build()
             # The fingerprint is taken later, by the watcher (see `check`): reading every
             # article here would undo the index cache's fast start on a large corpus.
-            self._seen, self._loaded_fingerprint, self._last_error = signature, None, None
+            self._last_look = self._loaded_look = look
+            self._loaded_fingerprint, self._last_error = None, None
+            self._report_broken(core, force=True)
             return core
 
     def check(self, force: bool = False) -> CoreT | None:
-        """A new core if the corpus changed and loads; None if it did not change or is broken."""
+        """A new core if the corpus changed, the change has settled, and it loads; else None.
+
+        `force` (a wake-up) acts on the folder as it is now, settled or not, and names
+        the broken files again even when nothing changed."""
         with self._check_lock:
-            # None (a file vanished mid-look) never counts as unchanged.
-            signature = stat_signature(self.folder)
-            unchanged = signature is not None and signature == self._seen
+            look = folder_look(self.folder)
+            # None (the folder could not be listed) never counts as settled or unchanged.
+            settled = look == self._last_look
+            self._last_look = look
+            self.settling = not settled and not force
+            if self.settling:
+                return None  # a writer may be mid-file: look again in a moment
+            unchanged = look is not None and look == self._loaded_look and not look.fresh
             if unchanged and self._loaded_fingerprint is None:
                 # The files are as they were when the core was built: their fingerprint is the loaded one.
-                self._loaded_fingerprint = self._fingerprint_if_unchanged(signature)
+                self._loaded_fingerprint = self._fingerprint_if_unchanged(look)
             if unchanged and not force:
                 return None
-            # Seen before reading, so a change made while we read is noticed next time.
-            self._seen = signature
             try:
                 fingerprint = corpus_fingerprint(self.folder)
                 if fingerprint == self._loaded_fingerprint:
+                    self._loaded_look = look
                     if self._last_error is not None:
                         log.info("the articles in %s are back as they were loaded; still answering from them", self.folder)
                         self._last_error = None
+                    if force:
+                        for message in sorted(self._reported_broken.values()):
+                            log.error("an article file is still broken and left out: %s", message)
                     return None
                 started = time.perf_counter()
                 core = self._build()
-            except (CorpusError, CorpusFileError) as exc:
+            except CorpusError as exc:
                 self._failed(str(exc), force)
                 return None
             except Exception as exc:  # a bug must not stop the bot; the old core keeps answering
                 self._failed(f"{type(exc).__name__}: {exc}", force, with_traceback=True)
                 return None
-            self._loaded_fingerprint, self._last_error = fingerprint, None
+            after = folder_look(self.folder)
+            if after != look:
+                # Something changed while the core was built: the core may hold either version,
+                # so its fingerprint is unknown and the next settled look rebuilds.
+                self._loaded_look, self._loaded_fingerprint = None, None
+            else:
+                self._loaded_look, self._loaded_fingerprint = look, fingerprint
+            self._last_error = None
             log.info(
                 "reloaded the articles in %s (%.1f s); answering from the new ones",
                 self.folder,
                 time.perf_counter() - started,
             )
+            self._report_broken(core, force)
             return core
 
-    def _fingerprint_if_unchanged(self, signature: str | None) -> str | None:
+    def _fingerprint_if_unchanged(self, look: FolderLook) -> str | None:
         """The corpus fingerprint, if no file changed while it was read (else None: not known yet)."""
         try:
             fingerprint = corpus_fingerprint(self.folder)
-        except (CorpusError, CorpusFileError, OSError):
+        except (CorpusError, OSError):
             return None
-        return fingerprint if stat_signature(self.folder) == signature else None
+        return fingerprint if folder_look(self.folder) == look else None
+
+    def _report_broken(self, core: CoreT, force: bool) -> None:
+        """One error line per newly broken file (or changed problem); one info line per mended one.
+
+        `force` (a load, a wake-up): every broken file is named again."""
+        broken = {error.path: str(error) for error in self._broken_files(core)}
+        for path, message in sorted(broken.items()):
+            if force or self._reported_broken.get(path) != message:
+                log.error("skipped a broken article file; answering from the others until it is fixed: %s", message)
+        for path in sorted(self._reported_broken.keys() - broken.keys()):
+            log.info("%s is no longer broken (fixed or removed); answering from the articles as they are", path)
+        self._reported_broken = broken
 
     def _failed(self, message: str, force: bool, with_traceback: bool = False) -> None:
         if message == self._last_error and not force:
@@ -154,7 +210,10 @@ class CorpusWatcher(Generic[CoreT]):
 
     def _run(self, on_reload: Callable[[CoreT], None]) -> None:
         while not self._stopping.is_set():
-            woken = self._wake.wait(self.interval_seconds if self.interval_seconds > 0 else None)
+            wait = self.interval_seconds if self.interval_seconds > 0 else None
+            if self.settling and wait is not None:
+                wait = min(wait, SETTLE_SECONDS)
+            woken = self._wake.wait(wait)
             self._wake.clear()
             if self._stopping.is_set():
                 return

@@ -59,6 +59,7 @@ class QuestionService:
             settings.corpus_dir,
             build=lambda: AnsweringCore.from_settings(settings),
             interval_seconds=settings.reload_seconds,
+            broken_files=lambda core: core.broken_files,  # named in the log, once each
         )
         core = watcher.load()
         question_log = _open_question_log(settings) if settings.question_log else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import sys
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import discord
 import pytest
 
+from corpus import BUNDLED_DIR
 from discord_harness import STEP_TIMEOUT
 from fakes.discord_server import FakeDiscord
 
@@ -149,3 +151,32 @@ async def test_qabot_discord_answers_mentions_until_it_is_stopped(tmp_path):
     assert any(r.path == f"/applications/{fake.application_id}/guilds/{fake.guild_id}/commands" for r in fake.requests)
     assert finished.returncode == 0, finished.stderr
     assert "Traceback" not in finished.stderr and fake.token not in finished.stderr
+
+
+async def test_qabot_discord_starts_and_answers_with_a_broken_article_in_the_folder(tmp_path):
+    articles = tmp_path / "articles"
+    shutil.copytree(BUNDLED_DIR, articles)
+    (articles / "draft.md").write_bytes(b"---\ntitle: Draft\npublished: 13 Feb\n---\n\nA draft.\n")
+    async with FakeDiscord() as fake:
+        process = await start_qabot(
+            tmp_path,
+            DISCORD_TOKEN=fake.token,
+            DISCORD_GUILD_ID=str(fake.guild_id),
+            QABOT_CORPUS_DIR=str(articles),
+            **fake_discord_settings(fake),
+        )
+        try:
+            await asyncio.wait_for(fake.session_ready.wait(), PROCESS_TIMEOUT)
+            alice = fake.user("alice")
+            await fake.post_message(alice, f"<@{fake.bot.id}> Why did Ring end its deal with Flock?", mentions=(fake.bot,))
+            [reply] = await fake.wait_for_request(lambda r: r.is_message_send(), timeout=STEP_TIMEOUT)
+            process.send_signal(signal.SIGTERM)
+            finished = await finish(process)
+        finally:
+            if process.returncode is None:
+                process.kill()
+
+    assert "**" in reply.body["embeds"][0]["description"]
+    assert finished.returncode == 0, finished.stderr
+    named = [line for line in finished.stderr.splitlines() if "draft.md" in line]
+    assert len(named) == 1 and "line 3" in named[0] and "bad date" in named[0]

@@ -134,9 +134,34 @@ def test_only_real_changes_rebuild_and_a_touched_file_is_not_one(articles):
     assert watcher.check() is None
     some_file = next(articles.glob("*.md"))
     os.utime(some_file, ns=(time.time_ns(), time.time_ns() + 5_000_000_000))
+    assert watcher.check() is None and watcher.settling  # a change: wait one look for it to settle
     assert watcher.check() is None and len(builds) == 1  # same bytes, same fingerprint
     some_file.write_text(some_file.read_text() + "\nOne more paragraph.\n")
+    assert watcher.check() is None and watcher.settling
     assert watcher.check() == 2
+
+
+def test_a_file_seen_while_it_is_being_written_is_read_only_once_it_is_whole(articles, caplog):
+    """An editor or a script that rewrites a file in place empties it first: a look at
+    that moment must not report the article as broken, nor build without it."""
+    caplog.set_level(logging.INFO, logger="bot.reload")
+    built_from: list[list[str]] = []
+
+    def build() -> int:
+        built_from.append(sorted(p.read_text(encoding="utf-8")[:3] for p in articles.glob("*.md")))
+        return len(built_from)
+
+    watcher: CorpusWatcher[int] = CorpusWatcher(articles, build, interval_seconds=0)
+    watcher.load()
+    some_file = next(articles.glob("*.md"))
+    whole = some_file.read_bytes()
+    with some_file.open("wb") as half_written:  # truncated, nothing written yet
+        assert watcher.check() is None and watcher.settling
+        half_written.write(whole + b"\nOne more paragraph.\n")
+    assert watcher.check() is None and watcher.settling  # changed again since the last look: not settled
+    assert watcher.check() == 2
+    assert all(start == "---" for start in built_from[-1])  # never built from the emptied file
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_questions_are_answered_while_a_slow_reload_is_under_way(articles):
