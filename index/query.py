@@ -110,6 +110,10 @@ _ANSWER_TYPE_NOUNS = re.compile(
 )
 
 
+_CATEGORY = re.compile(r"^\s*(?:which|what)\s+([^\W\d_]+)\b")
+"""The noun right after an opening "which" / "what": often the category of the answer."""
+
+
 def strip_answer_type_words(question: str) -> str:
     return _ANSWER_TYPE_NOUNS.sub(" ", question)
 
@@ -289,7 +293,15 @@ def parse_question(
 ) -> Query:
     """Turn a question into concepts with weighted index terms."""
     lexicon = lexicon or Lexicon.bundled()
-    words = analyzer.words(strip_answer_type_words(clean_text(question).casefold()))
+    text = strip_answer_type_words(clean_text(question).casefold())
+    words = analyzer.words(text)
+    category = _CATEGORY.match(text)
+    if category and words and words[0] in ("which", "what"):
+        # "which river flows through paris": the articles name the river ("the Seine") without
+        # calling it one; a category word they never use is the kind of answer, not a missing word.
+        noun = category.group(1)
+        if analyzer.term(noun) not in vocabulary.terms and noun not in lexicon.entries and len(words) > 2:
+            del words[1]
     concepts: list[Concept] = []
     i = 0
     phrase_starts = lexicon.phrase_starts

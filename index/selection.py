@@ -159,7 +159,7 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     own = covered[:, top]
     missing = weights[(own == 0) & (context_cover[:, top] == 0)]
     heaviest = 1.0 if unknown else (float(missing.max()) / rarest if len(missing) else 0.0)
-    return Ranking(hits=hits, best_coverage=best, own_coverage=float(own.sum()) / total, heaviest_missing=heaviest)
+    return Ranking(hits=hits, best_coverage=best, own_coverage=float(own.sum() / total), heaviest_missing=heaviest)
 
 
 def _prefer_definitions(index: SentenceIndex, query: Query, candidates: np.ndarray, score: np.ndarray) -> np.ndarray:

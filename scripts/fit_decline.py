@@ -39,8 +39,9 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bot.core import AnsweringCore  # noqa: E402
-from bot.evaluation import normalise  # noqa: E402
+from bot.answering.core import AnsweringCore  # noqa: E402
+from bot.answering.evaluation import hit_rank as eval_hit_rank  # noqa: E402
+from bot.app import load_core  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from index.decline import FEATURES, SEMANTIC, DeclineModel  # noqa: E402
 
@@ -67,18 +68,12 @@ def make_core(corpus: Path | None) -> AnsweringCore:
     env = {"QABOT_CACHE_DIR": str(Path(tempfile.gettempdir()) / "qabot-fit-cache"), "QABOT_QUESTION_LOG": "false"}
     if corpus is not None:
         env["QABOT_CORPUS_DIR"] = str(corpus)
-    return AnsweringCore.from_settings(Settings.load(environ=env, dotenv_path=None))
+    return load_core(Settings.load(environ=env, dotenv_path=None))
 
 
 def hit_rank(answer, row: dict) -> int | None:
-    wanted = [normalise(a) for a in row.get("answers", [])]
-    paragraph = normalise(row["paragraph"]) if row.get("paragraph") else None
-    for rank, passage in enumerate(answer.passages, start=1):
-        if paragraph is not None and normalise(passage.sentence) not in paragraph:
-            continue
-        if any(w in normalise(passage.text) for w in wanted):
-            return rank
-    return None
+    """As `qabot eval` counts it: the passage holds an answer (and lies in the row's paragraph)."""
+    return eval_hit_rank(answer, row.get("answers", []), row.get("paragraph"))
 
 
 def read_rows(path: Path) -> list[dict]:

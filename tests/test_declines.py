@@ -11,8 +11,9 @@ import json
 import math
 import pytest
 
-from bot.answer import Outcome
-from bot.core import AnsweringCore, is_chat_noise
+from bot.answering.answer import Outcome
+from bot.answering.help import is_chat_noise
+from bot.app import load_core
 from index.decline import DeclineModel, DeclineModelError
 from index.features import IS_HEADLINE
 from index.query import Lexicon, parse_question
@@ -85,7 +86,7 @@ def test_the_decline_model_says_how_it_was_made_and_a_broken_one_is_refused():
 
 
 def test_a_stricter_confidence_setting_declines_more(tmp_path):
-    strict = AnsweringCore.from_settings(make_settings(tmp_path, min_confidence=0.99))
+    strict = load_core(make_settings(tmp_path, min_confidence=0.99))
     answer = strict.answer("how much did amazon pay for ring")
     assert answer.outcome is Outcome.NOT_FOUND and answer.passages  # the closest, marked as such
 
@@ -117,7 +118,7 @@ def test_the_example_question_comes_from_the_corpus_and_is_answered(core, tmp_pa
         "Owner Maria Lopez said the Riverside Bakery would keep its prices.\n",
         encoding="utf-8",
     )
-    other = AnsweringCore.from_settings(make_settings(tmp_path, corpus_dir=folder))
+    other = load_core(make_settings(tmp_path, corpus_dir=folder))
     reply = other.answer("help").message
     assert "Riverside Bakery" in reply and "Valley Gazette" in reply
     assert "Ring" not in reply and "Flock" not in reply
