@@ -34,8 +34,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     add.add_argument("--url", help="the article's canonical address (default: the page's own canonical link)")
     add.add_argument("--id", dest="article_id", help="file name for the article (default: from publisher and title)")
 
-    listing = sub.add_parser("list", help="list the articles: title, publisher, date, URL, sentences")
-    listing.add_argument("--json", action="store_true", help="print JSON instead of text")
+    listing = sub.add_parser(
+        "list", help="summarise the articles (counts, newest, oldest, broken files) and show the first ones"
+    )
+    listing.add_argument("--all", action="store_true", help="show every article and broken file, not the first few")
+    listing.add_argument("--json", action="store_true", help="print every article and broken file as JSON")
 
     remove = sub.add_parser("remove", help="remove an article by its ID (its file name, as `qabot list` shows it)")
     remove.add_argument("article_id", metavar="ID")
@@ -102,56 +105,76 @@ def add(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+SHOWN_ARTICLES = 10
+"""`qabot list` shows this many articles (and as many broken files) unless --all."""
+
+
 def list_articles(args: argparse.Namespace, settings: Settings) -> int:
-    from corpus.store import read_folder
+    """A summary (counts, newest and oldest, broken files, the first articles); --all, --json: everything.
+
+    Exit status 1 while any file is broken, so a script notices."""
+    from corpus import CorpusError
+    from index.analysis import Analyzer
+    from index.listing import corpus_listing
 
     folder = Path(settings.corpus_dir)
-    contents = read_folder(folder)
-    counts, problem = _sentence_counts(settings)
+    try:
+        listing = corpus_listing(folder, settings.cache_dir, Analyzer())
+    except CorpusError as exc:
+        print(f"qabot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     rows = [
         {
-            "id": stored.article.article_id,
-            "label": stored.article.label,
-            "title": stored.article.title,
-            "publisher": stored.article.publisher,
-            "published": stored.article.published.isoformat() if stored.article.published else None,
-            "url": stored.article.url,
-            "sentences": counts.get(stored.article.article_id),
+            "id": a.article_id,
+            "label": a.label,
+            "title": a.title,
+            "publisher": a.publisher,
+            "published": a.published.isoformat() if a.published else None,
+            "url": a.url,
+            "sentences": a.sentences,
         }
-        for stored in contents.articles
+        for a in listing.articles
     ]
-    broken = [str(error) for error in contents.broken]
+    broken = [str(error) for error in listing.broken]
+    status = EXIT_OK if not broken else EXIT_FAILED
     if args.json:
         print(json.dumps({"folder": str(folder), "articles": rows, "broken": broken}, ensure_ascii=False, indent=2))
-        return EXIT_OK if not broken else EXIT_FAILED
-    total = sum(c for c in counts.values())
-    summary = f"{len(rows)} article{'s' if len(rows) != 1 else ''} in {folder}"
-    print(summary + (f", {total:,} sentences" if counts else f" (sentences not counted: {problem})" if problem else ""))
-    for row in rows:
+        return status
+    limit = None if args.all else SHOWN_ARTICLES
+    count, total = len(rows), listing.sentences
+    summary = f"{count:,} article{'s' if count != 1 else ''} in {folder}"
+    if total is not None:
+        summary += f", {total:,} sentences"
+    else:
+        summary += " (sentences not counted: the index is not up to date with the files; `qabot index` builds it)"
+    print(summary)
+    newest, oldest = listing.newest(), listing.oldest()
+    undated = sum(1 for a in listing.articles if a.published is None)
+    if newest is not None and oldest is not None:
+        print(f"newest: {newest.published}  {newest.article_id}")
+        print(f"oldest: {oldest.published}  {oldest.article_id}")
+    if undated:
+        print(f"{undated:,} without a date")
+    if broken:
+        print(f"{len(broken):,} broken file{'s' if len(broken) != 1 else ''}, left out until fixed:")
+        for error in broken[:limit]:
+            print(f"broken: {error}")
+        _more(len(broken), limit, "broken files")
+    for row in rows[:limit]:
         sentences = f"{row['sentences']:,} sentences" if row["sentences"] is not None else ""
         print()
         print(f"{row['id']}  {row['published'] or 'no date'}  {row['publisher'] or 'no publisher'}  {sentences}".rstrip())
         print(f"  {row['label']}")
         print(f"  {row['url'] or '(no link)'}")
-    for error in broken:
-        print(f"\nbroken: {error}")
-    return EXIT_OK if not broken else EXIT_FAILED
+    if limit is not None and count > limit:
+        print()
+    _more(count, limit, "articles")
+    return status
 
 
-def _sentence_counts(settings: Settings) -> tuple[dict[str, int], str]:
-    from corpus import CorpusError, CorpusFileError
-    from index.analysis import Analyzer
-    from index.cache import load_or_build
-
-    try:
-        loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer())
-    except (CorpusError, CorpusFileError) as exc:
-        return {}, str(exc)
-    numbers = loaded.index.article.tolist()
-    counts = {article.article_id: 0 for article in loaded.articles}
-    for number in numbers:
-        counts[loaded.articles[number].article_id] += 1
-    return counts, ""
+def _more(count: int, limit: int | None, what: str) -> None:
+    if limit is not None and count > limit:
+        print(f"… and {count - limit:,} more {what} (`qabot list --all` shows every one, `--json` for scripts)")
 
 
 def remove(args: argparse.Namespace, settings: Settings) -> int:

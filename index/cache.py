@@ -23,8 +23,11 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from corpus import Article, CorpusFileError, parse_files, read_corpus_files, stat_signature
 from index.analysis import Analyzer
+from index.listing import LISTING_SUFFIX, listing_path, write_listing
 from index.sentence_index import SentenceIndex
 
 log = logging.getLogger(__name__)
@@ -81,13 +84,8 @@ def load_or_build(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer) -> Load
     article file is left out and listed in `broken`.
     """
     started = time.perf_counter()
-    # Fast path: the files' names, sizes and times are as when the cache was written, so
-    # the cache is current without reading (and hashing) every article.
-    files_signature = stat_signature(corpus_dir)
-    signature = (
-        cache_key(files_signature, analyzer) if files_signature else None
-    )  # also changes with the analyzer and the code, like the cache key itself
-    known = _manifest(cache_dir, corpus_dir).get(signature or "")
+    signature = _files_signature(corpus_dir, analyzer)
+    known = current_key(corpus_dir, cache_dir, analyzer)
     if known is not None:
         cached = _read(cache_path(cache_dir, corpus_dir, known), known)
         if cached is not None:
@@ -111,6 +109,21 @@ def load_or_build(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer) -> Load
     return LoadedIndex(
         parsed.articles, index, key, False, time.perf_counter() - started, build_seconds, parsed.broken
     )
+
+
+def _files_signature(corpus_dir: Path, analyzer: Analyzer) -> str | None:
+    files_signature = stat_signature(corpus_dir)
+    # Also changes with the analyzer and the code, like the cache key itself.
+    return cache_key(files_signature, analyzer) if files_signature else None
+
+
+def current_key(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer) -> str | None:
+    """The key of the cached index, if it is current for the files, known from their names,
+    sizes and times alone (nothing is read); None when that cannot be told so cheaply."""
+    # Fast path: the files are as when the cache was written, so the cache is current
+    # without reading (and hashing) every article.
+    signature = _files_signature(corpus_dir, analyzer)
+    return _manifest(cache_dir, corpus_dir).get(signature) if signature else None
 
 
 def _read(path: Path, key: str) -> tuple[tuple[Article, ...], SentenceIndex, tuple[CorpusFileError, ...]] | None:
@@ -181,6 +194,9 @@ def _write(
             Path(tmp).unlink(missing_ok=True)
             raise
         _remove_stale(path)
+        # What `qabot list` reads: each article's metadata and sentence count, the broken files.
+        sentences = np.bincount(np.asarray(index.article), minlength=len(articles)).tolist()
+        write_listing(listing_path(path), key, articles, sentences, broken)
         return True
     except Exception as exc:  # a cache that cannot be written only costs a rebuild next time
         log.warning("could not write the index cache to %s (%s); answering from memory", path.parent, exc)
@@ -190,6 +206,7 @@ def _write(
 def _remove_stale(current: Path) -> None:
     """Older caches of the same corpus folder are dead weight once a new one exists."""
     prefix = "-".join(current.name.split("-")[:2]) + "-"
-    for other in current.parent.glob(prefix + "*.pickle"):
-        if other != current:
+    keep = {current, listing_path(current)}
+    for other in [*current.parent.glob(prefix + "*.pickle"), *current.parent.glob(prefix + "*" + LISTING_SUFFIX)]:
+        if other not in keep:
             other.unlink(missing_ok=True)
