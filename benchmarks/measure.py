@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -61,10 +62,9 @@ def questions(texts: list[str], count: int, seed: int = 5) -> list[str]:
 def build(sentences: int) -> dict[str, float]:
     folder = corpus_folder(sentences)
     cache = RESULTS / f"cache-{sentences}"
-    for old in cache.glob("index-*.pickle"):
-        old.unlink()  # measure a real build
+    shutil.rmtree(cache, ignore_errors=True)  # measure a real build
     loaded = load_or_build(folder, cache, Analyzer())
-    size = sum(p.stat().st_size for p in cache.glob("index-*.pickle"))
+    size = sum(p.stat().st_size for p in cache.rglob("*") if p.is_file())
     return {
         "build_s": loaded.build_seconds,
         "total_first_start_s": loaded.seconds,

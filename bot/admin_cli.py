@@ -112,18 +112,73 @@ SHOWN_ARTICLES = 10
 def list_articles(args: argparse.Namespace, settings: Settings) -> int:
     """A summary (counts, newest and oldest, broken files, the first articles); --all, --json: everything.
 
-    Exit status 1 while any file is broken, so a script notices."""
+    Read from the index's own metadata when it is current (no article file, no array is
+    read); otherwise the index is brought up to date first. Exit status 1 while any file
+    is broken, so a script notices."""
     from corpus import CorpusError
-    from index.analysis import Analyzer
-    from index.listing import corpus_listing
 
     folder = Path(settings.corpus_dir)
     try:
-        listing = corpus_listing(folder, settings.cache_dir, Analyzer())
-    except CorpusError as exc:
+        rows, broken = _listed_articles(settings)
+    except CorpusError as exc:  # no such folder, or no article in it loads
         print(f"qabot: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    rows = [
+    status = EXIT_OK if not broken else EXIT_FAILED
+    if args.json:
+        print(json.dumps({"folder": str(folder), "articles": rows, "broken": broken}, ensure_ascii=False, indent=2))
+        return status
+    limit = None if args.all else SHOWN_ARTICLES
+    count = len(rows)
+    total = sum(row["sentences"] for row in rows)
+    print(f"{count:,} article{'s' if count != 1 else ''} in {folder}, {total:,} sentences")
+    dated = sorted((row["published"], row["id"]) for row in rows if row["published"])
+    if dated:
+        print(f"newest: {dated[-1][0]}  {dated[-1][1]}")
+        print(f"oldest: {dated[0][0]}  {dated[0][1]}")
+    if len(dated) < count:
+        print(f"{count - len(dated):,} without a date")
+    if broken:
+        print(f"{len(broken):,} broken file{'s' if len(broken) != 1 else ''}, left out until fixed:")
+        for error in broken[:limit]:
+            print(f"broken: {error}")
+        _more(len(broken), limit, "broken files")
+    for row in rows[:limit]:
+        print()
+        print(f"{row['id']}  {row['published'] or 'no date'}  {row['publisher'] or 'no publisher'}  {row['sentences']:,} sentences")
+        print(f"  {row['label']}")
+        print(f"  {row['url'] or '(no link)'}")
+    if limit is not None and count > limit:
+        print()
+    _more(count, limit, "articles")
+    return status
+
+
+def _listed_articles(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every article (as `qabot list --json` shows it) and every broken file, in file-name order."""
+    from index.analysis import Analyzer
+    from index.cache import load_or_build, read_metadata
+
+    analyzer = Analyzer()
+    metadata = read_metadata(settings.corpus_dir, settings.cache_dir, analyzer)
+    if metadata is not None and metadata.current:
+        return [
+            {
+                "id": a.article_id,
+                "label": a.label,
+                "title": a.title,
+                "publisher": a.publisher,
+                "published": a.published,
+                "url": a.url,
+                "sentences": a.sentences,
+            }
+            for a in metadata.articles
+        ], [str(error) for error in metadata.broken]
+    # Changed since the index was built (or never built): update it, then count.
+    loaded = load_or_build(settings.corpus_dir, settings.cache_dir, analyzer)
+    counts = [0] * len(loaded.articles)
+    for number in loaded.index.article.tolist():
+        counts[number] += 1
+    return [
         {
             "id": a.article_id,
             "label": a.label,
@@ -131,45 +186,10 @@ def list_articles(args: argparse.Namespace, settings: Settings) -> int:
             "publisher": a.publisher,
             "published": a.published.isoformat() if a.published else None,
             "url": a.url,
-            "sentences": a.sentences,
+            "sentences": count,
         }
-        for a in listing.articles
-    ]
-    broken = [str(error) for error in listing.broken]
-    status = EXIT_OK if not broken else EXIT_FAILED
-    if args.json:
-        print(json.dumps({"folder": str(folder), "articles": rows, "broken": broken}, ensure_ascii=False, indent=2))
-        return status
-    limit = None if args.all else SHOWN_ARTICLES
-    count, total = len(rows), listing.sentences
-    summary = f"{count:,} article{'s' if count != 1 else ''} in {folder}"
-    if total is not None:
-        summary += f", {total:,} sentences"
-    else:
-        summary += " (sentences not counted: the index is not up to date with the files; `qabot index` builds it)"
-    print(summary)
-    newest, oldest = listing.newest(), listing.oldest()
-    undated = sum(1 for a in listing.articles if a.published is None)
-    if newest is not None and oldest is not None:
-        print(f"newest: {newest.published}  {newest.article_id}")
-        print(f"oldest: {oldest.published}  {oldest.article_id}")
-    if undated:
-        print(f"{undated:,} without a date")
-    if broken:
-        print(f"{len(broken):,} broken file{'s' if len(broken) != 1 else ''}, left out until fixed:")
-        for error in broken[:limit]:
-            print(f"broken: {error}")
-        _more(len(broken), limit, "broken files")
-    for row in rows[:limit]:
-        sentences = f"{row['sentences']:,} sentences" if row["sentences"] is not None else ""
-        print()
-        print(f"{row['id']}  {row['published'] or 'no date'}  {row['publisher'] or 'no publisher'}  {sentences}".rstrip())
-        print(f"  {row['label']}")
-        print(f"  {row['url'] or '(no link)'}")
-    if limit is not None and count > limit:
-        print()
-    _more(count, limit, "articles")
-    return status
+        for a, count in zip(loaded.articles, counts)
+    ], [str(error) for error in loaded.broken]
 
 
 def _more(count: int, limit: int | None, what: str) -> None:

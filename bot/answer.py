@@ -40,6 +40,10 @@ class Source:
     published: str | None = None
     """ISO date (YYYY-MM-DD) or None."""
     url: str | None = None
+    sentence: str | None = None
+    """For a source listed under a passage's `also_reported_by`: its own sentence, verbatim,
+    that states the passage's fact, so anyone can check the credit. None for a passage's own
+    source (its sentence is the passage's)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +54,7 @@ class Source:
             "author": self.author,
             "published": self.published,
             "url": self.url,
+            "sentence": self.sentence,
         }
 
 
@@ -66,7 +71,7 @@ class Passage:
     score: float
     source: Source
     also_reported_by: tuple[Source, ...] = ()
-    """Other articles that carry the same passage."""
+    """Other articles whose own sentence (each one's `Source.sentence`) states the same fact."""
 
     @property
     def text(self) -> str:
@@ -88,7 +93,14 @@ class Passage:
             "published": self.source.published,
             "article_id": self.source.article_id,
             "also_reported_by": [
-                {"title": s.title, "publisher": s.publisher, "url": s.url, "label": s.label}
+                {
+                    "title": s.title,
+                    "publisher": s.publisher,
+                    "url": s.url,
+                    "label": s.label,
+                    "article_id": s.article_id,
+                    "sentence": s.sentence,
+                }
                 for s in self.also_reported_by
             ],
         }

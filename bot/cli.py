@@ -38,6 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="measure answer quality on a JSON Lines file of questions")
     evaluate.add_argument("file", help="questions with expected answers, e.g. ../shared/eval/dev.jsonl")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluate.add_argument(
+        "--corpus", metavar="DIR", help="evaluate against the articles in DIR instead of QABOT_CORPUS_DIR"
+    )
+    evaluate.add_argument(
+        "--split", choices=["tune", "test"], help="only the questions whose 'split' field says so"
+    )
+    evaluate.add_argument(
+        "--baseline",
+        choices=["bm25plus"],
+        help="measure plain BM25Plus over the same sentences (top 3, never declines) instead of qabot",
+    )
 
     from bot import admin_cli
 
@@ -151,7 +162,7 @@ def _interactive(core, color: bool) -> int:
 
 def _index(settings: Settings, strict: bool = False) -> int:
     from index.analysis import Analyzer
-    from index.cache import cache_path, load_or_build
+    from index.cache import load_or_build
 
     started = time.perf_counter()
     loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer())
@@ -162,7 +173,7 @@ def _index(settings: Settings, strict: bool = False) -> int:
     print(f"terms:     {index.term_count}")
     how = "loaded from cache" if loaded.from_cache else "built"
     print(f"index:     {how} in {time.perf_counter() - started:.2f} s")
-    print(f"cache:     {cache_path(settings.cache_dir, settings.corpus_dir, loaded.key)}")
+    print(f"cache:     {loaded.location or 'not written (see the warning above)'}")
     if loaded.broken:
         print(f"broken:    {len(loaded.broken):,} article file{'s' if len(loaded.broken) != 1 else ''} left out")
         return 1 if strict else 0
@@ -171,17 +182,42 @@ def _index(settings: Settings, strict: bool = False) -> int:
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import replace
+    from pathlib import Path
 
-    from bot.evaluation import EvalFileError, evaluate, format_report, load_questions
+    from bot.evaluation import (
+        BaselineAnswerer,
+        EvalFileError,
+        evaluate,
+        format_report,
+        load_questions,
+        select_split,
+    )
 
     try:
-        questions = load_questions(args.file)
+        questions = select_split(load_questions(args.file), args.split)
     except EvalFileError as exc:
         print(f"qabot: {exc}", file=sys.stderr)
         return 1
+    if not questions:
+        print(f"qabot: {args.file}: no question has \"split\": \"{args.split}\"", file=sys.stderr)
+        return 1
+    if args.corpus is not None:
+        corpus_dir = Path(args.corpus).expanduser()
+        if not corpus_dir.is_dir():
+            print(f"qabot: --corpus {args.corpus}: not a folder of articles", file=sys.stderr)
+            return 1
+        settings = replace(settings, corpus_dir=corpus_dir)
     # Hit@3 needs at least three passages per answer.
-    core = _core(replace(settings, top_k=max(settings.top_k, 3)))
-    report = evaluate(core, questions)
+    settings = replace(settings, top_k=max(settings.top_k, 3))
+    if args.baseline == "bm25plus":
+        from index.analysis import Analyzer
+        from index.cache import load_or_build
+
+        loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer())
+        answerer = BaselineAnswerer.from_index(loaded.articles, loaded.index, top_k=settings.top_k)
+        report = evaluate(answerer, questions, system="BM25Plus baseline")
+    else:
+        report = evaluate(_core(settings), questions, system="qabot")
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -161,7 +161,10 @@ class AnsweringCore:
             after=index.texts[after] if after != NO_NEIGHBOUR else "",
             score=hit.score,
             source=self._source(int(index.article[chunk])),
-            also_reported_by=tuple(self._source(int(index.article[c])) for c in hit.also),
+            # Each crediting article with its own sentence, which states the same fact.
+            also_reported_by=tuple(
+                replace(self._source(int(index.article[c])), sentence=index.texts[c]) for c in hit.also
+            ),
         )
 
     def _source(self, article_number: int) -> Source:

@@ -215,3 +215,59 @@ def broken_file_lines(broken: tuple[CorpusFileError, ...], limit: int = SHOWN_BR
     if len(broken) > limit:
         lines.append(f"… and {len(broken) - limit:,} more broken article files (`qabot list` names them all)")
     return lines
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """One entry named like an article, as listed: its size and modification time (ns)."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+    is_file: bool
+    """False for a folder (or anything else) named like an article: broken, never read."""
+
+    @property
+    def fresh(self) -> bool:
+        """Changed in the last FRESH_SECONDS: its size and time cannot vouch for its bytes (see
+        `stat_signature`)."""
+        return time.time_ns() - self.mtime_ns < FRESH_SECONDS * 1_000_000_000
+
+
+def list_article_files(folder: Path | str) -> list[FileStat]:
+    """The entries named like an article in `folder`, with sizes and times, sorted by name;
+    no file is read. A dangling link is listed with size and time -1 (it cannot be read).
+
+    Raises CorpusError when the folder is missing or holds no article entry.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CorpusError(f"{folder}: no such folder of articles (check QABOT_CORPUS_DIR)")
+    found = []
+    for entry in _article_entries(folder):
+        try:
+            info = entry.stat()
+            found.append(FileStat(Path(entry.path), info.st_size, info.st_mtime_ns, _is_file(entry)))
+        except FileNotFoundError:
+            if os.path.lexists(entry.path):  # a dangling link
+                found.append(FileStat(Path(entry.path), -1, -1, True))
+        except OSError:
+            found.append(FileStat(Path(entry.path), -1, -1, True))
+    if not found:
+        raise CorpusError(f"{folder}: no article files (*{ARTICLE_SUFFIX}) found")
+    return found
+
+
+def read_article_file(stat: FileStat) -> bytes:
+    """One article file's bytes. Raises CorpusFileError (as `read_corpus_files` would list it)
+    if it is a folder, too large or unreadable."""
+    path = stat.path
+    if not stat.is_file:
+        raise CorpusFileError(str(path), None, "is a folder, not an article file")
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise CorpusFileError(str(path), None, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
+        return path.read_bytes()
+    except OSError as exc:
+        raise CorpusFileError(str(path), None, f"cannot be read: {exc.strerror or exc}") from None

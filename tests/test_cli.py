@@ -46,7 +46,8 @@ def test_ask_json_prints_one_parseable_object(tmp_path):
     assert data["answered"] is True and isinstance(data["message"], str)
     first = data["passages"][0]
     assert {"text", "title", "publisher", "url", "score", "also_reported_by"} <= set(first)
-    assert first["also_reported_by"] and {"title", "publisher", "url"} <= set(first["also_reported_by"][0])
+    assert first["also_reported_by"] and {"title", "publisher", "url", "sentence"} <= set(first["also_reported_by"][0])
+    assert "time and resources" in first["also_reported_by"][0]["sentence"]  # the other article's own words
 
 
 def test_ask_declines_plainly_when_the_articles_do_not_answer(tmp_path):
@@ -79,6 +80,30 @@ def test_eval_prints_the_metrics(tmp_path):
     assert "Hit@1" in result.stdout and "MRR" in result.stdout
     data = json.loads(qabot("eval", "--json", str(questions), tmp_path=tmp_path).stdout)
     assert data["overall"]["hit_at_1"] == 1.0
+
+
+def test_eval_measures_any_corpus_folder_and_the_plain_bm25plus_baseline_beside_it(tmp_path):
+    articles = tmp_path / "other"
+    articles.mkdir()
+    (articles / "rivers.md").write_text(
+        "---\ntitle: Rivers\n---\n\nThe Seine flows through Paris. The Rhine flows into the North Sea.\n"
+    )
+    questions = tmp_path / "q.jsonl"
+    rows = [
+        {"id": "1", "question": "which river flows through paris", "answers": ["The Seine"], "split": "test"},
+        {"id": "2", "question": "who won the world cup", "answers": [], "kind": "offtopic", "split": "test"},
+        {"id": "3", "question": "how much did amazon pay for ring", "answers": ["$839 million"], "split": "tune"},
+    ]
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = ("eval", str(questions), "--corpus", str(articles), "--split", "test", "--json")
+    qabot_report = json.loads(qabot(*args, tmp_path=tmp_path).stdout)
+    assert qabot_report["system"] == "qabot" and qabot_report["answerable"] == 1
+    assert qabot_report["overall"]["hit_at_1"] == 1.0 and qabot_report["rightly_declined"] == 1
+    plain = json.loads(qabot(*args, "--baseline", "bm25plus", tmp_path=tmp_path).stdout)
+    assert plain["system"] == "BM25Plus baseline" and plain["overall"]["hit_at_1"] == 1.0
+    assert plain["by_kind"]["offtopic"] == {**plain["by_kind"]["offtopic"], "unanswerable": 1, "declined": 0}
+    missing = qabot("eval", str(questions), "--corpus", str(tmp_path / "nowhere"), tmp_path=tmp_path)
+    assert missing.returncode == 1 and "not a folder" in missing.stderr
 
 
 BAD_DATE = "---\ntitle: Draft\npublished: 13 Feb\n---\n\nA draft about doorbells.\n"

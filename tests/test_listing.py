@@ -10,15 +10,22 @@ from pathlib import Path
 
 import pytest
 
-import index.listing
+import corpus.loader
+import index.cache
+from bot import admin_cli
+from bot.cli import build_parser
 from corpus import Article, render_article
 from index.analysis import Analyzer
 from index.cache import load_or_build
-from index.listing import corpus_listing
+from tests.conftest import make_settings
 from tests.test_admin_commands import qabot
 
 ARTICLES = 25
 SENTENCES = sum(2 + number % 3 for number in range(ARTICLES))
+
+
+def admin_cli_args(*argv: str):
+    return build_parser().parse_args(list(argv))
 
 
 @pytest.fixture
@@ -75,29 +82,32 @@ def test_list_json_still_has_every_article_with_its_sentences(articles, tmp_path
     assert "zz-draft.md, line 2" in broken
 
 
-def test_with_a_current_index_no_article_file_is_read(articles, tmp_path, monkeypatch):
-    load_or_build(articles, tmp_path / "cache", Analyzer())
-    # Older than the cache's freshness window, as a corpus is between edits.
+def test_with_a_current_index_list_reads_only_its_metadata(articles, tmp_path, monkeypatch, capsys):
+    settings = make_settings(tmp_path, corpus_dir=articles)
+    # Older than the freshness window of file times, as a corpus is between edits.
     for path in articles.iterdir():
         stamp = path.stat().st_mtime_ns - 10_000_000_000
         os.utime(path, ns=(stamp, stamp))
-    load_or_build(articles, tmp_path / "cache", Analyzer())  # records the files' names, sizes and times
+    load_or_build(articles, settings.cache_dir, Analyzer())
 
-    def must_not_read(folder: object) -> None:
+    def must_not_load(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the index was loaded")
+
+    def must_not_read(*args: object, **kwargs: object) -> None:
         raise AssertionError("an article file was read")
 
-    monkeypatch.setattr(index.listing, "read_corpus_files", must_not_read)
-    listing = corpus_listing(articles, tmp_path / "cache", Analyzer())
-    assert listing.counted and len(listing.articles) == 25 and listing.sentences == SENTENCES
-    assert [Path(e.path).name for e in listing.broken] == ["zz-draft.md"]
+    monkeypatch.setattr(index.cache, "load_or_build", must_not_load)
+    monkeypatch.setattr(index.cache, "read_article_file", must_not_read)
+    monkeypatch.setattr(corpus.loader, "read_article_file", must_not_read)
+    assert admin_cli.run(admin_cli_args("list"), settings) == 1  # 1: a file is broken
+    shown = capsys.readouterr().out
+    assert shown.startswith(f"25 articles in {articles}, {SENTENCES} sentences") and "zz-draft.md, line 2" in shown
 
 
-def test_after_a_change_the_files_are_listed_as_they_are_and_the_counts_wait_for_the_index(articles, tmp_path):
+def test_after_a_change_list_brings_the_index_up_to_date_and_counts_the_mended_file(articles, tmp_path):
     qabot("index", tmp_path=tmp_path)
     (articles / "zz-draft.md").write_text("---\npublished: 2026-02-13\n---\n\nA draft, finished.\n", encoding="utf-8")
     listed = qabot("list", tmp_path=tmp_path)
     assert listed.returncode == 0
-    assert listed.stdout.startswith(f"26 articles in {articles} (sentences not counted: the index is not up to date")
+    assert listed.stdout.startswith(f"26 articles in {articles}, {SENTENCES + 1} sentences")
     assert "newest: 2026-02-13  zz-draft" in listed.stdout
-    assert qabot("index", tmp_path=tmp_path).returncode == 0
-    assert qabot("list", tmp_path=tmp_path).stdout.startswith(f"26 articles in {articles}, {SENTENCES + 1} sentences")
