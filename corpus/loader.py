@@ -17,15 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.article import Article
+from corpus.errors import CorpusError
 from corpus.fileformat import CorpusFileError, parse_article
 
 ARTICLE_SUFFIX = ".md"
 MAX_FILE_BYTES = 5 * 1024 * 1024
 FRESH_SECONDS = 2
-
-
-class CorpusError(ValueError):
-    """The corpus folder cannot be used; the message says which file and why."""
 
 
 @dataclass(frozen=True)

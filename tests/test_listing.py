@@ -12,8 +12,7 @@ import pytest
 
 import corpus.loader
 import index.cache
-from bot import admin_cli
-from bot.cli import build_parser
+from bot.cli.main import build_parser
 from corpus import Article, render_article
 from index.analysis import Analyzer
 from index.cache import load_or_build
@@ -22,10 +21,6 @@ from tests.test_admin_commands import qabot
 
 ARTICLES = 25
 SENTENCES = sum(2 + number % 3 for number in range(ARTICLES))
-
-
-def admin_cli_args(*argv: str):
-    return build_parser().parse_args(list(argv))
 
 
 @pytest.fixture
@@ -99,7 +94,8 @@ def test_with_a_current_index_list_reads_only_its_metadata(articles, tmp_path, m
     monkeypatch.setattr(index.cache, "load_or_build", must_not_load)
     monkeypatch.setattr(index.cache, "read_article_file", must_not_read)
     monkeypatch.setattr(corpus.loader, "read_article_file", must_not_read)
-    assert admin_cli.run(admin_cli_args("list"), settings) == 1  # 1: a file is broken
+    args = build_parser().parse_args(["list"])
+    assert args.handler(args, settings) == 1  # 1: a file is broken
     shown = capsys.readouterr().out
     assert shown.startswith(f"25 articles in {articles}, {SENTENCES} sentences") and "zz-draft.md, line 2" in shown
 
