@@ -183,11 +183,12 @@ class Settings:
         "Where the built index is cached (outside the source tree).",
     )
     top_k: int = _setting("QABOT_TOP_K", _positive_int, 3, "How many passages an answer shows.")
-    min_confidence: float = _setting(
+    min_confidence: float | None = _setting(
         "QABOT_MIN_CONFIDENCE",
         _fraction,
-        0.42,
-        "How much of a question's weight (0..1) the best passage must cover to count as an answer.",
+        None,
+        "Probability (0..1) that the best passage answers, below which the bot declines; "
+        "empty: the decline model's own threshold (index/data/decline_model.json).",
     )
     max_question_chars: int = _setting(
         "QABOT_MAX_QUESTION_CHARS", _positive_int, 1000, "Longer questions are politely refused."
