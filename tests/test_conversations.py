@@ -4,6 +4,7 @@ earlier question of the same conversation, answered only with quoted passages.""
 from __future__ import annotations
 
 import gc
+import re
 import json
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from bot.stores.ratelimit import RateLimit
 
 REASON = "significantly more time and resources than anticipated"
 FIRST = "When did Ring cancel the Flock deal?"
+SECRET = b"a test deployment secret"
 
 
 def shown_keys(*answers):
@@ -137,11 +139,11 @@ def test_memory_stays_flat_over_ten_thousand_threads(core):
 
     def threads(start: int, count: int) -> None:
         for n in range(start, start + count):
-            key = user_key("slack", f"conversation:C1:{n}.0")
+            key = user_key("slack", f"conversation:C1:{n}.0", SECRET)
             conversation = store.open(key)
             for asked in range(3):
                 conversation.add(replace(turn, question=f"{turn.question} {n} {asked}", shown=frozenset(f"{k}{n}" for k in turn.shown)))
-            store.link(user_key("slack", f"conversation:C1:{n}.5"), key)
+            store.link(user_key("slack", f"conversation:C1:{n}.5", SECRET), key)
 
     threads(0, 1000)  # the store is full: from now on its size is its bound
     gc.collect()
@@ -179,3 +181,44 @@ def test_qabot_ask_conversation_json_reads_one_conversation(tmp_path: Path):
     earlier = {p["sentence"] for p in first["passages"] + why["passages"]}
     assert earlier.isdisjoint(p["sentence"] for p in more["passages"])
     assert {"answered", "message", "outcome", "coverage", "passages"} <= set(why)
+
+
+def test_help_lists_the_articles_from_the_corpus_with_two_questions_to_try(core):
+    from bot.answering.help import HELP_ARTICLES_SHOWN
+
+    for asked in ("help", "what can you do?", "what do you know", "sources"):
+        answer = core.answer(asked)
+        assert answer.outcome is Outcome.CHAT and not answer.passages, asked
+        assert answer.message.startswith(f"I answer from {len(core.articles)} articles")
+    text = core.answer("help").message
+    listed = [a for a in core.articles if f"• {a.label}" in text]
+    assert len(listed) == min(HELP_ARTICLES_SHOWN, len(core.articles))
+    for article in listed:
+        if article.url:
+            assert article.url in text
+        if article.published:
+            assert article.published.isoformat() in text
+    examples = re.findall(r"“([^”]+\?)”", text.split("Try: ", 1)[1].splitlines()[0])
+    assert len(set(examples)) == 2
+    assert all(core.answer(q).answered for q in examples)  # made from the articles, and answered
+
+
+def test_help_in_a_larger_corpus_lists_the_newest_few_and_counts_the_rest():
+    from bot.answering.core import AnsweringCore
+    from index.analysis import Analyzer
+    from index.sentence_index import SentenceIndex
+    from tests.support.synthetic import articles
+
+    made = tuple(articles(240, seed=3))  # 12 articles of 20 sentences
+    core = AnsweringCore.from_index(made, SentenceIndex.build(made, Analyzer()))
+    text = core.answer("help").message
+    assert text.startswith("I answer from 12 articles") and "…and 7 more articles." in text
+    newest = sorted(made, key=lambda a: a.published, reverse=True)[0]
+    assert text.splitlines()[1].startswith(f"• {newest.label}") and newest.url in text.splitlines()[1]
+
+
+def test_chatter_is_not_a_follow_up(core):
+    conversation = Conversation()
+    core.answer(FIRST, conversation)
+    assert core.answer("thanks!", conversation).outcome is Outcome.CHAT
+    assert core.answer("why?", conversation).follow_up_of == FIRST

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import secrets
 import signal
 import threading
 import time
@@ -23,7 +24,7 @@ from bot.answering.conversation import Conversation
 from bot.stores.conversations import ConversationStore
 from bot.stores.questionlog.store import QuestionLog
 from bot.stores.ratelimit import RateLimiter
-from bot.service.privacy import DEFAULT_ID_SECRET, user_key
+from bot.service.privacy import user_key
 from bot.service.reload import CorpusWatcher
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,9 @@ class QuestionService:
     limiter: RateLimiter
     question_log: QuestionLog | None = None
     watcher: CorpusWatcher[Any] | None = None
-    id_secret: bytes = DEFAULT_ID_SECRET
-    """Keys the hashes of platform IDs (see `bot.service.privacy`)."""
+    id_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    """Keys the hashes of platform IDs: the deployment secret (`bot.app.deployment_secret`). A
+    service built without one (a test, a tool) hashes with a random key of its own."""
     conversations: ConversationStore = field(default_factory=ConversationStore)
     """Threads and reply chains, in memory under hashed keys, for follow-up questions."""
     _previous_handler: Any = field(default=None, init=False, repr=False)

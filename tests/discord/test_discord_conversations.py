@@ -154,3 +154,19 @@ async def test_auto_channels_without_the_message_content_intent_stop_with_one_li
             **fake_discord_settings(fake),
         )
     assert_one_clear_line(finished, "QABOT_DISCORD_AUTO_CHANNELS", "Message Content Intent")
+
+
+async def test_help_lists_the_articles_from_the_corpus(tmp_path):
+    from bot.app import load_core
+    from tests.support.discord_harness import corpus_settings
+
+    core = load_core(corpus_settings(tmp_path))
+    async with bot_in_server(corpus_service(tmp_path)) as server:
+        await server.discord.post_message(server.discord.user("alice"), mention(server, "help"), mentions=(server.discord.bot,))
+        [reply] = await server.replies()
+    content = reply.body["content"]
+    assert content.startswith(f"I answer from {len(core.articles)} articles") and not reply.body.get("embeds")
+    titled = [a for a in core.articles if a.title]
+    assert titled and all(a.title in content for a in titled)
+    assert "<https://www.bbc.com/news/articles/cwy8dxz1g7zo>" in content  # a link, without a preview
+    assert core.example_question in content

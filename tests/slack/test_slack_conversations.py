@@ -173,3 +173,18 @@ def test_private_channels_follow_up_too(http_slack_app: AppStarter):
     )
     _, why = slack.fake.wait_for_calls("chat.postMessage", 2)
     assert REASON in " ".join(quoted(why))
+
+
+def test_ask_with_no_text_and_help_give_the_help_reply(http_slack_app: AppStarter):
+    from tests.support.slack_payloads import slash_command
+
+    slack = http_slack_app()
+    slack.sender.post_command(slash_command("", slack.fake.response_url("empty")))
+    [empty] = slack.fake.wait_for_calls("response_url")
+    slack.sender.post_event(mention("help"))
+    [helped] = slack.fake.wait_for_calls("chat.postMessage")
+    for reply in (empty, helped):
+        shown = everything_shown(reply)
+        assert "I answer from 5 articles" in shown
+        assert "Amazon's Ring ends deal with surveillance firm after backlash — BBC News, 2026-02-13" in shown
+        assert "https://www.bbc.com/news/articles/cwy8dxz1g7zo" in shown

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import bot.adapters.slack
-from tests.support.slack_payloads import slash_command, slash_command_envelope
+from tests.support.slack_payloads import interactive_envelope, message_shortcut, slash_command, slash_command_envelope
 from tests.support.slack_helpers import AppStarter
 
 MANIFEST = Path(bot.adapters.slack.__file__).parent / "manifest.yaml"
@@ -23,15 +23,22 @@ def manifest() -> dict[str, Any]:
 def test_the_bot_asks_only_for_the_scopes_it_uses(manifest):
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == [
         "app_mentions:read",
+        "channels:history",  # message.channels: thread follow-ups without a mention, auto channels
         "chat:write",
-        "commands",
+        "commands",  # /ask and the message shortcut
+        "groups:history",  # message.groups: the same in private channels
         "im:history",
     ]
     assert "user" not in manifest["oauth_config"]["scopes"]
 
 
-def test_it_hears_mentions_and_direct_messages_but_not_every_channel_message(manifest):
-    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_mention", "message.im"]
+def test_it_hears_mentions_direct_messages_and_the_channels_it_is_in(manifest):
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == [
+        "app_mention",
+        "message.channels",
+        "message.groups",
+        "message.im",
+    ]
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
     assert manifest["features"]["app_home"]["messages_tab_read_only_enabled"] is False
 
@@ -52,3 +59,13 @@ def test_the_manifest_slash_command_is_the_one_the_app_answers(manifest, socket_
     slack.fake.send_envelope(slash_command_envelope(fields))
     [response] = slack.fake.wait_for_calls("response_url")
     assert response.error is None
+
+
+def test_the_manifest_message_shortcut_is_the_one_the_app_answers(manifest, socket_mode_slack_app: AppStarter):
+    [shortcut] = manifest["features"]["shortcuts"]
+    assert (shortcut["type"], shortcut["name"]) == ("message", "Ask qabot about this")
+    slack = socket_mode_slack_app()
+    payload = message_shortcut("Did Ring send customer videos to Flock?", slack.fake.response_url(), callback_id=shortcut["callback_id"])
+    slack.fake.send_envelope(interactive_envelope(payload))
+    [response] = slack.fake.wait_for_calls("response_url")
+    assert response.error is None and response.params["response_type"] == "ephemeral"

@@ -225,8 +225,12 @@ def header(answer: Answer, *, echo_question: bool, about_message: str | None = N
     """The message text above the embeds: the question (when echoed), the message it is about,
     the earlier question a follow-up was read with, and the core's sentence."""
     lines = [fit(answer.message.strip(), CONTENT_LIMIT // 2)]
+    if answer.outcome is Outcome.CHAT:
+        # The help reply lists the articles' links: in <>, so Discord shows no preview for each
+        # (`fit` escapes the text around them and leaves the URLs as they are).
+        lines[0] = _URL.sub(lambda url: f"<{url.group()}>", lines[0])
     if answer.follow_up_of:
-        lines.insert(0, f"(about: {escape_markdown(fit(' '.join(answer.follow_up_of.split()), CONTENT_LIMIT // 8))})")
+        lines.insert(0, f"(about: {fit(' '.join(answer.follow_up_of.split()), CONTENT_LIMIT // 8)})")
     if about_message and _safe_url(about_message):
         lines.insert(0, f"About this message: {about_message}")
     # What the articles cover helps someone whose question they cannot answer.
