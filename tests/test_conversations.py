@@ -4,8 +4,8 @@ earlier question of the same conversation, answered only with quoted passages.""
 from __future__ import annotations
 
 import gc
-import re
 import json
+import re
 import subprocess
 import sys
 import tracemalloc
@@ -17,8 +17,7 @@ from bot.answering.conversation import Conversation, passage_keys
 from bot.service.privacy import user_key
 from bot.service.questions import QuestionService
 from bot.stores.conversations import ConversationStore
-from bot.stores.ratelimit import SlidingWindowLimiter
-from bot.stores.ratelimit import RateLimit
+from bot.stores.ratelimit import RateLimit, SlidingWindowLimiter
 
 REASON = "significantly more time and resources than anticipated"
 FIRST = "When did Ring cancel the Flock deal?"
@@ -166,6 +165,7 @@ def test_qabot_ask_conversation_json_reads_one_conversation(tmp_path: Path):
     lines = "When did Ring cancel the Flock deal?\nwhy?\ntell me more\n"
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "ask", "--conversation", "--json"],
+        check=False,
         input=lines,
         capture_output=True,
         text=True,
@@ -213,7 +213,7 @@ def test_help_in_a_larger_corpus_lists_the_newest_few_and_counts_the_rest():
     core = AnsweringCore.from_index(made, SentenceIndex.build(made, Analyzer()))
     text = core.answer("help").message
     assert text.startswith("I answer from 12 articles") and "…and 7 more articles." in text
-    newest = sorted(made, key=lambda a: a.published, reverse=True)[0]
+    newest = max(made, key=lambda a: a.published)
     assert text.splitlines()[1].startswith(f"• {newest.label}") and newest.url in text.splitlines()[1]
 
 

@@ -30,7 +30,15 @@ from dataclasses import dataclass
 
 from bot.answering.answer import Answer, Outcome, Passage
 from index.analysis import Analyzer
-from index.query import MAX_CONCEPTS, Concept, Lexicon, Query, QuestionKind, Vocabulary, parse_question
+from index.query import (
+    MAX_CONCEPTS,
+    Concept,
+    Lexicon,
+    Query,
+    QuestionKind,
+    Vocabulary,
+    parse_question,
+)
 
 MAX_TURNS = 5
 """Questions kept per conversation: a follow-up refers to the last one, rarely further."""

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 import time
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from bot.errors import ExitCode
 from bot.settings import Settings
@@ -79,6 +79,7 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
 
     core = _core(settings)
     color = sys.stdout.isatty() and not args.json
+    questions: Iterable[str]
     if args.question:
         questions = [" ".join(args.question)]
     elif sys.stdin.isatty():

@@ -9,7 +9,11 @@ import re
 import pytest
 
 from bot.adapters.discord.client import ASK_ABOUT_COMMAND
-from tests.discord.test_discord_cli import assert_one_clear_line, fake_discord_settings, run_qabot
+from tests.discord.test_discord_cli import (
+    assert_one_clear_line,
+    fake_discord_settings,
+    run_qabot,
+)
 from tests.support.discord_harness import Server, bot_in_server, corpus_service
 from tests.support.discord_server import FakeDiscord, RecordedRequest
 
