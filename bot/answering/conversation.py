@@ -23,6 +23,7 @@ read against the same earlier turn, which is harmless.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from collections import deque
@@ -142,8 +143,9 @@ def asks_a_question(text: str) -> bool:
 
 
 def passage_key(article_id: str, sentence: str) -> str:
-    """What identifies a shown passage across reloads: its article and its sentence."""
-    return f"{article_id}\x00{sentence}"
+    """What identifies a shown passage across reloads: its article and its sentence, as a short
+    digest (a conversation remembers dozens of them; the sentences themselves are long)."""
+    return hashlib.blake2b(f"{article_id}\x00{sentence}".encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
 def passage_keys(passage: Passage) -> frozenset[str]:
