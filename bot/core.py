@@ -18,6 +18,7 @@ from bot.settings import Settings
 from corpus import Article, CorpusFileError
 from index.analysis import Analyzer, clean_text
 from index.cache import load_or_build
+from index.progress import ProgressCallback, for_log
 from index.query import Lexicon, Query, Vocabulary, parse_question
 from index.selection import Hit, rank
 from index.sentence_index import NO_NEIGHBOUR, SentenceIndex
@@ -51,12 +52,16 @@ class AnsweringCore:
     """Each article's Source, made the first time a passage cites it (Sources are immutable)."""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "AnsweringCore":
-        """Load the corpus named by the settings and its index (from the cache when current).
+    def from_settings(cls, settings: Settings, progress: ProgressCallback | None = None) -> "AnsweringCore":
+        """Load the corpus named by the settings and its index (from the cache when current,
+        else updated with the changed articles only, or built).
 
         A broken article file is left out (and listed in `broken_files`); raises CorpusError
-        only when the folder is missing or no article loads."""
-        loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer())
+        only when the folder is missing or no article loads. `progress` hears how a build
+        goes (see `index.progress`); by default a build logs a line every few seconds."""
+        loaded = load_or_build(
+            settings.corpus_dir, settings.cache_dir, Analyzer(), progress=progress or for_log(log)
+        )
         return cls.from_index(loaded.articles, loaded.index, settings, loaded.broken)
 
     @classmethod
