@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.synthetic import articles as synthetic_articles
+from tests.support.synthetic import articles as synthetic_articles
+from tests.support.synthetic import questions
 from corpus import render_article
 from index.analysis import Analyzer
 from index.cache import load_or_build
 
 RESULTS = Path(__file__).resolve().parent / "results"
-QUESTION_STARTS = ["why did", "what is", "who said", "how many", "when did", "what happened to", "does", ""]
 
 
 def peak_rss_mb() -> float:
@@ -44,21 +44,6 @@ def corpus_folder(sentences: int) -> Path:
     return folder
 
 
-def questions(texts: list[str], count: int, seed: int = 5) -> list[str]:
-    """Varied questions: words from a random sentence, a question opener, sometimes a typo or an unknown word."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(count):
-        words = texts[int(rng.integers(0, len(texts)))].rstrip(".").split()
-        picked = [words[int(j)] for j in rng.choice(len(words), size=min(len(words), int(rng.integers(2, 7))), replace=False)]
-        if i % 7 == 3 and picked[0][1:]:
-            picked[0] = picked[0][:-1]  # a typo
-        if i % 11 == 5:
-            picked.append("zeppelinx")  # a word no article uses
-        out.append(f"{QUESTION_STARTS[i % len(QUESTION_STARTS)]} {' '.join(picked)}?".strip())
-    return out
-
-
 def build(sentences: int) -> dict[str, float]:
     folder = corpus_folder(sentences)
     cache = RESULTS / f"cache-{sentences}"
@@ -76,12 +61,12 @@ def build(sentences: int) -> dict[str, float]:
 
 
 def query(sentences: int, count: int, reference_count: int) -> dict[str, float]:
-    from bot.core import AnsweringCore
+    from bot.app import load_core
     from bot.settings import Settings
 
     folder, cache = corpus_folder(sentences), RESULTS / f"cache-{sentences}"
     started = time.perf_counter()
-    core = AnsweringCore.from_settings(Settings.load(environ={}, dotenv_path=None, corpus_dir=folder, cache_dir=cache))
+    core = load_core(Settings.load(environ={}, dotenv_path=None, corpus_dir=folder, cache_dir=cache))
     load_s = time.perf_counter() - started
     load_mb = peak_rss_mb()
     asked = questions(core.index.texts, count)

@@ -5,7 +5,7 @@
 
 One table: for each set (the shared dev set, the team's set, the chat set's tune and test halves,
 the off-topic set, SQuAD 2.0 dev on its own articles), qabot and the BM25Plus baseline
-(`bot.evaluation.BaselineAnswerer`: rank-bm25's BM25Plus on the index's sentence tokens, top 3,
+(`bot.answering.evaluation.BaselineAnswerer`: rank-bm25's BM25Plus on the index's sentence tokens, top 3,
 no declines): Hit@1, Hit@3 and MRR over the answerable questions, answerable questions wrongly
 declined, unanswerable ones declined, and answer latency; headed by the git commit measured.
 Settings come from an empty environment (the default install, top 3 passages) unless
@@ -22,8 +22,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.core import AnsweringCore
-from bot.evaluation import BaselineAnswerer, EvalQuestion, EvalReport, evaluate, load_questions, select_split
+from bot.answering.core import AnsweringCore
+from bot.app import core_over
+from bot.answering.evaluation import BaselineAnswerer, EvalQuestion, EvalReport, evaluate, load_questions, select_split
 from bot.settings import Settings
 from corpus import BUNDLED_DIR
 from index.analysis import Analyzer
@@ -81,7 +82,7 @@ def measure(
             )
             loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer())
             answerers[qset.corpus] = (
-                AnsweringCore.from_index(loaded.articles, loaded.index, settings),
+                core_over(loaded, settings),
                 BaselineAnswerer.from_index(loaded.articles, loaded.index, top_k=settings.top_k),
             )
         core, baseline = answerers[qset.corpus]

@@ -18,16 +18,13 @@ from typing import Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from corpus.article import Article
+from corpus.errors import StoreError
 from corpus.fileformat import CorpusFileError, parse_article, render_article
 from corpus.loader import ARTICLE_SUFFIX, MAX_FILE_BYTES, CorpusError, article_paths, read_corpus_files
 
 ARTICLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ID_WORDS_CHARS = 60
 TRACKING_PARAMETERS = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid)$", re.IGNORECASE)
-
-
-class StoreError(Exception):
-    """The corpus folder cannot be changed as asked; the message says why."""
 
 
 @dataclass(frozen=True)

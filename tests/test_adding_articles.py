@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import AnsweringCore
-from tests.conftest import make_settings
+from bot.app import load_core
 from corpus import BUNDLED_DIR, load_corpus, parse_article
 from corpus.fetch import FetchLimits
 from corpus.ingest import IngestError, MetadataFlags, add_article
-from tests.local_site import LOGIN_WALL, Page, article_html, local_site
+from tests.conftest import make_settings
+from tests.support.local_site import LOGIN_WALL, Page, article_html, local_site
 
 QUICK = FetchLimits(timeout_seconds=1.0, max_bytes=200_000, retries=0)
 CANONICAL = "https://tribune.example/2026/02/20/flock-drones"
@@ -35,7 +35,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def ask(folder: Path, tmp_path: Path, question: str):
-    return AnsweringCore.from_settings(make_settings(tmp_path, corpus_dir=folder)).answer(question)
+    return load_core(make_settings(tmp_path, corpus_dir=folder)).answer(question)
 
 
 def test_a_saved_page_is_added_and_then_quoted_with_its_canonical_link(articles, tmp_path):
@@ -166,7 +166,7 @@ def test_the_same_article_twice_is_refused_by_url_or_by_text(articles, tmp_path,
     if way == "every file read":
         add = add_article
     else:  # as `qabot add` does: the index, brought up to date, knows each article's URL and text
-        from bot.admin_cli import _known_articles
+        from bot.cli.articles import _known_articles
         from tests.conftest import make_settings
 
         settings = make_settings(tmp_path, corpus_dir=articles)

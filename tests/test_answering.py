@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answer import Outcome
-from bot.core import AnsweringCore
+from bot.answering.answer import Outcome
+from bot.app import load_core
 from corpus import BUNDLED_DIR, load_corpus
 from tests.conftest import make_settings
 
@@ -94,7 +94,7 @@ def test_questions_in_chat_style_are_understood(core):
 
 
 def test_the_number_of_passages_follows_the_setting(tmp_path):
-    core = AnsweringCore.from_settings(make_settings(tmp_path, top_k=1))
+    core = load_core(make_settings(tmp_path, top_k=1))
     assert len(core.answer("Why did Ring drop Flock?").passages) == 1
 
 

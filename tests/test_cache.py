@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import AnsweringCore
+from bot.app import load_core
 from corpus import BUNDLED_DIR
 from index.analysis import Analyzer
 from index.cache import index_folder, load_or_build
@@ -37,13 +37,13 @@ def test_the_second_start_loads_the_index_from_the_cache(corpus_dir, tmp_path):
 
 def test_a_changed_article_rebuilds_the_index_by_itself(corpus_dir, tmp_path):
     settings = make_settings(tmp_path, corpus_dir=corpus_dir)
-    assert not AnsweringCore.from_settings(settings).answer("what about the zeppelin?").answered
+    assert not load_core(settings).answer("what about the zeppelin?").answered
     article = next(corpus_dir.glob("bbc-*.md"))
     article.write_text(
         article.read_text(encoding="utf-8") + "\nRing also tested a zeppelin camera over Seattle.\n",
         encoding="utf-8",
     )
-    answer = AnsweringCore.from_settings(settings).answer("what about the zeppelin?")
+    answer = load_core(settings).answer("what about the zeppelin?")
     assert answer.answered and "zeppelin camera" in answer.passages[0].sentence
     # An edited article is a new small segment; the first build's stays, and so does the text.
     assert len(segments(tmp_path / "cache")) <= 2
@@ -67,7 +67,7 @@ def test_an_unwritable_cache_folder_still_answers_from_memory(corpus_dir, tmp_pa
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")
     with caplog.at_level(logging.WARNING):
-        core = AnsweringCore.from_settings(make_settings(tmp_path, corpus_dir=corpus_dir, cache_dir=blocker))
+        core = load_core(make_settings(tmp_path, corpus_dir=corpus_dir, cache_dir=blocker))
     assert core.answer("Why did Ring drop Flock?").answered
     assert "could not write the index cache" in caplog.text
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import index.store_files
-from bot.core import AnsweringCore
+from bot.app import load_core
 from corpus import BUNDLED_DIR
 from index.analysis import Analyzer
 from index.cache import index_folder, load_or_build
@@ -42,7 +42,7 @@ def stored_files(cache: Path) -> list[Path]:
 @pytest.mark.parametrize("victim", ["manifest.json", "text_blob.npy", "postings_gain.npy", "around.npy", "meta.json"])
 def test_a_cache_file_cut_short_is_rebuilt_and_the_answers_are_the_same(corpus_dir, tmp_path, caplog, keep, victim):
     settings = make_settings(tmp_path, corpus_dir=corpus_dir)
-    before = AnsweringCore.from_settings(settings).answer(QUESTION)
+    before = load_core(settings).answer(QUESTION)
     [cached] = [p for p in cache_files(settings.cache_dir) if p.name == victim]
     whole = cached.read_bytes()
     cut = {"header only": min(len(whole) - 1, 128), "half": len(whole) // 2, "all but the last byte": len(whole) - 1}[keep]
@@ -52,7 +52,7 @@ def test_a_cache_file_cut_short_is_rebuilt_and_the_answers_are_the_same(corpus_d
         again = load_or_build(corpus_dir, settings.cache_dir, Analyzer())
     assert not again.from_cache, "a cut file is never trusted"
     assert any("unusable" in r.getMessage() for r in caplog.records)
-    after = AnsweringCore.from_settings(settings).answer(QUESTION)
+    after = load_core(settings).answer(QUESTION)
     assert [p.text for p in after.passages] == [p.text for p in before.passages]
     assert load_or_build(corpus_dir, settings.cache_dir, Analyzer()).from_cache, "the rebuilt cache was written whole"
 
@@ -61,7 +61,7 @@ def test_a_cache_file_cut_short_is_rebuilt_and_the_answers_are_the_same(corpus_d
 def test_one_flipped_bit_is_caught_by_the_checksum(corpus_dir, tmp_path, caplog, victim):
     """A file of the right size whose bytes changed (bit rot, a stray write) is not trusted either."""
     settings = make_settings(tmp_path, corpus_dir=corpus_dir)
-    before = AnsweringCore.from_settings(settings).answer(QUESTION)
+    before = load_core(settings).answer(QUESTION)
     [cached] = [p for p in cache_files(settings.cache_dir) if p.name == victim]
     data = bytearray(cached.read_bytes())
     data[len(data) - 3] ^= 0x01
@@ -70,7 +70,7 @@ def test_one_flipped_bit_is_caught_by_the_checksum(corpus_dir, tmp_path, caplog,
         again = load_or_build(corpus_dir, settings.cache_dir, Analyzer())
     assert not again.from_cache
     assert "checksum does not match" in caplog.text
-    after = AnsweringCore.from_settings(settings).answer(QUESTION)
+    after = load_core(settings).answer(QUESTION)
     assert [p.text for p in after.passages] == [p.text for p in before.passages]
 
 
@@ -84,7 +84,7 @@ def test_an_array_that_would_need_pickle_is_refused_not_loaded(corpus_dir, tmp_p
     from index.store_files import describe
 
     settings = make_settings(tmp_path, corpus_dir=corpus_dir)
-    AnsweringCore.from_settings(settings)
+    load_core(settings)
     folder = index_folder(settings.cache_dir, corpus_dir)
     [segment] = folder.glob("seg-*")
     np.save(segment / "flags.npy", np.array([{"not": "numbers"}], dtype=object), allow_pickle=True)
@@ -92,14 +92,14 @@ def test_an_array_that_would_need_pickle_is_refused_not_loaded(corpus_dir, tmp_p
     manifest["segments"][0]["files"]["flags.npy"] = describe(segment / "flags.npy")  # a "matching" checksum
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with caplog.at_level(logging.WARNING, logger="index.cache"):
-        core = AnsweringCore.from_settings(settings)
+        core = load_core(settings)
     assert core.answer(QUESTION).answered
     assert "unusable" in caplog.text
 
 
 def test_no_pickle_is_written_anywhere_in_the_cache(corpus_dir, tmp_path):
     settings = make_settings(tmp_path, corpus_dir=corpus_dir)
-    AnsweringCore.from_settings(settings)
+    load_core(settings)
     for path in stored_files(settings.cache_dir):
         data = path.read_bytes()
         assert path.suffix in (".npy", ".json"), path
@@ -121,25 +121,25 @@ def test_a_disk_that_fills_up_while_the_cache_is_written_leaves_no_half_file(cor
     monkeypatch.setattr("index.segments.save_array", disk_full_after_two)
     settings = make_settings(tmp_path, corpus_dir=corpus_dir)
     with caplog.at_level(logging.WARNING, logger="index.cache"):
-        core = AnsweringCore.from_settings(settings)
+        core = load_core(settings)
     assert core.answer(QUESTION).answered, "answers come from memory"
     assert "No space left on device" in caplog.text and "answering from memory" in caplog.text
     assert stored_files(settings.cache_dir) == [], "no temporary or partial file is left behind"
 
     monkeypatch.undo()  # space again: the next start writes it
-    AnsweringCore.from_settings(settings)
+    load_core(settings)
     assert load_or_build(corpus_dir, settings.cache_dir, Analyzer()).from_cache
 
 
 def test_a_folder_where_the_cache_file_should_be_costs_a_rebuild_not_an_answer(corpus_dir, tmp_path, caplog):
     settings = make_settings(tmp_path, corpus_dir=corpus_dir)
-    AnsweringCore.from_settings(settings)
+    load_core(settings)
     cached = index_folder(settings.cache_dir, corpus_dir) / "manifest.json"
     cached.unlink()
     cached.mkdir()  # something else took the name
     (cached / "keep").write_text("not ours")
     with caplog.at_level(logging.WARNING, logger="index.cache"):
-        core = AnsweringCore.from_settings(settings)
+        core = load_core(settings)
     assert core.answer(QUESTION).answered
     assert "answering from memory" in caplog.text
     assert (cached / "keep").read_text() == "not ours", "what is not ours is left alone"
@@ -147,13 +147,13 @@ def test_a_folder_where_the_cache_file_should_be_costs_a_rebuild_not_an_answer(c
 
 def test_a_garbled_manifest_costs_a_rebuild_not_an_answer(corpus_dir, tmp_path, caplog):
     settings = make_settings(tmp_path, corpus_dir=corpus_dir)
-    AnsweringCore.from_settings(settings)
+    load_core(settings)
     manifest = index_folder(settings.cache_dir, corpus_dir) / "manifest.json"
     manifest.write_bytes(b"\xff\xfe not a manifest \x00")
     with caplog.at_level(logging.WARNING, logger="index.cache"):
         loaded = load_or_build(corpus_dir, settings.cache_dir, Analyzer())
     assert not loaded.from_cache and "unusable" in caplog.text
-    assert AnsweringCore.from_settings(settings).answer(QUESTION).answered
+    assert load_core(settings).answer(QUESTION).answered
 
 
 def test_a_damaged_segment_costs_only_its_own_articles(corpus_dir, tmp_path, caplog):

@@ -175,7 +175,7 @@ def test_a_bad_setting_is_named_without_a_traceback(tmp_path):
 def test_answering_in_the_terminal_loads_neither_the_chat_libraries_nor_the_extractor(tmp_path):
     heavy = ("discord", "slack_bolt", "slack_sdk", "aiohttp", "trafilatura", "urllib3", "lxml", "redis")
     code = (
-        "import sys; from bot.cli import main; main(['ask', 'who owns ring']); "
+        "import sys; from bot.cli.main import main; main(['ask', 'who owns ring']); "
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))"
     )
     result = subprocess.run(

@@ -7,18 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import Answer, Outcome, Passage, Source
-from bot.core import AnsweringCore
-from bot.evaluation import (
+from bot.answering.answer import Answer, Outcome, Passage, Source
+from bot.answering.evaluation import (
     BaselineAnswerer,
     EvalFileError,
     evaluate,
-    format_report,
     hit_rank,
     load_questions,
     normalise,
     select_split,
 )
+from bot.app import load_core
 from index.analysis import Analyzer
 from index.cache import load_or_build
 from tests.conftest import SHARED_EVAL, make_settings
@@ -146,7 +145,7 @@ def test_declines_are_counted_for_each_kind_and_the_baseline_declines_nothing(tm
         {"id": "u2", "question": "how do zebras sleep", "answers": [], "kind": "offtopic"},
     ]
     questions = load_questions(write_questions(tmp_path, rows))
-    core = AnsweringCore.from_settings(make_settings(tmp_path, corpus_dir=folder))
+    core = load_core(make_settings(tmp_path, corpus_dir=folder))
     report = evaluate(core, questions)
     lookup, offtopic = report.by_kind["lookup"], report.by_kind["offtopic"]
     assert (lookup.questions, lookup.wrongly_declined, lookup.hit_at_1) == (2, 1, 0.5)
@@ -157,7 +156,7 @@ def test_declines_are_counted_for_each_kind_and_the_baseline_declines_nothing(tm
     plain = evaluate(baseline_for(folder, tmp_path), questions, system="BM25Plus baseline")
     assert (plain.wrongly_declined, plain.rightly_declined) == (0, 0)
     assert plain.by_kind["lookup"].hit_at_1 == 0.5
-    assert "BM25Plus baseline" in format_report(plain)
+    assert "BM25Plus baseline" in plain.to_text()
 
 
 def test_a_split_selects_one_half_of_the_questions(tmp_path: Path):

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.measure import questions
-from benchmarks.synthetic import articles as synthetic_articles
-from bot.core import AnsweringCore
+from bot.answering.core import AnsweringCore
+from bot.app import core_over
 from corpus import BUNDLED_DIR, render_article
 from index.analysis import Analyzer
 from index.cache import load_or_build, merge, read_metadata
+from tests.support.synthetic import articles as synthetic_articles
+from tests.support.synthetic import questions
 from tests.conftest import make_settings
 
 ADDED = """---
@@ -94,8 +95,8 @@ def test_an_incrementally_updated_index_answers_exactly_like_a_full_rebuild(corp
     assert list(updated.index.surface) == list(rebuilt.index.surface)
     assert updated.index.acronyms == rebuilt.index.acronyms
 
-    incremental = AnsweringCore.from_index(updated.articles, updated.index, settings)
-    full = AnsweringCore.from_index(rebuilt.articles, rebuilt.index, settings)
+    incremental = core_over(updated, settings)
+    full = core_over(rebuilt, settings)
     asked = questions(list(full.index.texts), 300, seed=3) + [
         "Why did Ring drop Flock?",
         "what about the zeppelin?",
@@ -113,7 +114,7 @@ def test_an_incrementally_updated_index_answers_exactly_like_a_full_rebuild(corp
     # Merging the segments (what a running bot does in the background) changes nothing either.
     merged = merge(corpus_dir, settings.cache_dir, Analyzer())
     assert merged.segments == 1
-    after_merge = AnsweringCore.from_index(merged.articles, merged.index, settings)
+    after_merge = core_over(merged, settings)
     assert [q for q, g, e in zip(asked, answers(after_merge, asked), expected) if not same_ranking(g, e)] == []
 
 

@@ -14,9 +14,10 @@ from typing import Callable, Iterator
 
 import pytest
 
-import bot.reload
-from bot.service import QuestionService
-from bot.settings import RateLimit
+import bot.service.reload
+from bot.app import build_service
+from bot.service.questions import QuestionService
+from bot.stores.ratelimit import RateLimit
 from corpus import BUNDLED_DIR
 from tests.conftest import make_settings
 
@@ -34,7 +35,7 @@ def articles(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def service(articles: Path, tmp_path: Path) -> Iterator[QuestionService]:
-    running = QuestionService.from_settings(
+    running = build_service(
         make_settings(tmp_path, corpus_dir=articles, reload_seconds=0.05, question_log=False, rate_limit=RateLimit(0, 1))
     )
     yield running
@@ -63,7 +64,7 @@ def replace_whole(path: Path, raw: bytes) -> None:
 
 
 def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "bot.reload" and r.levelno >= logging.ERROR]
+    return [r.getMessage() for r in caplog.records if r.name == "bot.service.reload" and r.levelno >= logging.ERROR]
 
 
 CORRUPTIONS: dict[str, Callable[[bytes], bytes]] = {
@@ -79,7 +80,7 @@ CORRUPTIONS: dict[str, Callable[[bytes], bytes]] = {
 def test_a_corrupted_article_is_left_out_with_one_error_until_it_is_whole_again(
     service: QuestionService, articles: Path, caplog: pytest.LogCaptureFixture, corruption: str
 ):
-    caplog.set_level(logging.INFO, logger="bot.reload")
+    caplog.set_level(logging.INFO, logger="bot.service.reload")
     assert quotes_the_bbc(service)  # asking starts the watching
     bbc = next(articles.glob("bbc-*.md"))
     whole = bbc.read_bytes()
@@ -103,11 +104,11 @@ def test_a_corrupted_article_is_left_out_with_one_error_until_it_is_whole_again(
 def test_an_article_that_changes_while_a_reload_reads_it_leaves_the_others_answering(
     service: QuestionService, articles: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ):
-    caplog.set_level(logging.INFO, logger="bot.reload")
+    caplog.set_level(logging.INFO, logger="bot.service.reload")
     assert quotes_the_bbc(service)
     bbc = next(articles.glob("bbc-*.md"))
     whole = bbc.read_bytes()
-    real_fingerprint = bot.reload.corpus_fingerprint
+    real_fingerprint = bot.service.reload.corpus_fingerprint
     raced = []
 
     def fingerprint_then_a_writer_breaks_the_file(folder: Path) -> str:
@@ -118,7 +119,7 @@ def test_an_article_that_changes_while_a_reload_reads_it_leaves_the_others_answe
             bbc.write_bytes(whole[:30])  # half-written: the header not closed yet
         return fingerprint
 
-    monkeypatch.setattr(bot.reload, "corpus_fingerprint", fingerprint_then_a_writer_breaks_the_file)
+    monkeypatch.setattr(bot.service.reload, "corpus_fingerprint", fingerprint_then_a_writer_breaks_the_file)
     (articles / "zz-new.md").write_text("---\ntitle: A new note\n---\n\nRing sells a new chime.\n", encoding="utf-8")
 
     eventually(lambda: bool(errors(caplog)), "the half-written article is reported")

@@ -12,10 +12,11 @@ from dataclasses import replace
 
 import pytest
 
+from bot.app import load_core
 from bot.adapters.discord.formatting import format_answer as discord_format
 from bot.adapters.slack.formatting import format_answer as slack_format
-from bot.core import AnsweringCore
-from bot.terminal import render
+from bot.answering.core import AnsweringCore
+from bot.adapters.terminal import render
 from index.analysis import Analyzer
 from index.same_fact import Facts, same_fact, sentence_facts
 from tests.conftest import REPO, make_settings
@@ -123,7 +124,7 @@ def council_core(tmp_path_factory: pytest.TempPathFactory) -> AnsweringCore:
             f"---\ntitle: Library budget\npublisher: {publisher}\n---\n\n{text}\n\nOther news followed.\n",
             encoding="utf-8",
         )
-    return AnsweringCore.from_settings(make_settings(folder, corpus_dir=folder))
+    return load_core(make_settings(folder, corpus_dir=folder))
 
 
 def test_a_restatement_is_credited_and_a_different_sum_or_a_denial_stands_on_its_own(council_core):

@@ -13,10 +13,10 @@ from typing import Iterator
 import pytest
 
 from corpus import BUNDLED_DIR
-from tests.fakes.slack_payloads import ASKER, SignedSender, events_api_envelope, mention
-from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
-from tests.slack.slack_helpers import SPOKESPERSON, everything_shown
-from tests.slack.slack_processes import STARTUP_TIMEOUT, environment
+from tests.support.slack_payloads import ASKER, SignedSender, events_api_envelope, mention
+from tests.support.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.support.slack_helpers import SPOKESPERSON, everything_shown
+from tests.support.slack_processes import STARTUP_TIMEOUT, environment
 
 
 def qabot_slack(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,245 @@
+"""The admin's commands on the corpus: `qabot add`, `qabot list`, `qabot remove`.
+
+Imported by `bot.cli.main` at start-up, so only the standard library is imported
+here at module level; trafilatura and the HTTP client load with `qabot add` alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ExitCode
+from bot.settings import Settings
+
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    add = sub.add_parser(
+        "add",
+        help="add an article from a web address, a saved HTML page, or a Markdown or text file",
+        description="Add one article to the corpus folder (QABOT_CORPUS_DIR). Metadata found in the "
+        "source is kept; the flags set or override it ('' makes a field unknown).",
+    )
+    add.add_argument("source", help="http(s) address, saved .html page, or .md/.txt file")
+    add.add_argument("--title")
+    add.add_argument("--publisher")
+    add.add_argument("--author")
+    add.add_argument("--published", metavar="YYYY-MM-DD")
+    add.add_argument("--url", help="the article's canonical address (default: the page's own canonical link)")
+    add.add_argument("--id", dest="article_id", help="file name for the article (default: from publisher and title)")
+    add.set_defaults(handler=add_article)
+
+    listing = sub.add_parser(
+        "list", help="summarise the articles (counts, newest, oldest, broken files) and show the first ones"
+    )
+    listing.add_argument("--all", action="store_true", help="show every article and broken file, not the first few")
+    listing.add_argument("--json", action="store_true", help="print every article and broken file as JSON")
+    listing.set_defaults(handler=list_articles)
+
+    remove = sub.add_parser("remove", help="remove an article by its ID (its file name, as `qabot list` shows it)")
+    remove.add_argument("article_id", metavar="ID")
+    remove.set_defaults(handler=remove_article)
+
+
+def add_article(args: argparse.Namespace, settings: Settings) -> int:
+    from corpus import BUNDLED_DIR
+    from corpus.fetch import FetchLimits
+    from corpus.ingest import IngestError, MetadataFlags
+    from corpus.ingest import add_article as ingest
+
+    flags = MetadataFlags(
+        title=args.title,
+        publisher=args.publisher,
+        author=args.author,
+        published=args.published,
+        url=args.url,
+        article_id=args.article_id,
+    )
+    limits = FetchLimits(timeout_seconds=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes)
+    try:
+        added = ingest(args.source, settings.corpus_dir, flags, limits, known=lambda: _known_articles(settings))
+    except IngestError as exc:
+        print(f"qabot: {exc}", file=sys.stderr)
+        return ExitCode.FAILED
+    article = added.article
+    print(f"Added {added.path.name} to {added.path.parent}")
+    for name, value in (
+        ("title", article.title),
+        ("publisher", article.publisher),
+        ("author", article.author),
+        ("published", article.published.isoformat() if article.published else None),
+        ("url", article.url),
+    ):
+        print(f"  {name + ':':<11}{value if value else '(unknown)'}")
+    print(f"  {'text:':<11}{len(article.paragraphs)} paragraphs, {added.words:,} words")
+    if not article.url:
+        print("  The page names no canonical URL, so answers will quote it without a link; add one with --url.")
+    if Path(settings.corpus_dir).resolve() == BUNDLED_DIR.resolve():
+        print("  Note: this is the bundled corpus folder; set QABOT_CORPUS_DIR to keep your articles elsewhere.")
+    _update_index(settings)
+    print("Running bots answer from it within a few seconds (QABOT_RELOAD_SECONDS), or at once on SIGHUP.")
+    return ExitCode.OK
+
+
+def _update_index(settings: Settings) -> None:
+    """Bring the cached index up to date now (only the changed article is analysed), so the
+    next `qabot ask` and the running bots' reload find it ready. A failure here is only
+    reported: the article file is in place, and the next load updates the index."""
+    from corpus import CorpusError
+    from index.analysis import Analyzer
+    from index.cache import refresh
+
+    try:
+        done = refresh(settings.corpus_dir, settings.cache_dir, Analyzer())
+    except (CorpusError, OSError) as exc:
+        print(f"qabot: the index was not updated ({exc}); the next start updates it", file=sys.stderr)
+        return
+    print(f"Index updated in {done.seconds:.1f} s.")
+
+
+def _known_articles(settings: Settings) -> list[Any] | None:
+    """The folder's articles with their URLs and text keys, from the index brought up to date
+    (reading only the files changed since): the duplicate check then reads no other file.
+    None when there is no index to ask (then every file is read)."""
+    from corpus import Article, CorpusError
+    from corpus.store import KnownArticle, StoredArticle
+    from index.analysis import Analyzer
+    from index.cache import read_metadata, refresh
+
+    try:
+        refresh(settings.corpus_dir, settings.cache_dir, Analyzer())
+    except (CorpusError, OSError):
+        return None  # an empty or unreadable folder: the plain way says what is wrong
+    metadata = read_metadata(settings.corpus_dir, settings.cache_dir)
+    if metadata is None or any(a.text_key is None for a in metadata.articles):
+        return None
+    folder = Path(settings.corpus_dir)
+    return [
+        KnownArticle(
+            StoredArticle(
+                Article(
+                    article_id=a.article_id,
+                    paragraphs=(a.first_paragraph,) if a.first_paragraph else (),
+                    title=a.title,
+                    publisher=a.publisher,
+                    url=a.url,
+                ),
+                folder / f"{a.article_id}.md",
+            ),
+            a.text_key,  # type: ignore[arg-type]
+        )
+        for a in metadata.articles
+    ]
+
+
+SHOWN_ARTICLES = 10
+"""`qabot list` shows this many articles (and as many broken files) unless --all."""
+
+
+def list_articles(args: argparse.Namespace, settings: Settings) -> int:
+    """A summary (counts, newest and oldest, broken files, the first articles); --all, --json: everything.
+
+    Read from the index's own metadata when it is current (no article file, no array is
+    read); otherwise the index is brought up to date first. Exit status 1 while any file
+    is broken, so a script notices."""
+    from corpus import CorpusError
+
+    folder = Path(settings.corpus_dir)
+    try:
+        rows, broken = _listed_articles(settings)
+    except CorpusError as exc:  # no such folder, or no article in it loads
+        print(f"qabot: {exc}", file=sys.stderr)
+        return ExitCode.FAILED
+    status = ExitCode.OK if not broken else ExitCode.FAILED
+    if args.json:
+        print(json.dumps({"folder": str(folder), "articles": rows, "broken": broken}, ensure_ascii=False, indent=2))
+        return status
+    limit = None if args.all else SHOWN_ARTICLES
+    count = len(rows)
+    total = sum(row["sentences"] for row in rows)
+    print(f"{count:,} article{'s' if count != 1 else ''} in {folder}, {total:,} sentences")
+    dated = sorted((row["published"], row["id"]) for row in rows if row["published"])
+    if dated:
+        print(f"newest: {dated[-1][0]}  {dated[-1][1]}")
+        print(f"oldest: {dated[0][0]}  {dated[0][1]}")
+    if len(dated) < count:
+        print(f"{count - len(dated):,} without a date")
+    if broken:
+        print(f"{len(broken):,} broken file{'s' if len(broken) != 1 else ''}, left out until fixed:")
+        for error in broken[:limit]:
+            print(f"broken: {error}")
+        _more(len(broken), limit, "broken files")
+    for row in rows[:limit]:
+        print()
+        print(f"{row['id']}  {row['published'] or 'no date'}  {row['publisher'] or 'no publisher'}  {row['sentences']:,} sentences")
+        print(f"  {row['label']}")
+        print(f"  {row['url'] or '(no link)'}")
+    if limit is not None and count > limit:
+        print()
+    _more(count, limit, "articles")
+    return status
+
+
+def _listed_articles(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every article (as `qabot list --json` shows it) and every broken file, in file-name order."""
+    from index.analysis import Analyzer
+    from index.cache import load_or_build, read_metadata
+
+    analyzer = Analyzer()
+    metadata = read_metadata(settings.corpus_dir, settings.cache_dir, analyzer)
+    if metadata is not None and metadata.current:
+        return [
+            {
+                "id": a.article_id,
+                "label": a.label,
+                "title": a.title,
+                "publisher": a.publisher,
+                "published": a.published,
+                "url": a.url,
+                "sentences": a.sentences,
+            }
+            for a in metadata.articles
+        ], [str(error) for error in metadata.broken]
+    # Changed since the index was built (or never built): update it, then count.
+    loaded = load_or_build(settings.corpus_dir, settings.cache_dir, analyzer)
+    counts = [0] * len(loaded.articles)
+    for number in loaded.index.article.tolist():
+        counts[number] += 1
+    return [
+        {
+            "id": a.article_id,
+            "label": a.label,
+            "title": a.title,
+            "publisher": a.publisher,
+            "published": a.published.isoformat() if a.published else None,
+            "url": a.url,
+            "sentences": count,
+        }
+        for a, count in zip(loaded.articles, counts)
+    ], [str(error) for error in loaded.broken]
+
+
+def _more(count: int, limit: int | None, what: str) -> None:
+    if limit is not None and count > limit:
+        print(f"… and {count - limit:,} more {what} (`qabot list --all` shows every one, `--json` for scripts)")
+
+
+def remove_article(args: argparse.Namespace, settings: Settings) -> int:
+    from corpus.store import StoreError, StoredArticle, remove_file
+
+    try:
+        removed = remove_file(Path(settings.corpus_dir), args.article_id)
+    except (StoreError, OSError) as exc:
+        print(f"qabot: not removed: {exc}", file=sys.stderr)
+        return ExitCode.FAILED
+    if isinstance(removed, StoredArticle):
+        print(f"Removed {removed.path.name}: “{removed.article.label}”")
+    else:
+        print(f"Removed {removed.name} (it did not load as an article)")
+    _update_index(settings)
+    print("Running bots stop quoting it within a few seconds (QABOT_RELOAD_SECONDS), or at once on SIGHUP.")
+    return ExitCode.OK
