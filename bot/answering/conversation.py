@@ -6,7 +6,7 @@ holds the last few questions of one thread or reply chain (each as the texts it 
 with) and the passages already shown; `read_follow_up` decides how a new message is read:
 
 - "tell me more", "more", "anything else?": the previous reading again, showing the
-  next-best passages not shown yet (`Reading.more`);
+  next-best passages not shown yet (`FollowUp.exclude`);
 - a short or anaphoric follow-up ("why?", "who said that?", "and ring?", "what about
   X?"): its own words at full weight, the earlier question's words carried over below
   them (`CARRY_WEIGHT`), and its own kind (why, when, who, how much), when it has one,
