@@ -34,7 +34,8 @@ class Finished:
 def qabot_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
     """This machine's environment without any bot settings, plus `settings`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "QABOT_", "SLACK_"))}
-    env.update(QABOT_CACHE_DIR=str(tmp_path / "cache"), QABOT_LOG_LEVEL="warning", **settings)
+    env.update(QABOT_CACHE_DIR=str(tmp_path / "cache"), QABOT_LOG_LEVEL="warning", QABOT_HEALTH_PORT="0")
+    env.update(settings)
     return env
 
 

@@ -15,8 +15,15 @@ STARTUP_TIMEOUT = 60
 
 
 def environment(home: Path, cache: Path, **settings: str) -> dict[str, str]:
-    """Only what the test sets: a developer's own SLACK_* variables must not leak in."""
-    return {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "QABOT_CACHE_DIR": str(cache), **settings}
+    """Only what the test sets: a developer's own SLACK_* variables must not leak in. The health
+    endpoints go on a free port (tests run side by side), unless the test names one."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(home),
+        "QABOT_CACHE_DIR": str(cache),
+        "QABOT_HEALTH_PORT": "0",
+        **settings,
+    }
 
 
 class RunningQabot:
