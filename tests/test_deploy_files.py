@@ -124,7 +124,7 @@ def test_the_compose_file_runs_the_bot_with_redis_and_postgresql():
     assert {"redis", "postgres"} <= set(services)
     bots = {name: service for name, service in services.items() if service.get("image") == "qabot"}
     assert set(bots) == {"discord", "slack", "slack-http"}
-    for name, service in bots.items():
+    for service in bots.values():
         environment = service["environment"]
         assert environment["QABOT_REDIS_URL"].startswith("redis://") and "@redis:6379" in environment["QABOT_REDIS_URL"]
         assert environment["QABOT_DATABASE_URL"].startswith("postgresql://")

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from bot.app import running, serving_health
-from corpus import BUNDLED_DIR
 from bot.settings import Secret
+from corpus import BUNDLED_DIR
 from tests.conftest import make_settings
 from tests.support.health_client import get, metric
 from tests.support.postgres_server import PASSWORD as DATABASE_PASSWORD

@@ -62,7 +62,9 @@ async def test_the_discord_bot_serves_health_readiness_and_metrics_on_its_health
             await fake.wait_for_request(lambda r: r.is_message_send() and r.status == 200, timeout=STEP_TIMEOUT)
             fake.answer_with_status("POST", r"/channels/\d+/messages", status=403)
             await fake.post_message(alice, f"<@{fake.bot.id}> who is the ceo of the moon", mentions=(fake.bot,))
-            await fake.wait_for_request(lambda r: r.is_message_send() and r.status == 200, count=2, timeout=STEP_TIMEOUT)
+            await fake.wait_for_request(
+                lambda r: r.is_message_send() and r.status == 200, count=2, timeout=STEP_TIMEOUT
+            )
 
             text = (await read(base + "/metrics")).body
             assert metric(text, "qabot_questions_total", platform="discord", outcome="answered") == 1

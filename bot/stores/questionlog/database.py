@@ -31,6 +31,8 @@ Row = tuple[Any, ...]
 
 DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
 """What a failing log database raises, whichever it is."""
+UNUSABLE_LOG_ERRORS: tuple[type[Exception], ...] = (OSError, ValueError, *DATABASE_ERRORS)
+"""What opening a log raises when it cannot be used (a folder, a key file, the database)."""
 
 
 class Database(Protocol):
