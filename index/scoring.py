@@ -77,6 +77,7 @@ class BM25PlusIndex:
         self.postings_tf = postings_tf
         self.chunk_length = chunk_length
         self.k1, self.b, self.delta = k1, b, delta
+        self.impact: dict[int, np.ndarray]
         self.chunk_count = int(len(chunk_length))
         # rank-bm25: avgdl = num_doc / corpus_size, with num_doc an int sum of lengths.
         self.average_length = int(chunk_length.sum(dtype=np.int64)) / self.chunk_count if self.chunk_count else 0.0
@@ -104,7 +105,7 @@ class BM25PlusIndex:
             self.postings_gain[lo:hi] = (
                 self.idf[term_of_posting] * (tf * (self.k1 + 1)) / (norm[postings_chunk[lo:hi]] + tf)
             )
-        self.impact: dict[int, np.ndarray] = {}
+        self.impact = {}
         for term in np.flatnonzero(frequency > self.common_df):
             chunks, gains = self.postings(int(term))
             best = np.argpartition(gains, -IMPACT_LIST)[-IMPACT_LIST:]
@@ -141,7 +142,7 @@ class BM25PlusIndex:
         tf = np.diff(np.append(first, len(terms))).astype(np.int32)
         start = np.zeros(len(vocabulary) + 1, dtype=np.int64)
         np.cumsum(np.bincount(terms[first], minlength=len(vocabulary)), out=start[1:])
-        return cls(vocabulary, start, chunks[first], tf, lengths.astype(np.int32), **params)
+        return cls(vocabulary, start, chunks[first], tf, lengths.astype(np.int32), **params)  # type: ignore[arg-type]  # params: k1, b, delta only
 
     def term_id(self, term: str) -> int | None:
         return self.vocabulary.get(term)

@@ -392,7 +392,7 @@ def combine(
     words = {w: c for w, c in surface_counts.items() if c > 0}
     surface = surface_table(words, analyzer)
     acronyms_by_article: list[dict[str, tuple[str, ...]]] = [{} for _ in named]
-    for s, (segment, deleted) in enumerate(live):
+    for s, (segment, _deleted) in enumerate(live):
         for local, own in enumerate(segment.article_acronyms()):
             number = number_of.get((s, local))
             if number is not None:

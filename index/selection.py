@@ -105,7 +105,9 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
         best = np.argpartition(matched[0].sum(axis=0), -CONTEXT_POOL)[-CONTEXT_POOL:]
         candidates = np.sort(candidates[best])
     # Each candidate and the sentences around it (rows: itself, then `SentenceIndex.around`).
-    near = np.concatenate((candidates[None], index.around.take(candidates, axis=1)))
+    around = index.around
+    assert around is not None  # computed on load (SentenceIndex.__post_init__)
+    near = np.concatenate((candidates[None], around.take(candidates, axis=1)))
     # Neighbouring candidates share sentences: look each one up once.
     pool = _sorted_unique(near.ravel())
     matched, weights = _gather(index, pool, concepts, postings)
@@ -133,8 +135,7 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     # Best first; candidates are in corpus order and the sort is stable, so ties go to the earlier sentence.
     order = np.argsort(-score, kind="stable")[:CANDIDATE_POOL]
     hits = _pick(index, candidates, order, score, coverage, k)
-    best = max((h.coverage for h in hits), default=0.0)
-    return Ranking(hits=hits, best_coverage=best)
+    return Ranking(hits=hits, best_coverage=max((h.coverage for h in hits), default=0.0))
 
 
 def _gather(
@@ -259,7 +260,9 @@ def _pick(
     chunks = best.tolist()
     scores = score[order].tolist()
     articles = index.article[best].tolist()
-    next_door = index.around[:2].take(best, axis=1).T.tolist()  # a chosen one's neighbours are its context
+    around = index.around
+    assert around is not None
+    next_door = around[:2].take(best, axis=1).T.tolist()  # a chosen one's neighbours are its context
     terms = [index.memo.terms(c) for c in chunks]
     facts_of = index.memo.facts
     weight = index.bm25.idf.item

@@ -54,7 +54,7 @@ def same_ranking(got: list[tuple[str, float]], expected: list[tuple[str, float]]
     exactly equal score may come in either order (sentences are numbered segment by segment)."""
     if len(got) != len(expected):
         return False
-    for (text, score), (want_text, want_score) in zip(got, expected):
+    for (_text, score), (_want_text, want_score) in zip(got, expected):
         if not math.isclose(score, want_score, rel_tol=1e-6):
             return False
     ties = lambda ranking: sorted((round(s, 5), t) for t, s in ranking)  # noqa: E731

@@ -14,7 +14,7 @@ from bot.settings import Settings
 from bot.stores.questionlog.report import DEFAULT_LOW_CONFIDENCE, build_report, read_answers
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     report = sub.add_parser(
         "report", help="questions the articles did not answer well, 👎 answers, counts per day and platform"
     )

@@ -77,6 +77,7 @@ def describe(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme == "unix":
         return f"unix:{parts.path}"
+    port: int | str
     try:
         port = parts.port or 6379
     except ValueError:
@@ -183,8 +184,9 @@ class RedisRateLimiter:
     def allow(self, user_key: str) -> bool:
         if self.limit.count == 0:
             return True
-        assert self.local is not None
-        return self.guard.call(lambda: self._allow_shared(user_key), lambda: self.local.allow(user_key))
+        local = self.local
+        assert local is not None
+        return self.guard.call(lambda: self._allow_shared(user_key), lambda: local.allow(user_key))
 
     def _allow_shared(self, user_key: str) -> bool:
         window_us = max(1, int(self.limit.seconds * 1_000_000))
