@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from corpus import Article
 
 
 class Outcome(str, enum.Enum):
@@ -46,18 +48,28 @@ class Source:
     that states the passage's fact, so anyone can check the credit. None for a passage's own
     source (its sentence is the passage's)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "article_id": self.article_id,
-            "label": self.label,
-            "title": self.title,
-            "publisher": self.publisher,
-            "author": self.author,
-            "published": self.published,
-            "url": self.url,
-            "sentence": self.sentence,
-        }
+    @classmethod
+    def of(cls, article: Article, sentence: str | None = None) -> "Source":
+        """The source of a passage from `article` (with its own `sentence` when it is an
+        "also reported by" credit)."""
+        return cls(
+            article_id=article.article_id,
+            label=article.label,
+            title=article.title,
+            publisher=article.publisher,
+            author=article.author,
+            published=article.published.isoformat() if article.published else None,
+            url=article.url,
+            sentence=sentence,
+        )
 
+    @property
+    def name(self) -> str:
+        """How a reply names the source: "label · publisher", or the label alone when the
+        publisher is unknown or is the label."""
+        if self.publisher and self.publisher != self.label:
+            return f"{self.label} · {self.publisher}"
+        return self.label
 
 @dataclass(frozen=True)
 class Passage:
@@ -122,7 +134,6 @@ class Answer:
     confidence: float = 0.0
     """0..1: how much of the question's weight the best passage covers."""
     latency_ms: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
     answer_id: int | None = None
     """The question log's ID for this answer, for 👍/👎 feedback; None when it was not logged."""
 
