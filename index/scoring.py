@@ -144,9 +144,6 @@ class BM25PlusIndex:
         np.cumsum(np.bincount(terms[first], minlength=len(vocabulary)), out=start[1:])
         return cls(vocabulary, start, chunks[first], tf, lengths.astype(np.int32), **params)  # type: ignore[arg-type]  # params: k1, b, delta only
 
-    def term_id(self, term: str) -> int | None:
-        return self.vocabulary.get(term)
-
     def postings(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
         """(chunks containing the term, their precomputed float32 gains): views, no copying."""
         lo, hi = self.postings_start[term_id : term_id + 2].tolist()  # plain ints slice faster

@@ -8,7 +8,7 @@ Scoring a sentence, for each concept of the question (see `query.py`):
 - a bonus when the sentence can give the kind of answer asked for (a date for
   "when", a number for "how many", a reason for "why").
 
-Confidence (`coverage`) is the share of the question's weight the sentence and
+Confidence is the share of the question's weight the sentence and
 its context cover: each concept weighs its best IDF, an unknown word weighs like
 the rarest term. A "when" or "how many" question whose passage holds no date or
 number is only half covered.
@@ -53,9 +53,9 @@ CANDIDATE_POOL = 20
 ALSO_REPORTED_FLOOR = 0.4
 """A sentence below this share of the best score is not checked as a duplicate of a passage."""
 SHORTLIST = 1000
+"""In a large corpus, how many sentences are ranked exactly after a quick first pass."""
 CONTEXT_POOL = 300
 """At most this many candidates (and their neighbours) are scored with context."""
-"""In a large corpus, how many sentences are ranked exactly after a quick first pass."""
 
 
 
@@ -65,14 +65,14 @@ class Hit(NamedTuple):
 
     chunk: int
     score: float
-    coverage: float
+    confidence: float
     also: tuple[int, ...] = ()
     """Chunks in other articles that state the same fact (one per article)."""
 
 
 class Ranking(NamedTuple):
     hits: tuple[Hit, ...]
-    best_coverage: float
+    confidence: float
 
 
 class TermPostings(NamedTuple):
@@ -87,7 +87,7 @@ class TermPostings(NamedTuple):
 def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     concepts = query.known_concepts
     if not concepts:
-        return Ranking(hits=(), best_coverage=0.0)
+        return Ranking(hits=(), confidence=0.0)
     bm25 = index.bm25
     postings: dict[str, TermPostings] = {}
     for concept in concepts:
@@ -97,7 +97,7 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
                 postings[term] = TermPostings(term_id, *bm25.postings(term_id), bm25.idf.item(term_id))
     candidates = _candidates(index, concepts, postings)
     if not len(candidates):
-        return Ranking(hits=(), best_coverage=0.0)
+        return Ranking(hits=(), confidence=0.0)
     if len(candidates) > CONTEXT_POOL:
         # Many candidates: rank them on their own words first, and look at the context of
         # the best CONTEXT_POOL only (context can lift a sentence, not make one from nothing).
@@ -128,14 +128,14 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     unknown = len(query.concepts) - len(concepts)
     rarest = math.log(bm25.chunk_count + 1)
     total = weights.sum() + unknown * UNKNOWN_WEIGHT * rarest
-    coverage = np.maximum(covered, CONTEXT_COVERAGE * context_cover).sum(axis=0) / total
+    confidence = np.maximum(covered, CONTEXT_COVERAGE * context_cover).sum(axis=0) / total
     if has_type is not None and answer_type_required(query.kind):
-        coverage = np.where(has_type, coverage, coverage * MISSING_TYPE_PENALTY)
+        confidence = np.where(has_type, confidence, confidence * MISSING_TYPE_PENALTY)
 
     # Best first; candidates are in corpus order and the sort is stable, so ties go to the earlier sentence.
     order = np.argsort(-score, kind="stable")[:CANDIDATE_POOL]
-    hits = _pick(index, candidates, order, score, coverage, k)
-    return Ranking(hits=hits, best_coverage=max((h.coverage for h in hits), default=0.0))
+    hits = _pick(index, candidates, order, score, confidence, k)
+    return Ranking(hits=hits, confidence=max((h.confidence for h in hits), default=0.0))
 
 
 def _gather(
@@ -250,7 +250,7 @@ def _pick(
     candidates: np.ndarray,
     order: np.ndarray,
     score: np.ndarray,
-    coverage: np.ndarray,
+    confidence: np.ndarray,
     k: int,
 ) -> tuple[Hit, ...]:
     """The k best candidates (`order`, best first) that say different things; each of the
@@ -290,8 +290,8 @@ def _pick(
             if len(chosen) < k:
                 chosen.append(i)
                 also[i] = []
-    coverages = coverage[order].tolist()
+    confidences = confidence[order].tolist()
     return tuple(
-        Hit(chunk=chunks[i], score=scores[i], coverage=coverages[i], also=tuple(chunks[j] for j in also[i]))
+        Hit(chunk=chunks[i], score=scores[i], confidence=confidences[i], also=tuple(chunks[j] for j in also[i]))
         for i in chosen
     )

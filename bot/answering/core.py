@@ -110,14 +110,14 @@ class AnsweringCore:
             return self._not_found(shown, query, (), 0.0)
         ranking = rank(self.index, query, self.top_k)
         passages = tuple(self._passage(hit) for hit in ranking.hits)
-        if not passages or ranking.best_coverage < self.min_confidence:
-            return self._not_found(shown, query, passages, ranking.best_coverage)
+        if not passages or ranking.confidence < self.min_confidence:
+            return self._not_found(shown, query, passages, ranking.confidence)
         return Answer(
             question=shown,
             outcome=Outcome.ANSWERED,
             message=ANSWERED_MESSAGE,
             passages=passages,
-            confidence=ranking.best_coverage,
+            confidence=ranking.confidence,
         )
 
     def _invalid(self, shown: str, message: str) -> Answer:
