@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from corpus import Article
@@ -22,6 +22,9 @@ class Outcome(str, enum.Enum):
     """The best passages answer the question with enough confidence."""
     NOT_FOUND = "not_found"
     """The articles do not answer; `passages` may hold the closest ones, marked as such."""
+    CHAT = "chat"
+    """Chat noise ("help", "thanks", "lol", "quit", "?"): not searched; the message says what
+    the bot answers from, with an example question."""
     INVALID_QUESTION = "invalid_question"
     """Empty, too long, or nothing searchable left after cleaning."""
     RATE_LIMITED = "rate_limited"
@@ -134,6 +137,9 @@ class Answer:
     confidence: float = 0.0
     """0..1: how much of the question's weight the best passage covers."""
     latency_ms: float = 0.0
+    signals: dict[str, float] = field(default_factory=dict, compare=False)
+    """What the decline decision was made from (`index.decline`), for fitting it and for `qabot eval`;
+    empty when no passage was ranked."""
     answer_id: int | None = None
     """The question log's ID for this answer, for 👍/👎 feedback; None when it was not logged."""
 
