@@ -31,20 +31,24 @@ from bot.service.questions import QuestionService
 from bot.service.reload import CorpusWatcher
 from bot.settings import Settings
 from bot.stores.choice import Stores, open_stores
-from bot.stores.questionlog.database import UNUSABLE_LOG_ERRORS, describe_database
+from bot.stores.questionlog.database import LOG_FAILURES, describe_database
 from bot.stores.questionlog.store import QuestionLog
 from index.analysis import Analyzer
 from index.cache import LoadedIndex, load_or_build
+from index.progress import ProgressCallback, for_log
 
 log = logging.getLogger(__name__)
 
 
-def load_core(settings: Settings) -> AnsweringCore:
-    """The answering core over the corpus the settings name (its index from the cache when current).
+def load_core(settings: Settings, progress: ProgressCallback | None = None) -> AnsweringCore:
+    """The answering core over the corpus the settings name (its index from the cache when
+    current, else updated with the changed articles only, or built).
 
     A broken article file is left out (and listed in `broken_files`); raises CorpusError only
-    when the folder is missing or no article loads."""
-    return core_over(load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer()), settings)
+    when the folder is missing or no article loads. `progress` hears how a build goes (see
+    `index.progress`); by default a build logs a line every few seconds."""
+    loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer(), progress=progress or for_log(log))
+    return core_over(loaded, settings)
 
 
 def core_over(loaded: LoadedIndex, settings: Settings) -> AnsweringCore:
@@ -112,7 +116,7 @@ def open_question_log(settings: Settings) -> QuestionLog | None:
                 url, secret=secret, retention_days=settings.question_log_days, fingerprint=fingerprint
             )
         return QuestionLog.open(path, secret=secret, retention_days=settings.question_log_days, fingerprint=fingerprint)
-    except UNUSABLE_LOG_ERRORS as exc:
+    except LOG_FAILURES as exc:
         log.error(
             "the question log %s cannot be used (%s); answering without it, and without 👍/👎",
             where,
@@ -210,6 +214,13 @@ def serving_health(settings: Settings, health: Health) -> Iterator[HealthServer 
         yield server
     finally:
         server.stop()
+
+
+def example_question(service: QuestionService) -> str | None:
+    """A question the service's articles answer, made from them, for command hints (the Discord
+    /ask option, the Slack manifest's usage hint); None when its core makes none."""
+    core = service.core
+    return core.example_question if isinstance(core, AnsweringCore) else None
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from corpus.article import Article
@@ -18,9 +19,11 @@ from corpus.fileformat import MAX_FIELD_CHARS
 from corpus.html_extract import ExtractError, extract_html
 from corpus.loader import ARTICLE_SUFFIX
 from corpus.store import (
+    KnownArticle,
     StoreError,
     check_article_id,
     find_duplicate,
+    find_duplicate_among,
     read_folder,
     suggest_id,
     validated_file,
@@ -61,14 +64,19 @@ def add_article(
     flags: MetadataFlags = NO_FLAGS,
     limits: FetchLimits = DEFAULT_LIMITS,
     today: dt.date | None = None,
+    known: Callable[[], Sequence[KnownArticle] | None] | None = None,
 ) -> AddedArticle:
-    """Read `source`, make it an article, refuse duplicates, and write it into `folder`."""
+    """Read `source`, make it an article, refuse duplicates, and write it into `folder`.
+
+    `known`, if given, lists the folder's articles with their text keys (an index's metadata,
+    read without opening every file); when it gives None, every file is read and compared."""
     folder = Path(folder)
     if not folder.is_dir():
         raise IngestError(f"{folder}: no such folder of articles (check QABOT_CORPUS_DIR)")
     draft, origin = read_source(source, limits)
     draft = apply_flags(draft, flags)
-    contents = read_folder(folder)
+    listed = known() if known is not None else None
+    contents = read_folder(folder) if listed is None else None
     try:
         article_id = (
             check_article_id(flags.article_id)
@@ -76,19 +84,10 @@ def add_article(
             else suggest_id(folder, draft.publisher, draft.title or " ".join(draft.paragraphs[:1]))
         )
         note = _note(draft, origin, flags, today or dt.date.today())
-        article = _normalized(
-            Article(
-                article_id=article_id,
-                paragraphs=draft.paragraphs,
-                title=draft.title,
-                publisher=draft.publisher,
-                author=draft.author,
-                published=draft.published,
-                url=draft.url,
-                note=note,
-            )
+        article = _normalized(draft.to_article(article_id, note))
+        duplicate = (
+            find_duplicate(article, contents.articles) if contents is not None else find_duplicate_among(article, listed or ())
         )
-        duplicate = find_duplicate(article, contents.articles)
         if duplicate:
             raise IngestError(
                 f"not added: {duplicate.existing.path.name} already has {duplicate.reason} "
@@ -136,14 +135,13 @@ def apply_flags(draft: ArticleDraft, flags: MetadataFlags) -> ArticleDraft:
     url = draft.url
     if flags.url is not None:
         url = _url_flag(flags.url)
-    return ArticleDraft(
-        paragraphs=draft.paragraphs,
+    return replace(
+        draft,
         title=_text_flag(flags.title, draft.title),
         publisher=_text_flag(flags.publisher, draft.publisher),
         author=_text_flag(flags.author, draft.author),
         published=published,
         url=url,
-        provenance=draft.provenance,
     )
 
 
@@ -202,13 +200,12 @@ def _normalized(article: Article) -> Article:
             return None
         return unicodedata.normalize("NFC", " ".join(value.split())) or None
 
-    return Article(
-        article_id=article.article_id,
+    return replace(
+        article,
         paragraphs=tuple(p for p in (unicodedata.normalize("NFC", " ".join(p.split())) for p in article.paragraphs) if p),
         title=clean(article.title),
         publisher=clean(article.publisher),
         author=clean(article.author),
-        published=article.published,
         url=clean(article.url),
         note=clean(article.note),
     )

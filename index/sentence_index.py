@@ -155,6 +155,22 @@ class SentenceIndex:
     def term_count(self) -> int:
         return len(self.bm25.vocabulary)
 
+    def sentence(self, chunk: int) -> str:
+        """The sentence's text, as the article has it."""
+        return self.texts[chunk]
+
+    def context(self, chunk: int) -> tuple[str, str]:
+        """The sentences just before and after it in its paragraph ("" where there is none)."""
+        before, after = int(self.previous[chunk]), int(self.following[chunk])
+        return (
+            self.texts[before] if before != NO_NEIGHBOUR else "",
+            self.texts[after] if after != NO_NEIGHBOUR else "",
+        )
+
+    def article_of(self, chunk: int) -> int:
+        """The number of the article the sentence is from (its place in the corpus's article order)."""
+        return int(self.article[chunk])
+
     def chunk_terms(self, chunk: int) -> frozenset[int]:
         return frozenset(self.terms[self.terms_start[chunk] : self.terms_start[chunk + 1]].tolist())
 
@@ -271,11 +287,13 @@ def neighbours(article: np.ndarray, paragraph: np.ndarray) -> tuple[np.ndarray, 
     return previous, following
 
 
-def surface_table(counts: dict[str, int], analyzer: Analyzer) -> dict[str, str]:
-    """Surface word -> its term, commonest first, equal counts in alphabetical order (an order
-    that does not depend on which articles were indexed first: spelling repair takes the
-    first of equally close words)."""
-    term = analyzer.term
+def surface_table(
+    counts: dict[str, int], analyzer: Analyzer, terms: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Surface word -> its term (from `terms` when known), commonest first, equal counts in
+    alphabetical order (an order that does not depend on which articles were indexed first:
+    spelling repair takes the first of equally close words)."""
+    term = terms.__getitem__ if terms is not None else analyzer.term
     return {word: term(word) for word, _ in sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))}  # type: ignore[misc]
 
 
@@ -383,7 +401,7 @@ def _concat(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
 def _dense_gains(bm25: BM25PlusIndex) -> np.ndarray:
     table = np.zeros((len(bm25.vocabulary), bm25.chunk_count + 1), dtype=np.float32)
     term_of_posting = np.repeat(np.arange(len(bm25.vocabulary)), np.diff(bm25.postings_start))
-    table[term_of_posting, bm25.postings_chunk] = bm25.postings_gain
+    table[term_of_posting, bm25.postings_chunk] = bm25.all_gains()
     return table
 
 
