@@ -55,7 +55,7 @@ async def bot_in_server(
     **client_options: Any,
 ) -> AsyncIterator[Server]:
     """Start a fake Discord and the bot, logged in and ready; close both afterwards.
-    `client_options` go to the bot (auto_channels, ask_about_private)."""
+    `client_options` go to the bot (example_question, auto_channels, ask_about_private)."""
     async with discord or FakeDiscord() as fake:
         async with connected_bot(fake, service, guild_id=guild_id, seen=seen, **client_options) as bot:
             yield Server(fake, bot)
