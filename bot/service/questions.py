@@ -109,7 +109,7 @@ class QuestionService:
         question, the user or the channel).
         """
         with request_scope():  # the ID is on every line logged meanwhile (bot.logging_setup)
-            answer = self._ask(question, user_id, platform, channel_id)
+            answer = self._ask(question, user_id, platform, channel_id, conversation)
             log.info(
                 "question on %s: %s in %.0f ms%s",
                 platform,
@@ -126,7 +126,9 @@ class QuestionService:
             )
             return answer
 
-    def _ask(self, question: str, user_id: str, platform: str, channel_id: str | None) -> Answer:
+    def _ask(
+        self, question: str, user_id: str, platform: str, channel_id: str | None, conversation: str | None
+    ) -> Answer:
         self._start_background_work()
         user_key = self._key(platform, user_id)
         channel_key = self._key(platform, f"channel:{channel_id}") if channel_id is not None else None
@@ -141,7 +143,8 @@ class QuestionService:
             if conversation is None:
                 answer = core.answer(question)
             else:
-                answer = core.answer(question, self.conversations.open(self._conversation_key(platform, conversation)))
+                ongoing = self.conversations.open(self._conversation_key(platform, conversation))
+                answer = core.answer(question, ongoing)
         except Exception:
             log.exception("answering failed")
             answer = Answer(question=question, outcome=Outcome.ERROR, message=ERROR_MESSAGE)
