@@ -241,7 +241,7 @@ async def test_the_ask_hint_is_a_question_the_loaded_articles_answer_not_a_fixed
     assert example is not None and "Riverside Bakery" in example
     async with bot_in_server(service, example_question=example) as server:
         [sync] = [r for r in server.discord.requests if r.method == "PUT"]
-    [command] = sync.body
+    [command, _ask_about] = sync.body
     hint = {o["name"]: o["description"] for o in command["options"]}["question"]
     assert hint.endswith(f"for example: {example}") and len(hint) <= 100
     assert "Ring" not in hint and "Flock" not in hint
