@@ -97,7 +97,7 @@ def add_article(
             )
         )
         duplicate = (
-            find_duplicate_among(article, listed) if contents is None else find_duplicate(article, contents.articles)
+            find_duplicate_among(article, listed, folder) if contents is None else find_duplicate(article, contents.articles)
         )
         if duplicate:
             raise IngestError(
