@@ -67,6 +67,8 @@ class Passage:
     source: Source
     also_reported_by: tuple[Source, ...] = ()
     """Other articles that carry the same passage."""
+    similarity: float | None = None
+    """Cosine of question and sentence under the semantic model (QABOT_SEMANTIC_MODEL); None when off."""
 
     @property
     def text(self) -> str:
@@ -80,6 +82,7 @@ class Passage:
             "before": self.before,
             "after": self.after,
             "score": round(self.score, 4),
+            "similarity": None if self.similarity is None else round(self.similarity, 4),
             "title": self.source.title,
             "publisher": self.source.publisher,
             "url": self.source.url,

@@ -15,6 +15,7 @@ from typing import Sequence
 from bot.log_setup import configure_logging
 from bot.settings import Settings, SettingsError
 from corpus import CorpusError, CorpusFileError
+from index.embedding import SemanticModelError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CorpusError, CorpusFileError) as exc:
         print(f"qabot: the articles could not be loaded: {exc}", file=sys.stderr)
         return 1
+    except SemanticModelError as exc:
+        print(f"qabot: QABOT_SEMANTIC_MODEL: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `qabot ask ... | head`: the reader left; nothing is wrong

@@ -19,6 +19,7 @@ from corpus import Article
 from index.analysis import Analyzer, clean_text
 from index.cache import load_or_build
 from index.query import Lexicon, Query, Vocabulary, parse_question
+from index.reranking import Reranker
 from index.selection import Hit, rank
 from index.sentence_index import NO_NEIGHBOUR, SentenceIndex
 
@@ -45,19 +46,29 @@ class AnsweringCore:
     max_question_chars: int = 1000
     coverage: str = ""
     """What the corpus is about, for declines; computed once (it walks every article)."""
+    reranker: Reranker | None = None
+    """Semantic re-ranking of the best candidates (QABOT_SEMANTIC_MODEL); None: lexical ranking only."""
     _sources: dict[int, Source] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Each article's Source, made the first time a passage cites it (Sources are immutable)."""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "AnsweringCore":
-        """Load the corpus named by the settings and its index (from the cache when current)."""
+    def from_settings(cls, settings: Settings, reranker: Reranker | None | str = "from settings") -> "AnsweringCore":
+        """Load the corpus named by the settings and its index (from the cache when current).
+        `reranker`: one already loaded (a reload keeps the model), None for none, or by default
+        the one QABOT_SEMANTIC_MODEL names (raises SemanticModelError if it cannot be loaded)."""
         loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer())
-        return cls.from_index(loaded.articles, loaded.index, settings)
+        return cls.from_index(loaded.articles, loaded.index, settings, reranker)
 
     @classmethod
     def from_index(
-        cls, articles: tuple[Article, ...], index: SentenceIndex, settings: Settings
+        cls,
+        articles: tuple[Article, ...],
+        index: SentenceIndex,
+        settings: Settings,
+        reranker: Reranker | None | str = "from settings",
     ) -> "AnsweringCore":
+        if isinstance(reranker, str):
+            reranker = semantic_reranker(settings)
         return cls(
             articles=articles,
             index=index,
@@ -67,6 +78,7 @@ class AnsweringCore:
             min_confidence=settings.min_confidence,
             max_question_chars=settings.max_question_chars,
             coverage=describe_corpus(articles),
+            reranker=reranker,
         )
 
     def answer(self, question: str) -> Answer:
@@ -105,7 +117,7 @@ class AnsweringCore:
             )
         if not query.known_concepts:
             return self._not_found(shown, query, (), 0.0)
-        ranking = rank(self.index, query, self.top_k)
+        ranking = rank(self.index, query, self.top_k, self.reranker)
         passages = tuple(self._passage(hit) for hit in ranking.hits)
         if not passages or ranking.best_coverage < self.min_confidence:
             return self._not_found(shown, query, passages, ranking.best_coverage)
@@ -152,6 +164,7 @@ class AnsweringCore:
             score=hit.score,
             source=self._source(int(index.article[chunk])),
             also_reported_by=tuple(self._source(int(index.article[c])) for c in hit.also),
+            similarity=hit.similarity,
         )
 
     def _source(self, article_number: int) -> Source:
@@ -171,6 +184,12 @@ class AnsweringCore:
             published=article.published.isoformat() if article.published else None,
             url=article.url,
         )
+
+
+def semantic_reranker(settings: Settings) -> Reranker | None:
+    """The re-ranker QABOT_SEMANTIC_MODEL names (None for "off"); raises SemanticModelError
+    (one line naming the model) when it cannot be loaded."""
+    return Reranker.from_setting(settings.semantic_model)
 
 
 def describe_corpus(articles: tuple[Article, ...]) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from bot.answer import Answer, Outcome
-from bot.core import AnsweringCore
+from bot.core import AnsweringCore, semantic_reranker
 from bot.questionlog import QuestionLog, Vote
 from bot.ratelimit import RateLimiter
 from bot.reload import CorpusWatcher
@@ -55,9 +55,10 @@ class QuestionService:
         """The service for `settings`: the articles loaded (and watched for changes once asked),
         and the question log opened unless QABOT_QUESTION_LOG is off. `stores` lets a runner
         share its rate limiter (in this process or in Redis, see `bot.stores`) with its adapter."""
+        reranker = semantic_reranker(settings)  # loaded once, kept across reloads
         watcher: CorpusWatcher[AnsweringCore] = CorpusWatcher(
             settings.corpus_dir,
-            build=lambda: AnsweringCore.from_settings(settings),
+            build=lambda: AnsweringCore.from_settings(settings, reranker),
             interval_seconds=settings.reload_seconds,
         )
         core = watcher.load()

@@ -169,6 +169,11 @@ def _shards(text: str) -> int | str | None:
     return count
 
 
+def _semantic_model(text: str) -> str:
+    value = text.strip()
+    return value.lower() if value.lower() in {"static", "off"} else value
+
+
 def _setting(env: str, parse: Callable[[str], object], default: object, doc: str):
     return field(default=default, metadata={"env": env, "parse": parse, "doc": doc})
 
@@ -192,6 +197,13 @@ class Settings:
         _fraction,
         0.42,
         "How much of a question's weight (0..1) the best passage must cover to count as an answer.",
+    )
+    semantic_model: str = _setting(
+        "QABOT_SEMANTIC_MODEL",
+        _semantic_model,
+        "static",
+        "Re-rank the best passages by meaning: 'static' (the bundled model, no torch), 'off', "
+        "or a sentence-transformers model name or folder (needs the extra qabot[semantic]).",
     )
     max_question_chars: int = _setting(
         "QABOT_MAX_QUESTION_CHARS", _positive_int, 1000, "Longer questions are politely refused."

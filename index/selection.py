@@ -20,13 +20,16 @@ that say the same thing as a chosen one are folded into it (`also`).
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from index.features import answer_type_required, wanted_flag
 from index.query import Concept, Query, QuestionKind
 from index.sentence_index import SentenceIndex
+
+if TYPE_CHECKING:
+    from index.reranking import Reranker
 
 CONTEXT_WEIGHT = 0.35
 CONTEXT_COVERAGE = 0.5
@@ -66,11 +69,15 @@ class Hit(NamedTuple):
     coverage: float
     also: tuple[int, ...] = ()
     """Chunks in other articles that carry the same statement."""
+    similarity: float | None = None
+    """Cosine of question and sentence under the semantic model; None without re-ranking."""
 
 
 class Ranking(NamedTuple):
     hits: tuple[Hit, ...]
     best_coverage: float
+    best_similarity: float | None = None
+    """The highest cosine among all re-ranked candidates; None without re-ranking."""
 
 
 class TermPostings(NamedTuple):
@@ -82,7 +89,8 @@ class TermPostings(NamedTuple):
     idf: float
 
 
-def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
+def rank(index: SentenceIndex, query: Query, k: int, reranker: "Reranker | None" = None) -> Ranking:
+    """The k best passages for `query`; with a `reranker`, its best candidates re-ordered by meaning."""
     concepts = query.known_concepts
     if not concepts:
         return Ranking(hits=(), best_coverage=0.0)
@@ -102,6 +110,20 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
         matched, _ = _gather(index, candidates, concepts, postings)
         best = np.argpartition(matched[0].sum(axis=0), -CONTEXT_POOL)[-CONTEXT_POOL:]
         candidates = np.sort(candidates[best])
+    score, coverage = _score(index, query, candidates, postings)
+    # Best first; candidates are in corpus order and the sort is stable, so ties go to the earlier sentence.
+    order = np.argsort(-score, kind="stable")
+    if reranker is None:
+        return _ranking(_pick(index, candidates, order[:CANDIDATE_POOL], score, coverage, k))
+    return _reranked(index, query, k, reranker, candidates, order, score, coverage)
+
+
+def _score(
+    index: SentenceIndex, query: Query, candidates: np.ndarray, postings: dict[str, TermPostings]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each candidate's score and coverage (see the module docstring)."""
+    concepts = query.known_concepts
+    bm25 = index.bm25
     # Each candidate and the sentences around it (rows: itself, then `SentenceIndex.around`).
     near = np.concatenate((candidates[None], index.around.take(candidates, axis=1)))
     # Neighbouring candidates share sentences: look each one up once.
@@ -113,7 +135,7 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     # Context: for each concept, the best of the sentences around (weighted by distance);
     # a missing neighbour holds no term and counts 0.
     context_gain, context_cover = (matched[:, :, 1:] * _CONTEXT_WEIGHTS).max(axis=2)
-    own = gain.sum(axis=0)  # > 0: every candidate holds a question term
+    own = gain.sum(axis=0)
     score = own + CONTEXT_WEIGHT * np.maximum(context_gain - gain, 0.0).sum(axis=0)
 
     flag = wanted_flag(query.kind)
@@ -127,12 +149,41 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     coverage = np.maximum(covered, CONTEXT_COVERAGE * context_cover).sum(axis=0) / total
     if has_type is not None and answer_type_required(query.kind):
         coverage = np.where(has_type, coverage, coverage * MISSING_TYPE_PENALTY)
+    return score, coverage
 
-    # Best first; candidates are in corpus order and the sort is stable, so ties go to the earlier sentence.
-    order = np.argsort(-score, kind="stable")[:CANDIDATE_POOL]
-    hits = _pick(index, candidates, order, score, coverage, k)
-    best = max((h.coverage for h in hits), default=0.0)
-    return Ranking(hits=hits, best_coverage=best)
+
+def _ranking(hits: tuple[Hit, ...], best_similarity: float | None = None) -> Ranking:
+    return Ranking(hits=hits, best_coverage=max((h.coverage for h in hits), default=0.0), best_similarity=best_similarity)
+
+
+def _reranked(
+    index: SentenceIndex,
+    query: Query,
+    k: int,
+    reranker: "Reranker",
+    candidates: np.ndarray,
+    order: np.ndarray,
+    score: np.ndarray,
+    coverage: np.ndarray,
+) -> Ranking:
+    """The lexical ranking's best `reranker.pool` candidates (`order`, best first), re-ranked by meaning.
+
+    (Sentences holding no question word are not added: tried with the neighbours of the best
+    ten, they changed no result on the tune questions or SQuAD, since a passage already shows
+    its neighbours, and cost a second scoring pass.)"""
+    top = order[: reranker.pool]
+    texts = index.texts
+    reranked = reranker.rerank(query.question, [texts[c] for c in candidates[top].tolist()], score[top])
+    if reranked is None:  # the model failed (logged): the lexical order stands
+        return _ranking(_pick(index, candidates, order[:CANDIDATE_POOL], score, coverage, k))
+    similarity = np.zeros(len(candidates))
+    similarity[top] = reranked.similarity
+    hits = _pick(index, candidates, top[reranked.order], score, coverage, k, similarity)
+    # The confidence is the lexical ranking's (its best k candidates), or a shown passage's if higher:
+    # re-ranking changes which passages are shown, not whether the articles cover the question.
+    lexical_best = float(coverage.take(order[:k]).max())
+    best = max(lexical_best, max((h.coverage for h in hits), default=0.0))
+    return Ranking(hits=hits, best_coverage=best, best_similarity=float(reranked.similarity.max()))
 
 
 def _gather(
@@ -249,6 +300,7 @@ def _pick(
     score: np.ndarray,
     coverage: np.ndarray,
     k: int,
+    similarity: np.ndarray | None = None,
 ) -> tuple[Hit, ...]:
     """The k best candidates (`order`, best first) that say different things; each of the
     others that repeats a chosen one from another article is noted in the chosen one's `also`."""
@@ -273,10 +325,12 @@ def _pick(
     also: dict[int, list[int]] = {}
     # Once the passages are chosen, only sentences scoring near them can be the same
     # statement from another article; weaker ones are not worth comparing.
-    floor = ALSO_REPORTED_FLOOR * scores[0] if chunks else 0.0
+    floor = ALSO_REPORTED_FLOOR * max(scores) if chunks else 0.0  # re-ranked, the first need not score best
     for i, chunk in enumerate(chunks):
         if len(chosen) == k and scores[i] < floor:
-            break
+            if similarity is None:
+                break  # best first by score: none of the rest is near enough either
+            continue  # re-ranked: a later one may still score near a chosen one
         for kept in chosen:
             if chunk in next_door[kept] or same_statement(kept, i):
                 if articles[i] != articles[kept] and all(articles[i] != articles[j] for j in also[kept]):
@@ -287,8 +341,15 @@ def _pick(
                 chosen.append(i)
                 also[i] = []
     coverages = coverage[order].tolist()
+    similarities = similarity[order].tolist() if similarity is not None else [None] * len(chunks)
     return tuple(
-        Hit(chunk=chunks[i], score=scores[i], coverage=coverages[i], also=tuple(chunks[j] for j in also[i]))
+        Hit(
+            chunk=chunks[i],
+            score=scores[i],
+            coverage=coverages[i],
+            also=tuple(chunks[j] for j in also[i]),
+            similarity=similarities[i],
+        )
         for i in chosen
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -10,6 +11,10 @@ import pytest
 from bot.core import AnsweringCore
 from bot.settings import Settings
 from tests.redis_server import RedisServer, start_redis
+
+# No test reaches for a model hub (none is reachable; sentence-transformers would try one for a
+# name it does not find). Set before anything imports huggingface_hub, which reads it once.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_EVAL = REPO.parent / "shared" / "eval" / "dev.jsonl"
