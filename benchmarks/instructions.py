@@ -27,17 +27,17 @@ TEAM_QUESTIONS = Path(__file__).resolve().parents[1] / "eval" / "team.jsonl"
 
 
 def team_questions() -> list[str]:
-    from bot.evaluation import load_questions
+    from bot.answering.evaluation import load_questions
 
     return [q.question for q in load_questions(TEAM_QUESTIONS)]
 
 
 def answer_questions(rounds: int) -> None:
     """Answer the team's questions `rounds` times, after one warm-up round."""
-    from bot.core import AnsweringCore
+    from bot.app import load_core
     from bot.settings import Settings
 
-    core = AnsweringCore.from_settings(
+    core = load_core(
         Settings.load(environ=semantic_environ(), dotenv_path=None, cache_dir=RESULTS / "cache-bundled")
     )
     questions = team_questions()

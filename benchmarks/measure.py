@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.synthetic import articles as synthetic_articles
+from tests.support.synthetic import articles as synthetic_articles
+from tests.support.synthetic import questions
 from corpus import render_article
 from index.analysis import Analyzer
 from index.cache import load_or_build
@@ -27,7 +29,6 @@ def semantic_environ() -> dict[str, str]:
     benchmarks...` measures without re-ranking); everything else is the defaults."""
     model = os.environ.get("QABOT_SEMANTIC_MODEL")
     return {"QABOT_SEMANTIC_MODEL": model} if model else {}
-QUESTION_STARTS = ["why did", "what is", "who said", "how many", "when did", "what happened to", "does", ""]
 
 
 def peak_rss_mb() -> float:
@@ -51,28 +52,12 @@ def corpus_folder(sentences: int) -> Path:
     return folder
 
 
-def questions(texts: list[str], count: int, seed: int = 5) -> list[str]:
-    """Varied questions: words from a random sentence, a question opener, sometimes a typo or an unknown word."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(count):
-        words = texts[int(rng.integers(0, len(texts)))].rstrip(".").split()
-        picked = [words[int(j)] for j in rng.choice(len(words), size=min(len(words), int(rng.integers(2, 7))), replace=False)]
-        if i % 7 == 3 and picked[0][1:]:
-            picked[0] = picked[0][:-1]  # a typo
-        if i % 11 == 5:
-            picked.append("zeppelinx")  # a word no article uses
-        out.append(f"{QUESTION_STARTS[i % len(QUESTION_STARTS)]} {' '.join(picked)}?".strip())
-    return out
-
-
 def build(sentences: int) -> dict[str, float]:
     folder = corpus_folder(sentences)
     cache = RESULTS / f"cache-{sentences}"
-    for old in cache.glob("index-*.pickle"):
-        old.unlink()  # measure a real build
+    shutil.rmtree(cache, ignore_errors=True)  # measure a real build
     loaded = load_or_build(folder, cache, Analyzer())
-    size = sum(p.stat().st_size for p in cache.glob("index-*.pickle"))
+    size = sum(p.stat().st_size for p in cache.rglob("*") if p.is_file())
     return {
         "build_s": loaded.build_seconds,
         "total_first_start_s": loaded.seconds,
@@ -84,12 +69,12 @@ def build(sentences: int) -> dict[str, float]:
 
 
 def query(sentences: int, count: int, reference_count: int) -> dict[str, float]:
-    from bot.core import AnsweringCore
+    from bot.app import load_core
     from bot.settings import Settings
 
     folder, cache = corpus_folder(sentences), RESULTS / f"cache-{sentences}"
     started = time.perf_counter()
-    core = AnsweringCore.from_settings(Settings.load(environ=semantic_environ(), dotenv_path=None, corpus_dir=folder, cache_dir=cache))
+    core = load_core(Settings.load(environ=semantic_environ(), dotenv_path=None, corpus_dir=folder, cache_dir=cache))
     load_s = time.perf_counter() - started
     load_mb = peak_rss_mb()
     asked = questions(core.index.texts, count)

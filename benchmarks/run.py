@@ -54,11 +54,11 @@ def whole_process_ask(runs: int = 10) -> tuple[float, float]:
 
 def bundled_latency(rounds: int = 20) -> tuple[float, float]:
     """answer() median and p95 (ms) on the bundled corpus over the team's questions."""
-    from bot.core import AnsweringCore
-    from bot.evaluation import load_questions
+    from bot.app import load_core
+    from bot.answering.evaluation import load_questions
     from bot.settings import Settings
 
-    core = AnsweringCore.from_settings(
+    core = load_core(
         Settings.load(environ=semantic_environ(), dotenv_path=None, cache_dir=RESULTS / "cache-bundled")
     )
     questions = [q.question for q in load_questions(Path(__file__).resolve().parents[1] / "eval" / "team.jsonl")]

@@ -16,12 +16,10 @@ import platformdirs
 from dotenv import dotenv_values
 
 import corpus
+from bot.errors import SettingsError
+from bot.stores.ratelimit import RateLimit
 
 APP_NAME = "qabot"
-
-
-class SettingsError(ValueError):
-    """A setting is missing or malformed; the message names it."""
 
 
 class Secret:
@@ -50,51 +48,45 @@ class Secret:
         return hash(self._value)
 
 
-@dataclass(frozen=True)
-class RateLimit:
-    """At most `count` questions per user in `seconds`."""
+def _whole_number(text: str, requirement: str) -> int:
+    """`int(text)`, or ValueError saying what the setting takes (not Python's "invalid literal")."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ValueError(requirement) from None
 
-    count: int
-    seconds: float
 
-    @classmethod
-    def parse(cls, text: str) -> "RateLimit":
-        try:
-            count_text, seconds_text = text.strip().split("/")
-            count, seconds = int(count_text), float(seconds_text)
-        except ValueError:
-            raise ValueError("expected COUNT/SECONDS, for example 5/30") from None
-        if count < 0 or seconds <= 0:
-            raise ValueError("COUNT must be 0 or more (0 turns the limit off) and SECONDS above 0")
-        return cls(count, seconds)
-
-    def __str__(self) -> str:
-        return f"{self.count}/{self.seconds:g}"
+def _number(text: str, requirement: str) -> float:
+    """`float(text)`, or ValueError saying what the setting takes (callers' range checks refuse NaN)."""
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise ValueError(requirement) from None
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text, "must be a whole number above 0")
     if value <= 0:
         raise ValueError("must be a whole number above 0")
     return value
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
+    value = _number(text, "must be a number above 0")
     if not value > 0:
         raise ValueError("must be a number above 0")
     return value
 
 
 def _seconds_or_off(text: str) -> float:
-    value = float(text)
+    value = _number(text, "must be 0 (off) or a number of seconds above 0")
     if not value >= 0:
         raise ValueError("must be 0 (off) or a number of seconds above 0")
     return value
 
 
 def _fraction(text: str) -> float:
-    value = float(text)
+    value = _number(text, "must be a number from 0 to 1")
     if not 0.0 <= value <= 1.0:
         raise ValueError("must be a number from 0 to 1")
     return value
@@ -140,7 +132,7 @@ def _redis_url(text: str) -> Secret:
 
 
 def _positive_seconds(text: str) -> float:
-    value = float(text)
+    value = _number(text, "must be a number of seconds above 0")
     if not value > 0:
         raise ValueError("must be a number of seconds above 0")
     return value
@@ -154,7 +146,7 @@ def _key_prefix(text: str) -> str:
 
 
 def _optional_int(text: str) -> int | None:
-    return int(text) if text.strip() else None
+    return _whole_number(text, "must be a whole number (an ID)") if text.strip() else None
 
 
 def _shards(text: str) -> int | str | None:
@@ -163,7 +155,7 @@ def _shards(text: str) -> int | str | None:
         return None
     if value == "auto":
         return "auto"
-    count = int(value)
+    count = _whole_number(value, "must be 'auto' or a whole number above 0")
     if count < 1:
         raise ValueError("must be 'auto' or a whole number above 0")
     return count

@@ -24,17 +24,17 @@ from urllib3.exceptions import (
     ProtocolError,
     ReadTimeoutError,
     SSLError,
+)
+from urllib3.exceptions import (
     TimeoutError as Urllib3TimeoutError,
 )
+
+from corpus.errors import FetchError
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 USER_AGENT = "qabot/0.1 (adds a news article to a question-answering bot's corpus)"
 CHUNK_BYTES = 64 * 1024
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
-
-
-class FetchError(Exception):
-    """The page could not be fetched; the message says why in one line."""
 
 
 @dataclass(frozen=True)

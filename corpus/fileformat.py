@@ -23,27 +23,14 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from corpus.article import Article
+from corpus.errors import CorpusFileError
 
 FENCE = "---"
 FIELDS = ("title", "publisher", "author", "published", "url", "note")
 MAX_FIELD_CHARS = 2000
-
-
-@dataclass
-class CorpusFileError(ValueError):
-    """An article file is broken. `str()` names the file, the line and the problem."""
-
-    path: str
-    line: int | None
-    problem: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}, line {self.line}" if self.line else self.path
-        return f"{where}: {self.problem}"
 
 
 def _decode(path: str, raw: bytes) -> str:

@@ -18,16 +18,13 @@ import trafilatura
 from lxml.html import HtmlElement
 
 from corpus.draft import ArticleDraft
+from corpus.errors import ExtractError
 
 MIN_WORDS = 30
 """Less text than this is a login wall, a cookie notice or an index page, not an article."""
 
 BULLET = re.compile(r"^[-*•]\s+")
 HOST_NAME = re.compile(r"^(www\.)?[\w-]+(\.[\w-]+)+$")
-
-
-class ExtractError(ValueError):
-    """No article could be read from the page; the message says why."""
 
 
 def extract_html(html: bytes | str, fetched_from: str | None = None) -> ArticleDraft:

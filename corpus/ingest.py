@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from corpus.article import Article
 from corpus.draft import ArticleDraft
+from corpus.errors import IngestError
 from corpus.fetch import FetchError, FetchLimits, check_web_address, fetch_page
 from corpus.fileformat import MAX_FIELD_CHARS
 from corpus.html_extract import ExtractError, extract_html
@@ -29,10 +30,6 @@ from corpus.text_extract import TextFileError, extract_text_file
 
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".shtml"})
 WEB_PREFIXES = ("http://", "https://")
-
-
-class IngestError(Exception):
-    """The article was not added; the message says why. The corpus is unchanged."""
 
 
 @dataclass(frozen=True)

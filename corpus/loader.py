@@ -1,4 +1,12 @@
-"""Loading a folder of article files, all validated, with a fingerprint of their bytes."""
+"""Loading a folder of article files, with a fingerprint of their bytes.
+
+Failure behaviour: a missing folder, or one with no article file, is a CorpusError.
+One broken article never stops loading: a file that cannot be read (too large, no
+permission, a folder named like an article) or does not parse (bad header, bad date,
+not UTF-8, empty) is set aside as a CorpusFileError naming the file, the line and the
+problem, and every other article loads. Files are only ever read here, never changed.
+Only when no article at all loads is it a CorpusError.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.article import Article
+from corpus.errors import CorpusError
 from corpus.fileformat import CorpusFileError, parse_article
 
 ARTICLE_SUFFIX = ".md"
 MAX_FILE_BYTES = 5 * 1024 * 1024
 FRESH_SECONDS = 2
-
-
-class CorpusError(ValueError):
-    """The corpus folder cannot be used; the message says which file and why."""
 
 
 @dataclass(frozen=True)
@@ -26,20 +31,55 @@ class Corpus:
     fingerprint: str
     """SHA-256 over every file's name and bytes: changes whenever any article changes."""
     folder: Path
+    broken: tuple[CorpusFileError, ...] = ()
+    """Files that did not load, in name order; their articles are left out, nothing else."""
+
+
+@dataclass(frozen=True)
+class CorpusFiles:
+    """What reading the folder found: each readable article file's bytes, and the unreadable ones."""
+
+    files: list[tuple[Path, bytes]]
+    """Readable files, sorted by name (whether they parse is not known yet)."""
+    unreadable: tuple[CorpusFileError, ...] = ()
+    """Entries named like an article that could not be read at all."""
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever any file changes, a broken one included (so fixing it is noticed)."""
+        return fingerprint_files(
+            [(path.name, raw) for path, raw in self.files]
+            + [(Path(error.path).name, b"\0unreadable\0" + error.problem.encode()) for error in self.unreadable]
+        )
+
+
+@dataclass(frozen=True)
+class ParsedFiles:
+    articles: tuple[Article, ...]
+    broken: tuple[CorpusFileError, ...]
+    """Every file set aside, unreadable or unparsable, in name order."""
 
 
 def article_paths(folder: Path) -> list[Path]:
     """The article files in `folder`, sorted by name."""
-    return [Path(entry.path) for entry in _article_entries(folder)]
+    return [Path(entry.path) for entry in _article_entries(folder) if _is_file(entry)]
 
 
 def _article_entries(folder: Path | str) -> list[os.DirEntry[str]]:
+    """Every entry named like an article (`*.md`), files or not, sorted by name."""
     # os.scandir and plain name sorting: with tens of thousands of articles, Path.glob and
     # sorting Path objects took seconds of every start.
     with os.scandir(folder) as entries:
-        found = [e for e in entries if e.name.endswith(ARTICLE_SUFFIX) and e.is_file()]
+        found = [e for e in entries if e.name.endswith(ARTICLE_SUFFIX)]
     found.sort(key=lambda entry: entry.name)
     return found
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def stat_signature(folder: Path | str) -> str | None:
@@ -50,17 +90,37 @@ def stat_signature(folder: Path | str) -> str | None:
     a file changed in the last FRESH_SECONDS: file times move in ticks of a few
     milliseconds, so a same-size rewrite within one tick would otherwise look unchanged.
     """
+    look = folder_look(folder)
+    return None if look is None or look.fresh else look.signature
+
+
+@dataclass(frozen=True)
+class FolderLook:
+    """The article entries' names, kinds, sizes and modification times, hashed."""
+
+    signature: str
+    fresh: bool
+    """Some entry changed in the last FRESH_SECONDS: an equal signature does not prove equal bytes."""
+
+
+def folder_look(folder: Path | str) -> FolderLook | None:
+    """A cheap look at the folder (no file is read); None if it cannot be listed."""
     digest = hashlib.sha256()
     now = time.time_ns()
+    fresh = False
     try:
         for entry in _article_entries(folder):
-            info = entry.stat()
-            if now - info.st_mtime_ns < FRESH_SECONDS * 1_000_000_000:
-                return None
-            digest.update(f"{entry.name}\0{info.st_size}\0{info.st_mtime_ns}\n".encode("utf-8"))
+            try:
+                info = entry.stat()
+            except OSError:  # a dangling link: its name alone is what can be seen
+                digest.update(f"{entry.name}\0?\n".encode("utf-8"))
+                continue
+            fresh = fresh or now - info.st_mtime_ns < FRESH_SECONDS * 1_000_000_000
+            kind = "f" if entry.is_file() else "d"
+            digest.update(f"{entry.name}\0{kind}\0{info.st_size}\0{info.st_mtime_ns}\n".encode("utf-8"))
     except OSError:
         return None
-    return digest.hexdigest()
+    return FolderLook(digest.hexdigest(), fresh)
 
 
 def fingerprint_files(named_bytes: list[tuple[str, bytes]]) -> str:
@@ -71,43 +131,137 @@ def fingerprint_files(named_bytes: list[tuple[str, bytes]]) -> str:
     return digest.hexdigest()
 
 
-def read_corpus_files(folder: Path | str) -> list[tuple[Path, bytes]]:
-    """The bytes of every article file in `folder`, sorted by name.
+def read_corpus_files(folder: Path | str) -> CorpusFiles:
+    """The bytes of every article file in `folder`, sorted by name, and the entries that cannot be read.
 
-    Raises CorpusError when the folder is missing or holds no article, and
-    CorpusFileError for a file that is too large or unreadable.
+    Raises CorpusError when the folder is missing or holds no article entry. A file too
+    large or unreadable, or a folder named like an article, is listed in `unreadable`.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise CorpusError(f"{folder}: no such folder of articles (check QABOT_CORPUS_DIR)")
-    paths = article_paths(folder)
-    if not paths:
+    entries = _article_entries(folder)
+    if not entries:
         raise CorpusError(f"{folder}: no article files (*{ARTICLE_SUFFIX}) found")
     files: list[tuple[Path, bytes]] = []
-    for path in paths:
+    unreadable: list[CorpusFileError] = []
+    for entry in entries:
+        path = Path(entry.path)
         try:
+            if entry.is_dir():
+                unreadable.append(CorpusFileError(str(path), None, "is a folder, not an article file"))
+                continue
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:
-                raise CorpusFileError(str(path), None, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
+                unreadable.append(
+                    CorpusFileError(str(path), None, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
+                )
+                continue
             files.append((path, path.read_bytes()))
         except OSError as exc:
-            raise CorpusFileError(str(path), None, f"cannot be read: {exc.strerror}") from None
-    return files
+            unreadable.append(CorpusFileError(str(path), None, f"cannot be read: {exc.strerror or exc}"))
+    return CorpusFiles(files, tuple(unreadable))
 
 
-def fingerprint_of(files: list[tuple[Path, bytes]]) -> str:
-    return fingerprint_files([(path.name, raw) for path, raw in files])
+def fingerprint_of(files: CorpusFiles) -> str:
+    return files.fingerprint
 
 
-def parse_files(files: list[tuple[Path, bytes]]) -> tuple[Article, ...]:
-    return tuple(parse_article(str(path), raw, article_id=path.stem) for path, raw in files)
+def parse_files(files: CorpusFiles) -> ParsedFiles:
+    """Parse every readable file; a file that does not parse is set aside, the others load.
+
+    Raises CorpusError when not one article loads (the message names the first broken file).
+    """
+    articles: list[Article] = []
+    broken: list[CorpusFileError] = list(files.unreadable)
+    for path, raw in files.files:
+        try:
+            articles.append(parse_article(str(path), raw, article_id=path.stem))
+        except CorpusFileError as exc:
+            broken.append(exc)
+    broken.sort(key=lambda error: Path(error.path).name)
+    if not articles:
+        count = len(broken)
+        raise CorpusError(
+            f"none of the {count:,} article file{'s' if count != 1 else ''} loads; the first: {broken[0]}"
+        )
+    return ParsedFiles(tuple(articles), tuple(broken))
 
 
 def load_corpus(folder: Path | str) -> Corpus:
-    """Read and validate every article in `folder`.
+    """Read and validate every article in `folder`; broken files are set aside in `broken`.
 
-    Raises CorpusFileError (file, line, problem) for a broken file and CorpusError
-    when the folder is missing or holds no article.
+    Raises CorpusError when the folder is missing, holds no article, or none loads.
     """
     files = read_corpus_files(folder)
-    return Corpus(articles=parse_files(files), fingerprint=fingerprint_of(files), folder=Path(folder))
+    parsed = parse_files(files)
+    return Corpus(articles=parsed.articles, fingerprint=files.fingerprint, folder=Path(folder), broken=parsed.broken)
+
+
+SHOWN_BROKEN_FILES = 10
+"""A report names at most this many broken files; `qabot list` shows them all."""
+
+
+def broken_file_lines(broken: tuple[CorpusFileError, ...], limit: int = SHOWN_BROKEN_FILES) -> list[str]:
+    """One line per broken file (file, line, problem), at most `limit` and a count of the rest."""
+    lines = [f"skipped a broken article (the others answer; fix it and it is read again): {error}"
+             for error in broken[:limit]]
+    if len(broken) > limit:
+        lines.append(f"… and {len(broken) - limit:,} more broken article files (`qabot list` names them all)")
+    return lines
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """One entry named like an article, as listed: its size and modification time (ns)."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+    is_file: bool
+    """False for a folder (or anything else) named like an article: broken, never read."""
+
+    @property
+    def fresh(self) -> bool:
+        """Changed in the last FRESH_SECONDS: its size and time cannot vouch for its bytes (see
+        `stat_signature`)."""
+        return time.time_ns() - self.mtime_ns < FRESH_SECONDS * 1_000_000_000
+
+
+def list_article_files(folder: Path | str) -> list[FileStat]:
+    """The entries named like an article in `folder`, with sizes and times, sorted by name;
+    no file is read. A dangling link is listed with size and time -1 (it cannot be read).
+
+    Raises CorpusError when the folder is missing or holds no article entry.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CorpusError(f"{folder}: no such folder of articles (check QABOT_CORPUS_DIR)")
+    found = []
+    for entry in _article_entries(folder):
+        try:
+            info = entry.stat()
+            found.append(FileStat(Path(entry.path), info.st_size, info.st_mtime_ns, _is_file(entry)))
+        except FileNotFoundError:
+            if os.path.lexists(entry.path):  # a dangling link
+                found.append(FileStat(Path(entry.path), -1, -1, True))
+        except OSError:
+            found.append(FileStat(Path(entry.path), -1, -1, True))
+    if not found:
+        raise CorpusError(f"{folder}: no article files (*{ARTICLE_SUFFIX}) found")
+    return found
+
+
+def read_article_file(stat: FileStat) -> bytes:
+    """One article file's bytes. Raises CorpusFileError (as `read_corpus_files` would list it)
+    if it is a folder, too large or unreadable."""
+    path = stat.path
+    if not stat.is_file:
+        raise CorpusFileError(str(path), None, "is a folder, not an article file")
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise CorpusFileError(str(path), None, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
+        return path.read_bytes()
+    except OSError as exc:
+        raise CorpusFileError(str(path), None, f"cannot be read: {exc.strerror or exc}") from None

@@ -16,16 +16,13 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from corpus.article import Article
+from corpus.errors import StoreError
 from corpus.fileformat import CorpusFileError, parse_article, render_article
-from corpus.loader import ARTICLE_SUFFIX, MAX_FILE_BYTES, article_paths
+from corpus.loader import ARTICLE_SUFFIX, MAX_FILE_BYTES, CorpusError, article_paths, read_corpus_files
 
 ARTICLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ID_WORDS_CHARS = 60
 TRACKING_PARAMETERS = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid)$", re.IGNORECASE)
-
-
-class StoreError(Exception):
-    """The corpus folder cannot be changed as asked; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -49,17 +46,22 @@ class Duplicate:
 
 
 def read_folder(folder: Path) -> FolderContents:
-    """Every article file in `folder`, parsed; broken files are reported beside the good ones."""
+    """Every article file in `folder`, parsed; broken files are reported beside the good ones.
+
+    A missing or empty folder holds nothing (no error); the files are only read.
+    """
+    try:
+        files = read_corpus_files(folder)
+    except CorpusError:
+        return FolderContents((), ())
     articles: list[StoredArticle] = []
-    broken: list[CorpusFileError] = []
-    for path in article_paths(folder) if folder.is_dir() else []:
+    broken: list[CorpusFileError] = list(files.unreadable)
+    for path, raw in files.files:
         try:
-            raw = path.read_bytes()
             articles.append(StoredArticle(parse_article(str(path), raw, article_id=path.stem), path))
         except CorpusFileError as exc:
             broken.append(exc)
-        except OSError as exc:
-            broken.append(CorpusFileError(str(path), None, f"cannot be read: {exc.strerror}"))
+    broken.sort(key=lambda error: Path(error.path).name)
     return FolderContents(tuple(articles), tuple(broken))
 
 

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from corpus.draft import ArticleDraft
+from corpus.errors import TextFileError
 from corpus.fileformat import FENCE, CorpusFileError, parse_article
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
@@ -31,10 +32,6 @@ _RULE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$")
 _QUOTE = re.compile(r"^\s{0,3}>\s?")
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-
-
-class TextFileError(ValueError):
-    """The file cannot be read as an article; the message names it."""
 
 
 def extract_text_file(path: Path, raw: bytes) -> ArticleDraft:

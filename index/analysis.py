@@ -73,7 +73,7 @@ class Analyzer:
     _phrase_cache: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def __reduce__(self) -> tuple:
-        # Pickle (for the index cache) only the settings; caches and the stemmer are rebuilt.
+        # Pickled only to reach build workers: the settings, not the caches or the stemmer.
         return (Analyzer, (self.language, self.stopword_file))
 
     @cached_property

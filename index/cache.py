@@ -1,32 +1,76 @@
-"""The built index, cached on disk outside the source tree.
+"""The built index on disk, outside the source tree, kept up to date article by article.
 
-The cache file is keyed by a fingerprint of the corpus files' bytes, the
-analyzer's settings and this module's format version: change an article, the
-stopwords or the stemmer and the next start rebuilds by itself. A damaged or
-unreadable cache is rebuilt (and a warning logged), and an unwritable cache
-folder only costs a rebuild at the next start: answers go on from memory.
+Layout: one folder per corpus folder, `CACHE_DIR/index-<tag>/` (private, 0700):
+
+    manifest.json   what the index is: format version, the index code's and the
+                    analyzer's fingerprints, its segments (each file's size and
+                    XXH3-128 checksum, the articles deleted from it), and every
+                    article file it was built from (name, size, time, SHA-256)
+    seg-…/          immutable segments (`index.segments`): `.npy` arrays, JSON
+    lock            taken by whoever updates the manifest (readers never wait)
+
+No pickle is read or written: arrays are memory-mapped with numpy (no objects
+allowed), everything else is JSON. Anything that does not match (another format
+or code version, a file of the wrong size or checksum, a missing segment, JSON
+that does not parse) is rebuilt with a warning, never trusted and never a crash.
+A damaged segment costs only its own articles' analysis; a damaged manifest, all.
+
+Incremental updates: when the corpus folder changes, only the added and changed
+files are read and analysed, into one new small segment; removed and changed
+articles are marked deleted in their old segments. The collection statistics stay
+global (see `index.segments.combine`), so rankings equal a full rebuild's. When
+more than `MAX_SEGMENTS` pile up, or over `MAX_DELETED_SHARE` of the sentences
+are deleted, the next update merges everything into one segment; `merge()` does
+it on request (`qabot index`, or a running bot in the background).
+
+Writes are atomic (a segment is written in a temporary folder and renamed; the
+manifest is replaced by a rename), so processes sharing a cache folder never see
+half an index. An unwritable cache folder only costs a rebuild at the next start:
+answers go on from memory.
+
+Interfaces for other modules: `load_or_build` (with a `progress` callback, see
+`index.progress`) and `read_metadata` (article and sentence counts without loading
+the index).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import hashlib
 import logging
-import os
-import pickle
-import tempfile
+import secrets
+import shutil
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Iterator
 
-from corpus import Article, fingerprint_of, parse_files, read_corpus_files, stat_signature
+from corpus import Article, CorpusError, CorpusFileError, parse_article, stat_signature
+from corpus.loader import FileStat, list_article_files, read_article_file
 from index.analysis import Analyzer
+from index.progress import BuildProgress, ProgressCallback, report
+from index.segments import Segment, article_file_name, combine, open_segment, write_segment
 from index.sentence_index import SentenceIndex
+from index.store_files import (
+    CHECKSUM,
+    StoreDamaged,
+    load_json,
+    private_folder,
+    verify,
+    write_json_atomically,
+)
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-MAGIC = b"QABOT-INDEX\n"
+FORMAT_VERSION = 2
+MAX_SEGMENTS = 8
+"""More segments than this are merged into one by the next update."""
+MAX_DELETED_SHARE = 0.25
+"""A larger share of deleted sentences is merged away by the next update."""
+STALE_TEMPORARY_SECONDS = 3600
+"""A temporary folder this old is a crashed writer's, not one being written."""
 
 
 @dataclass(frozen=True)
@@ -36,12 +80,48 @@ class LoadedIndex:
     is kept (the full text lives in the index's sentences)."""
     index: SentenceIndex
     key: str
-    """Fingerprint of the corpus, analyzer and cache format."""
+    """Identifies what is indexed (segments and deletions): equal keys, equal indexes."""
     from_cache: bool
+    """True when no article had to be analysed."""
     seconds: float
     """Wall time of the whole load, reading the files included."""
     build_seconds: float = 0.0
-    """Time spent building (splitting, analysis, BM25); 0 when loaded from the cache."""
+    """Time spent analysing articles (splitting, analysis, BM25); 0 when none was."""
+    analysed_articles: int = 0
+    """Articles analysed by this load: all for a first build, the changed ones for an update."""
+    segments: int = 1
+    location: Path | None = None
+    """The index folder in the cache (None if it could not be written)."""
+    broken: tuple[CorpusFileError, ...] = ()
+    """Article files left out because they do not load, in name order (kept in the cache too)."""
+
+
+@dataclass(frozen=True)
+class IndexedArticle:
+    """One article as the index knows it, read from the index's metadata alone."""
+
+    article_id: str
+    sentences: int
+    title: str | None
+    publisher: str | None
+    published: str | None
+    """YYYY-MM-DD or None."""
+    url: str | None
+
+
+@dataclass(frozen=True)
+class IndexMetadata:
+    articles: tuple[IndexedArticle, ...]
+    """In file-name order."""
+    current: bool
+    """True if the article files' names, sizes and times are those indexed (else the counts
+    are those of the last index built, and the next load updates it)."""
+    broken: tuple[CorpusFileError, ...] = ()
+    """Article files left out of that index because they did not load, in name order."""
+
+    @property
+    def sentences(self) -> int:
+        return sum(a.sentences for a in self.articles)
 
 
 @functools.cache
@@ -55,120 +135,372 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def cache_key(corpus_fingerprint: str, analyzer: Analyzer) -> str:
-    text = f"{corpus_fingerprint}|{analyzer.fingerprint}|{FORMAT_VERSION}|{code_fingerprint()}"
+def index_folder(cache_dir: Path, corpus_dir: Path) -> Path:
+    """Where the index of `corpus_dir` lives in `cache_dir`."""
+    tag = hashlib.sha256(str(Path(corpus_dir).resolve()).encode()).hexdigest()[:12]
+    return Path(cache_dir) / f"index-{tag}"
+
+
+def load_or_build(
+    corpus_dir: Path, cache_dir: Path, analyzer: Analyzer, progress: ProgressCallback | None = None
+) -> LoadedIndex:
+    """The index for the corpus in `corpus_dir`: from the cache when current, else updated
+    (only changed articles analysed) or built, and cached.
+
+    A broken article file is left out and listed in `broken` (and remembered, so a start
+    from the cache names it too); raises CorpusError only when the folder is missing or
+    no article in it loads.
+    """
+    return _Store(Path(corpus_dir), Path(cache_dir), analyzer).load(progress)
+
+
+def merge(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer) -> LoadedIndex:
+    """Bring the index up to date, then merge its segments into one (dropping deleted
+    sentences), so processes can share it memory-mapped. Raises as `load_or_build`."""
+    return _Store(Path(corpus_dir), Path(cache_dir), analyzer).load(None, merge=True)
+
+
+def read_metadata(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None) -> IndexMetadata | None:
+    """What the cached index holds, article by article, without loading its arrays or
+    reading any article file. None when there is no usable index for this corpus folder
+    (never built, another version, damaged): then only loading it can tell."""
+    store = _Store(Path(corpus_dir), Path(cache_dir), analyzer or Analyzer())
+    manifest = store.read_manifest(quiet=True)
+    if manifest is None:
+        return None
+    found: list[IndexedArticle] = []
+    try:
+        for entry in manifest["segments"]:
+            folder = store.folder / entry["name"]
+            files = entry["files"]
+            verify(folder, {"articles.json": files["articles.json"]})
+            deleted = set(entry["deleted"])
+            for local, record in enumerate(load_json(folder, "articles.json")):
+                if local not in deleted:
+                    found.append(
+                        IndexedArticle(
+                            article_id=str(record["id"]),
+                            sentences=int(record["sentences"]),
+                            title=record["title"],
+                            publisher=record["publisher"],
+                            published=record["published"],
+                            url=record["url"],
+                        )
+                    )
+    except (StoreDamaged, KeyError, TypeError, ValueError):
+        return None
+    found.sort(key=lambda a: a.article_id + ".md")
+    signature = stat_signature(corpus_dir)
+    return IndexMetadata(
+        articles=tuple(found),
+        current=signature is not None and signature == manifest["signature"],
+        broken=_errors(manifest["broken"]),
+    )
+
+
+class _Store:
+    """The index folder of one corpus folder."""
+
+    def __init__(self, corpus_dir: Path, cache_dir: Path, analyzer: Analyzer) -> None:
+        self.corpus_dir = corpus_dir
+        self.cache_dir = cache_dir
+        self.analyzer = analyzer
+        self.folder = index_folder(cache_dir, corpus_dir)
+        self.manifest_path = self.folder / "manifest.json"
+
+    # -- reading --------------------------------------------------------------
+
+    def read_manifest(self, quiet: bool = False) -> dict[str, Any] | None:
+        """The manifest if it is one of ours, of this format, code and analyzer; else None."""
+        if not self.manifest_path.exists():
+            return None
+        try:
+            manifest = load_json(self.folder, "manifest.json")
+            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
+                raise StoreDamaged("another format")
+            if manifest.get("code") != code_fingerprint() or manifest.get("analyzer") != self.analyzer.fingerprint:
+                if not quiet:
+                    log.info("the index cache was built by another version; rebuilding it")
+                return None
+            for entry in manifest["segments"]:
+                if not isinstance(entry["name"], str) or not entry["name"].startswith("seg-"):
+                    raise StoreDamaged(f"bad segment name {entry['name']!r}")
+                if not isinstance(entry["files"], dict) or not all(isinstance(d, int) for d in entry["deleted"]):
+                    raise StoreDamaged("bad segment entry")
+            for name, record in manifest["files"].items():
+                size, mtime, digest, segment, local = record
+                if not (isinstance(size, int) and isinstance(mtime, int) and isinstance(digest, str)):
+                    raise StoreDamaged(f"bad file entry {name!r}")
+                if not (isinstance(segment, int) and 0 <= segment < len(manifest["segments"]) and isinstance(local, int)):
+                    raise StoreDamaged(f"bad file entry {name!r}")
+            for name, record in manifest["broken"].items():
+                size, mtime, digest, line, problem, path = record
+                if not (isinstance(problem, str) and isinstance(path, str) and isinstance(line, (int, type(None)))):
+                    raise StoreDamaged(f"bad broken-file entry {name!r}")
+            if not isinstance(manifest.get("signature"), (str, type(None))):
+                raise StoreDamaged("bad signature")
+            return manifest
+        except (StoreDamaged, KeyError, TypeError, ValueError) as exc:
+            if not quiet:
+                log.warning("index cache manifest %s is unusable (%s); rebuilding it", self.manifest_path, exc)
+            return None
+
+    def open_segments(self, manifest: dict[str, Any]) -> list[Segment | None]:
+        """Each segment of the manifest, or None for one that is damaged (with a warning)."""
+        opened: list[Segment | None] = []
+        for entry in manifest["segments"]:
+            folder = self.folder / entry["name"]
+            try:
+                segment = open_segment(folder, entry["name"], entry["files"], self.analyzer)
+                if any(not 0 <= d < len(segment.articles) for d in entry["deleted"]):
+                    raise StoreDamaged(f"{folder}: deleted article out of range")
+                opened.append(segment)
+            except StoreDamaged as exc:
+                log.warning("index cache segment %s is unusable (%s); rebuilding its articles", folder, exc)
+                opened.append(None)
+        return opened
+
+    # -- loading and updating ----------------------------------------------------
+
+    def load(self, progress: ProgressCallback | None, merge: bool = False) -> LoadedIndex:
+        started = time.perf_counter()
+        # Fast path: the files' names, sizes and times are as when the index was written, so
+        # it is current without reading (and hashing) any article.
+        signature = stat_signature(self.corpus_dir)
+        manifest = self.read_manifest()
+        if manifest is not None and signature is not None and manifest["signature"] == signature and not merge:
+            segments = self.open_segments(manifest)
+            if all(s is not None for s in segments):
+                live = [(s, frozenset(e["deleted"])) for s, e in zip(segments, manifest["segments"]) if s is not None]
+                articles, index = combine(live, self.analyzer)
+                return LoadedIndex(
+                    articles, index, _key(manifest), True, time.perf_counter() - started,
+                    segments=len(live), location=self.folder, broken=_errors(manifest["broken"]),
+                )
+        with self._updating():
+            return self._update(signature, started, progress, merge)
+
+    @contextlib.contextmanager
+    def _updating(self) -> Iterator[None]:
+        """One updater at a time per index folder (other processes wait); readers never wait.
+        An index folder that cannot be made still lets the update run (answers from memory)."""
+        try:
+            private_folder(self.folder)
+            handle = open(self.folder / "lock", "a+b")
+        except OSError:
+            yield
+            return
+        with handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def _update(
+        self, signature: str | None, started: float, progress: ProgressCallback | None, merge: bool
+    ) -> LoadedIndex:
+        manifest = self.read_manifest(quiet=True)  # again: another process may have updated it meanwhile
+        listed = list_article_files(self.corpus_dir)
+        entries: list[dict[str, Any]] = manifest["segments"] if manifest else []
+        segments: list[Segment | None] = self.open_segments(manifest) if manifest else []
+        known: dict[str, list[Any]] = {
+            name: record for name, record in (manifest["files"] if manifest else {}).items()
+            if segments[record[3]] is not None  # record: size, mtime, sha256, segment, local
+        }
+        deleted = [set(e["deleted"]) for e in entries]
+
+        known_broken: dict[str, list[Any]] = manifest["broken"] if manifest else {}
+        files: dict[str, list[Any]] = {}
+        broken: dict[str, list[Any]] = {}
+        changed: list[tuple[FileStat, str]] = []
+        new_articles: list[Article] = []
+        for stat in listed:
+            name = stat.path.name
+            record = known.get(name)
+            if record is not None and record[:2] == [stat.size, stat.mtime_ns] and not stat.fresh:
+                files[name] = record
+                continue
+            was_broken = known_broken.get(name)
+            if was_broken is not None and was_broken[:2] == [stat.size, stat.mtime_ns] and not stat.fresh:
+                broken[name] = was_broken
+                continue
+            if record is not None:
+                deleted[record[3]].add(record[4])  # the old version goes (kept if it is unchanged)
+            try:
+                raw = read_article_file(stat)
+            except CorpusFileError as exc:
+                broken[name] = [stat.size, stat.mtime_ns, None, exc.line, exc.problem, exc.path]
+                continue
+            digest = hashlib.sha256(raw).hexdigest()
+            if record is not None and record[2] == digest:
+                deleted[record[3]].discard(record[4])
+                files[name] = [stat.size, stat.mtime_ns, digest, record[3], record[4]]  # touched, not changed
+                continue
+            if was_broken is not None and was_broken[2] == digest:
+                broken[name] = [stat.size, stat.mtime_ns, *was_broken[2:]]
+                continue
+            try:
+                new_articles.append(parse_article(str(stat.path), raw, article_id=stat.path.stem))
+            except CorpusFileError as exc:  # left out; the others load (see corpus.loader)
+                broken[name] = [stat.size, stat.mtime_ns, digest, exc.line, exc.problem, exc.path]
+                continue
+            changed.append((stat, digest))
+        current = {stat.path.name for stat in listed}
+        for name, record in known.items():
+            if name not in current:
+                deleted[record[3]].add(record[4])  # removed
+        errors = _errors(broken)
+        if not new_articles and all(len(d) >= len(s.articles) for s, d in zip(segments, deleted) if s is not None):
+            count = len(errors)
+            raise CorpusError(
+                f"none of the {count:,} article file{'s' if count != 1 else ''} loads; the first: {errors[0]}"
+            )
+
+        # The segments that stay: usable ones with a live article.
+        kept: list[tuple[Segment, dict[str, Any], set[int]]] = []
+        renumber: dict[int, int] = {}
+        for s, (segment, entry) in enumerate(zip(segments, entries)):
+            if segment is not None and len(deleted[s]) < len(segment.articles):
+                renumber[s] = len(kept)
+                kept.append((segment, entry, deleted[s]))
+        files = {name: [*r[:3], renumber[r[3]], r[4]] for name, r in files.items() if r[3] in renumber}
+
+        build_seconds = 0.0
+        analysed_sentences = 0
+        new_segment: tuple[Segment, dict[str, Any]] | None = None
+        generation = int(manifest.get("generation", 0)) + 1 if manifest else 1
+        if new_articles:
+            build_started = time.perf_counter()
+            order = sorted(range(len(new_articles)), key=lambda i: article_file_name(new_articles[i]))
+            ordered = [new_articles[i] for i in order]
+            built = SentenceIndex.build(ordered, self.analyzer, progress=progress)
+            build_seconds = time.perf_counter() - build_started
+            analysed_sentences = built.size
+            name = _segment_name(generation)
+            segment = _as_segment(name, self.folder / name, built, ordered)
+            new_segment = (segment, {"name": name, "files": None, "deleted": []})
+            for local, i in enumerate(order):
+                stat, digest = changed[i]
+                files[stat.path.name] = [stat.size, stat.mtime_ns, digest, len(kept), local]
+
+        live = [(s, frozenset(d)) for s, _, d in kept]
+        if new_segment is not None:
+            live.append((new_segment[0], frozenset()))
+        total = sum(len(s.index.article) for s, _ in live)
+        deleted_sentences = sum(sum(s.sentences[d] for d in dead) for s, dead in live)
+        must_merge = len(live) > 1 and (
+            merge or len(live) > MAX_SEGMENTS or deleted_sentences > MAX_DELETED_SHARE * max(total, 1)
+        )
+        if merge and len(live) == 1 and live[0][1]:
+            must_merge = True
+        articles, index = combine(live, self.analyzer)
+        if must_merge:
+            log.info("merging %d index segments into one", len(live))
+            name = _segment_name(generation)
+            merged = _as_segment(name, self.folder / name, index, articles)
+            by_name = {article_file_name(a): i for i, a in enumerate(articles)}
+            files = {n: [*r[:3], 0, by_name[n]] for n, r in files.items()}
+            new_segment = (merged, {"name": name, "files": None, "deleted": []})
+            kept = []
+            live = [(merged, frozenset())]
+
+        segment_entries = [{"name": e["name"], "files": e["files"], "deleted": sorted(d)} for _, e, d in kept]
+        written = True
+        if new_segment is not None:
+            segment, entry = new_segment
+            written = self._write_segment(segment, entry)
+            segment_entries.append(entry)
+        new_manifest = {
+            "format": FORMAT_VERSION,
+            "code": code_fingerprint(),
+            "analyzer": self.analyzer.fingerprint,
+            "corpus_dir": str(self.corpus_dir.resolve()),
+            "generation": generation,
+            "signature": signature,
+            "segments": segment_entries,
+            "files": files,
+            "broken": broken,
+        }
+        if written and new_manifest != manifest:
+            written = self._write_manifest(new_manifest, previous=manifest)
+        analysed = len(new_articles)
+        if analysed:
+            report(progress, BuildProgress(analysed, analysed, analysed_sentences, build_seconds, finished=True))
+        return LoadedIndex(
+            articles,
+            index,
+            _key(new_manifest),
+            from_cache=not analysed,
+            seconds=time.perf_counter() - started,
+            build_seconds=build_seconds,
+            analysed_articles=analysed,
+            segments=len(live),
+            location=self.folder if written else None,
+            broken=errors,
+        )
+
+    # -- writing ----------------------------------------------------------------
+
+    def _write_segment(self, segment: Segment, entry: dict[str, Any]) -> bool:
+        try:
+            entry["files"] = write_segment(self.folder, segment.name, segment.index, segment.articles)
+            return True
+        except Exception as exc:  # a cache that cannot be written only costs a rebuild next time
+            log.warning("could not write the index cache to %s (%s); answering from memory", self.folder, exc)
+            return False
+
+    def _write_manifest(self, manifest: dict[str, Any], previous: dict[str, Any] | None) -> bool:
+        try:
+            write_json_atomically(self.manifest_path, manifest)
+        except Exception as exc:
+            log.warning("could not write the index cache to %s (%s); answering from memory", self.folder, exc)
+            return False
+        self._remove_unused(manifest, previous)
+        return True
+
+    def _remove_unused(self, manifest: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        """Segments neither manifest names are dead weight (the previous one's are kept for a
+        process that read it a moment ago), as are crashed writers' temporary folders and
+        the pickle files of the old cache format, which are never read."""
+        wanted = {e["name"] for e in manifest["segments"]}
+        wanted |= {e["name"] for e in (previous or {}).get("segments", [])}
+        now = time.time()
+        try:
+            for path in self.folder.iterdir():
+                if path.name.startswith("seg-") and path.name not in wanted and path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                elif path.name.startswith(".") and path.name.endswith(".tmp"):
+                    with contextlib.suppress(OSError):
+                        if now - path.stat().st_mtime > STALE_TEMPORARY_SECONDS:
+                            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink()
+            for old in self.cache_dir.glob("index-*.pickle"):
+                old.unlink(missing_ok=True)
+            for old in self.cache_dir.glob("index-*.manifest"):
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass  # tidying up is never worth failing over
+
+
+def _as_segment(name: str, folder: Path, index: SentenceIndex, articles: Any) -> Segment:
+    import numpy as np
+
+    counts = np.bincount(index.article, minlength=len(articles)).tolist() if len(articles) else []
+    return Segment(name=name, folder=folder, index=index, articles=tuple(articles), sentences=tuple(counts))
+
+
+def _errors(broken: dict[str, list[Any]]) -> tuple[CorpusFileError, ...]:
+    """The broken files' errors (file, line, problem), in name order."""
+    return tuple(CorpusFileError(r[5], r[3], r[4]) for _, r in sorted(broken.items()))
+
+
+def _segment_name(generation: int) -> str:
+    return f"seg-{generation:06d}-{secrets.token_hex(4)}"
+
+
+def _key(manifest: dict[str, Any]) -> str:
+    identity = [(e["name"], sorted(e["deleted"])) for e in manifest["segments"]]
+    text = f"{identity}|{manifest['analyzer']}|{manifest['code']}|{CHECKSUM}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _folder_tag(corpus_dir: Path) -> str:
-    return hashlib.sha256(str(Path(corpus_dir).resolve()).encode()).hexdigest()[:12]
-
-
-def cache_path(cache_dir: Path, corpus_dir: Path, key: str) -> Path:
-    return Path(cache_dir) / f"index-{_folder_tag(corpus_dir)}-{key[:24]}.pickle"
-
-
-def load_or_build(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer) -> LoadedIndex:
-    """The index for the corpus in `corpus_dir`: from the cache when current, else built and cached.
-
-    Raises CorpusError / CorpusFileError when the corpus itself is broken.
-    """
-    started = time.perf_counter()
-    # Fast path: the files' names, sizes and times are as when the cache was written, so
-    # the cache is current without reading (and hashing) every article.
-    files_signature = stat_signature(corpus_dir)
-    signature = (
-        cache_key(files_signature, analyzer) if files_signature else None
-    )  # also changes with the analyzer and the code, like the cache key itself
-    known = _manifest(cache_dir, corpus_dir).get(signature or "")
-    if known is not None:
-        cached = _read(cache_path(cache_dir, corpus_dir, known), known)
-        if cached is not None:
-            return LoadedIndex(cached[0], cached[1], known, True, time.perf_counter() - started)
-    files = read_corpus_files(corpus_dir)
-    key = cache_key(fingerprint_of(files), analyzer)
-    path = cache_path(cache_dir, corpus_dir, key)
-    cached = _read(path, key)
-    if cached is not None:
-        _remember(cache_dir, corpus_dir, signature, key)
-        articles, index = cached
-        return LoadedIndex(articles, index, key, True, time.perf_counter() - started)
-    articles = parse_files(files)
-    del files  # the raw bytes are not needed while building; a large corpus frees ~its size
-    build_started = time.perf_counter()
-    index = SentenceIndex.build(articles, analyzer)
-    build_seconds = time.perf_counter() - build_started
-    if _write(path, key, articles, index):
-        _remember(cache_dir, corpus_dir, signature, key)
-    return LoadedIndex(articles, index, key, False, time.perf_counter() - started, build_seconds)
-
-
-def _read(path: Path, key: str) -> tuple[tuple[Article, ...], SentenceIndex] | None:
-    if not path.exists():
-        return None
-    try:
-        with path.open("rb") as handle:
-            if handle.read(len(MAGIC)) != MAGIC:
-                raise ValueError("not an index cache file")
-            stored_key, articles, index = pickle.load(handle)
-        if stored_key != key or not isinstance(index, SentenceIndex):
-            raise ValueError("cache does not match the corpus")
-        return articles, index
-    except Exception as exc:  # any damage at all means: rebuild
-        log.warning("index cache %s is unusable (%s); rebuilding it", path, exc)
-        return None
-
-
-def _manifest_path(cache_dir: Path, corpus_dir: Path) -> Path:
-    return Path(cache_dir) / f"index-{_folder_tag(corpus_dir)}.manifest"
-
-
-def _manifest(cache_dir: Path, corpus_dir: Path) -> dict[str, str]:
-    """File signature -> cache key, for the corpus folder's current cache."""
-    try:
-        signature, key = _manifest_path(cache_dir, corpus_dir).read_text(encoding="ascii").split()
-        return {signature: key}
-    except (OSError, ValueError, UnicodeDecodeError):
-        return {}
-
-
-def _remember(cache_dir: Path, corpus_dir: Path, signature: str | None, key: str) -> None:
-    if signature is None:
-        return
-    path = _manifest_path(cache_dir, corpus_dir)
-    try:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(f"{signature} {key}\n", encoding="ascii")
-        os.replace(tmp, path)
-    except OSError:
-        pass  # only the fast path is lost
-
-
-def _write(path: Path, key: str, articles: tuple[Article, ...], index: SentenceIndex) -> bool:
-    # The sentences hold the articles' text; the cache keeps their metadata and first
-    # paragraph (which names an article that has no title or publisher).
-    metadata = tuple(replace(a, paragraphs=a.paragraphs[:1]) for a in articles)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(MAGIC)
-                pickle.dump((key, metadata, index), handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)  # readers see the old file or the whole new one, never half
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _remove_stale(path)
-        return True
-    except Exception as exc:  # a cache that cannot be written only costs a rebuild next time
-        log.warning("could not write the index cache to %s (%s); answering from memory", path.parent, exc)
-        return False
-
-
-def _remove_stale(current: Path) -> None:
-    """Older caches of the same corpus folder are dead weight once a new one exists."""
-    prefix = "-".join(current.name.split("-")[:2]) + "-"
-    for other in current.parent.glob(prefix + "*.pickle"):
-        if other != current:
-            other.unlink(missing_ok=True)

@@ -35,6 +35,8 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from corpus.errors import QabotError
+
 BUNDLED = "static"
 """The `QABOT_SEMANTIC_MODEL` value for the bundled static model (the default)."""
 OFF = "off"
@@ -43,7 +45,7 @@ MAX_TOKENS = 512
 """Tokens of a text that count (Model2Vec's own default); news sentences are far shorter."""
 
 
-class SemanticModelError(ValueError):
+class SemanticModelError(QabotError, ValueError):
     """A semantic model could not be loaded; the message names it and says why."""
 
 

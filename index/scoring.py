@@ -18,6 +18,7 @@ shifts all scores of one query by the same amount.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Sequence
@@ -29,6 +30,17 @@ B = 0.75
 DELTA = 1.0
 IMPACT_LIST = 1000
 """For a very common term, how many of its best chunks are kept in an impact-ordered list."""
+_GAIN_SLICE = 8_000_000
+"""Postings whose gains are computed in one step."""
+
+
+@dataclass(frozen=True)
+class BM25Derived:
+    """What BM25PlusIndex computes from its postings, kept with them on disk."""
+
+    idf: np.ndarray
+    postings_gain: np.ndarray
+    impact: dict[int, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,10 @@ class BM25PlusIndex:
         k1: float = K1,
         b: float = B,
         delta: float = DELTA,
+        derived: "BM25Derived | None" = None,
     ) -> None:
+        """`derived`: the idf, gains and impact lists as stored with these very postings (a
+        memory-mapped index); without it they are computed, which reads every posting."""
         self.vocabulary = vocabulary
         self.postings_start = postings_start
         self.postings_chunk = postings_chunk
@@ -64,33 +79,44 @@ class BM25PlusIndex:
         self.k1, self.b, self.delta = k1, b, delta
         self.chunk_count = int(len(chunk_length))
         # rank-bm25: avgdl = num_doc / corpus_size, with num_doc an int sum of lengths.
-        self.average_length = int(chunk_length.sum()) / self.chunk_count if self.chunk_count else 0.0
-        frequency = np.diff(postings_start)
-        # rank-bm25 computes idf with math.log in Python floats; do the same, term by term.
-        self.idf = np.array(
-            [math.log((self.chunk_count + 1) / int(f)) for f in frequency], dtype=np.float64
-        )
-        # The length normalisation in rank-bm25's exact operation order:
-        # k1 * (1 - b + b * doc_len / avgdl)
-        if self.chunk_count:
-            self._norm = self.k1 * (1 - self.b + self.b * chunk_length.astype(np.int64) / self.average_length)
-        else:
-            self._norm = np.zeros(0)
-        # Every posting's gain (idf * tf-part) once, in float32, for ranking answers quickly.
-        # get_scores() recomputes in float64 so that it stays bit-identical to rank-bm25.
-        tf = postings_tf.astype(np.float64)
-        term_of_posting = np.repeat(np.arange(len(frequency)), frequency)
-        self.postings_gain = (
-            self.idf[term_of_posting] * (tf * (self.k1 + 1)) / (self._norm[postings_chunk] + tf)
-        ).astype(np.float32)
+        self.average_length = int(chunk_length.sum(dtype=np.int64)) / self.chunk_count if self.chunk_count else 0.0
         # A term in more than 2% of the chunks says little on its own; for a quick first pass
         # over a large corpus, its IMPACT_LIST best chunks (highest gain) stand for all of them.
         self.common_df = max(IMPACT_LIST, self.chunk_count // 50)
+        if derived is not None:
+            self.idf, self.postings_gain, self.impact = derived.idf, derived.postings_gain, derived.impact
+            return
+        frequency = np.diff(postings_start)
+        # rank-bm25 computes idf with math.log in Python floats; do the same, term by term.
+        self.idf = np.array(
+            [math.log((self.chunk_count + 1) / int(f)) for f in frequency.tolist()], dtype=np.float64
+        )
+        # Every posting's gain (idf * tf-part) once, in float32, for ranking answers quickly.
+        # get_scores() recomputes in float64 so that it stays bit-identical to rank-bm25.
+        # In slices: the float64 temporaries of a large corpus would otherwise
+        # take several times the postings' own memory.
+        self.postings_gain = np.empty(len(postings_chunk), dtype=np.float32)
+        norm = self._norm
+        for lo in range(0, len(postings_chunk), _GAIN_SLICE):
+            hi = min(lo + _GAIN_SLICE, len(postings_chunk))
+            term_of_posting = np.searchsorted(postings_start, np.arange(lo, hi), side="right") - 1
+            tf = postings_tf[lo:hi].astype(np.float64)
+            self.postings_gain[lo:hi] = (
+                self.idf[term_of_posting] * (tf * (self.k1 + 1)) / (norm[postings_chunk[lo:hi]] + tf)
+            )
         self.impact: dict[int, np.ndarray] = {}
         for term in np.flatnonzero(frequency > self.common_df):
             chunks, gains = self.postings(int(term))
             best = np.argpartition(gains, -IMPACT_LIST)[-IMPACT_LIST:]
             self.impact[int(term)] = np.sort(chunks[best])
+
+    @functools.cached_property
+    def _norm(self) -> np.ndarray:
+        """The length normalisation in rank-bm25's exact operation order:
+        k1 * (1 - b + b * doc_len / avgdl)."""
+        if not self.chunk_count:
+            return np.zeros(0)
+        return self.k1 * (1 - self.b + self.b * self.chunk_length.astype(np.int64) / self.average_length)
 
     @classmethod
     def build(cls, tokenized: Sequence[Sequence[str]], **params: float) -> "BM25PlusIndex":

@@ -13,8 +13,11 @@ its context cover: each concept weighs its best IDF, an unknown word weighs like
 the rarest term. A "when" or "how many" question whose passage holds no date or
 number is only half covered.
 
-Duplicates: the seed articles repeat one another. Sentences from other articles
-that say the same thing as a chosen one are folded into it (`also`).
+Duplicates: the seed articles repeat one another. A sentence from another article
+that states the same fact as a chosen one (`index.same_fact`: the same content and
+the same numbers, dates, names and negation) is folded into it (`also`), so the
+answer credits that article; one that only looks alike (another month, another
+name) is a statement of its own and may be a passage of its own.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import numpy as np
 
 from index.features import answer_type_required, wanted_flag
 from index.query import Concept, Query, QuestionKind
+from index.same_fact import same_fact, share_terms
 from index.sentence_index import SentenceIndex
 
 if TYPE_CHECKING:
@@ -55,8 +59,6 @@ SHORTLIST = 1000
 CONTEXT_POOL = 300
 """At most this many candidates (and their neighbours) are scored with context."""
 """In a large corpus, how many sentences are ranked exactly after a quick first pass."""
-SAME_STATEMENT = 0.5
-"""Term-set overlap (Jaccard, or containment of the shorter) above which two sentences say the same."""
 
 
 
@@ -68,7 +70,7 @@ class Hit(NamedTuple):
     score: float
     coverage: float
     also: tuple[int, ...] = ()
-    """Chunks in other articles that carry the same statement."""
+    """Chunks in other articles that state the same fact (one per article)."""
     similarity: float | None = None
     """Cosine of question and sentence under the semantic model; None without re-ranking."""
 
@@ -311,15 +313,14 @@ def _pick(
     articles = index.article[best].tolist()
     next_door = index.around[:2].take(best, axis=1).T.tolist()  # a chosen one's neighbours are its context
     terms = [index.memo.terms(c) for c in chunks]
-    shingles_of = index.memo.shingles
+    facts_of = index.memo.facts
+    weight = index.bm25.idf.item
 
-    def same_statement(a: int, b: int) -> bool:
-        shared = len(terms[a] & terms[b])
-        if _similar_terms(len(terms[a]), len(terms[b]), shared):
-            return True
-        # Different wording around the same quotation: a long run of identical words
-        # (which needs a few shared terms, a cheap test that rules out most pairs first).
-        return articles[a] != articles[b] and shared >= 4 and bool(shingles_of(chunks[a]) & shingles_of(chunks[b]))
+    def same_fact_as(a: int, b: int) -> bool:
+        # The cheap test first, which most pairs fail; a sentence's facts are read only for the rest.
+        return share_terms(terms[a], terms[b]) and same_fact(
+            terms[a], facts_of(chunks[a]), terms[b], facts_of(chunks[b]), weight
+        )
 
     chosen: list[int] = []  # places in `chunks`
     also: dict[int, list[int]] = {}
@@ -332,7 +333,7 @@ def _pick(
                 break  # best first by score: none of the rest is near enough either
             continue  # re-ranked: a later one may still score near a chosen one
         for kept in chosen:
-            if chunk in next_door[kept] or same_statement(kept, i):
+            if chunk in next_door[kept] or same_fact_as(kept, i):
                 if articles[i] != articles[kept] and all(articles[i] != articles[j] for j in also[kept]):
                     also[kept].append(i)
                 break
@@ -352,10 +353,3 @@ def _pick(
         )
         for i in chosen
     )
-
-
-def _similar_terms(size_a: int, size_b: int, shared: int) -> bool:
-    """Two sentences' term sets, of these sizes and sharing `shared` terms, say the same."""
-    if size_a < 3 or size_b < 3:
-        return shared == size_a == size_b  # short ones: the very same terms
-    return shared / (size_a + size_b - shared) >= SAME_STATEMENT or shared / min(size_a, size_b) >= 0.8

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -20,28 +21,30 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from corpus import Article
-from index.analysis import Analyzer, clean_text
+from index.analysis import Analyzer
 from index.chunking import Chunk, chunk_article
 from index.features import sentence_flags
+from index.progress import BuildProgress, ProgressCallback, report
 from index.query import Vocabulary
+from index.same_fact import Facts, sentence_facts
 from index.scoring import BM25PlusIndex
 
 NO_NEIGHBOUR = -1
-SHARED_WORDS = 6
-"""Sentences of two articles sharing a run of this many words quote the same statement."""
 MEMO_SIZE = 50_000
 DENSE_GAIN_CELLS = 4_000_000
 """An index with at most this many (term, sentence) cells keeps every gain in a dense table
 (at most 16 MB): ranking then reads a question's gains in one step instead of searching."""
-_PUNCTUATION_TO_SPACE = str.maketrans({c: " " for c in "\"'.,;:!?()[]{}-"})
 PARALLEL_FROM_CHARS = 5_000_000
 """Corpora with less text than this are built in-process: starting workers would cost more."""
+BATCH_ARTICLES = 200
+"""The fewest articles analysed between two progress reports."""
 
 
 class TextStore:
-    """Sentences as one UTF-8 block plus offsets: a sequence of str, decoded on access."""
+    """Sentences as one UTF-8 block (a uint8 array, memory-mapped when loaded) plus offsets:
+    a sequence of str, decoded on access."""
 
-    def __init__(self, blob: bytes, offsets: np.ndarray) -> None:
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray) -> None:
         self.blob = blob
         self.offsets = offsets
 
@@ -50,25 +53,26 @@ class TextStore:
         encoded = [t.encode("utf-8") for t in texts]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(e) for e in encoded], out=offsets[1:])
-        return cls(b"".join(encoded), offsets)
+        return cls(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
     def __getitem__(self, i: int) -> str:
-        return self.blob[self.offsets[i] : self.offsets[i + 1]].decode("utf-8")
+        lo, hi = self.offsets[i : i + 2].tolist()
+        return self.blob[lo:hi].tobytes().decode("utf-8")
 
     def __iter__(self) -> Iterator[str]:
         return (self[i] for i in range(len(self)))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, TextStore):
-            return self.blob == other.blob and np.array_equal(self.offsets, other.offsets)
+            return np.array_equal(self.blob, other.blob) and np.array_equal(self.offsets, other.offsets)
         return NotImplemented
 
 
 class ChunkMemo:
-    """Per-sentence values that answers need again and again (term sets, word runs),
+    """Per-sentence values that answers need again and again (term sets, fact anchors),
     computed on first use and remembered, up to MEMO_SIZE sentences.
 
     Safe across threads: a race only computes a value twice.
@@ -77,7 +81,7 @@ class ChunkMemo:
     def __init__(self, index: "SentenceIndex") -> None:
         self._index = index
         self._terms: dict[int, frozenset[int]] = {}
-        self._shingles: dict[int, frozenset[str]] = {}
+        self._facts: dict[int, Facts] = {}
 
     def terms(self, chunk: int) -> frozenset[int]:
         found = self._terms.get(chunk)
@@ -86,15 +90,12 @@ class ChunkMemo:
             self._remember(self._terms, chunk, found)
         return found
 
-    def shingles(self, chunk: int) -> frozenset[str]:
-        """The runs of SHARED_WORDS words of a sentence, case and punctuation aside
-        (joined by spaces: a str keeps its hash, so comparing two sets hashes nothing)."""
-        found = self._shingles.get(chunk)
+    def facts(self, chunk: int) -> Facts:
+        """A sentence's fact anchors, names and words (see `index.same_fact`)."""
+        found = self._facts.get(chunk)
         if found is None:
-            text = clean_text(self._index.texts[chunk]).casefold()
-            words = text.translate(_PUNCTUATION_TO_SPACE).split()
-            found = frozenset(" ".join(words[j : j + SHARED_WORDS]) for j in range(len(words) - SHARED_WORDS + 1))
-            self._remember(self._shingles, chunk, found)
+            found = sentence_facts(self._index.texts[chunk], self._index.analyzer.stopwords)
+            self._remember(self._facts, chunk, found)
         return found
 
     @staticmethod
@@ -126,26 +127,22 @@ class SentenceIndex:
     """Every surface word (casefolded) the articles use -> its index term."""
     acronyms: dict[str, tuple[str, ...]]
     """"ftc" -> terms of "Federal Trade Commission": initials of capitalised names in the articles."""
+    around: np.ndarray | None = None
+    """The sentences around each chunk in its paragraph, as rows: previous, following,
+    two before, two after. Where there is none: `size`, one past the last chunk, which
+    holds no term, so ranking reads every candidate's context in one step, no checks.
+    Computed when not given (a loaded index has it stored)."""
+    surface_counts: dict[str, int] | None = None
+    """How often each word of `surface` occurs: what combining indexes adds up. None when
+    loaded for answering only."""
+    article_acronyms: tuple[dict[str, tuple[str, ...]], ...] | None = None
+    """Each article's own acronyms (the first meaning it gives each): combining indexes
+    takes the first article's, in file-name order. None when loaded for answering only."""
 
     def __post_init__(self) -> None:
-        self._derive()
-
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        for derived in ("memo", "around", "dense_gains"):
-            state.pop(derived, None)  # recomputed on load, not part of the index
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._derive()
-
-    def _derive(self) -> None:
         self.memo = ChunkMemo(self)
-        self.around = _around(self.previous, self.following, missing=self.size)
-        """The sentences around each chunk in its paragraph, as rows: previous, following,
-        two before, two after. Where there is none: `size`, one past the last chunk, which
-        holds no term, so ranking reads every candidate's context in one step, no checks."""
+        if self.around is None:
+            self.around = _around(self.previous, self.following, missing=self.size)
         self.dense_gains = _dense_gains(self.bm25) if self.term_count * (self.size + 1) <= DENSE_GAIN_CELLS else None
         """For a small corpus: every term's gain in every chunk (terms, size + 1), 0 where absent
         (and in the last column, which stands for "no sentence"); None for a large one."""
@@ -167,18 +164,45 @@ class SentenceIndex:
         return vocabulary
 
     @classmethod
-    def build(cls, articles: Sequence[Article], analyzer: Analyzer, workers: int | None = None) -> "SentenceIndex":
+    def build(
+        cls,
+        articles: Sequence[Article],
+        analyzer: Analyzer,
+        workers: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> "SentenceIndex":
+        """Index `articles` (numbered in the order given). `progress` hears after each batch
+        of articles (see `index.progress`)."""
+        started = time.perf_counter()
+        total = len(articles)
         chars = sum(len(p) for a in articles for p in a.paragraphs)
         workers = workers or (min(os.cpu_count() or 1, 4) if chars >= PARALLEL_FROM_CHARS else 1)
-        if workers <= 1 or len(articles) < 2:
-            parts = [_analyse(list(articles), 0, analyzer)]
+        # Batches of about 1% of the corpus (at least BATCH_ARTICLES): progress is reported as
+        # each is done, and in parallel builds they spread over the workers as they free up.
+        size = max(BATCH_ARTICLES, -(-total // 100))
+        batches = [(list(articles[lo : lo + size]), lo) for lo in range(0, total, size)]
+        parts: list[_Part] = []
+        done = sentences = 0
+        report(progress, BuildProgress(0, total, 0, 0.0))
+
+        def finished(part: _Part, count: int) -> None:
+            nonlocal done, sentences
+            parts.append(part)
+            done += count
+            sentences += len(part.article)
+            report(progress, BuildProgress(done, total, sentences, time.perf_counter() - started))
+
+        if workers <= 1 or len(batches) < 2:
+            for batch, first in batches:
+                finished(_analyse(batch, first, analyzer), len(batch))
         else:
-            bounds = np.linspace(0, len(articles), workers * 2 + 1).astype(int)
-            slices = [(list(articles[a:b]), int(a)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
             from concurrent.futures import ProcessPoolExecutor  # only large builds pay for importing it
 
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                parts = list(pool.map(_analyse, *zip(*slices), [analyzer] * len(slices)))
+                # map() hands results back in order, each as soon as it and those before are done.
+                results = pool.map(_analyse, *zip(*batches), [analyzer] * len(batches))
+                for (batch, _), part in zip(batches, results):
+                    finished(part, len(batch))
         return cls._merge(parts, analyzer)
 
     @classmethod
@@ -201,25 +225,15 @@ class SentenceIndex:
         del flat_terms, term_ids
         terms_start, terms = _forward_index(bm25, len(article))
 
-        n = len(article)
-        same_paragraph = (article[1:] == article[:-1]) & (paragraph[1:] == paragraph[:-1])
-        previous = np.full(n, NO_NEIGHBOUR, dtype=np.int32)
-        following = np.full(n, NO_NEIGHBOUR, dtype=np.int32)
-        ids = np.arange(n, dtype=np.int32)
-        previous[1:][same_paragraph] = ids[:-1][same_paragraph]
-        following[:-1][same_paragraph] = ids[1:][same_paragraph]
+        previous, following = neighbours(article, paragraph)
 
-        surface_counts: Counter[str] = Counter()
-        acronyms: dict[str, tuple[str, ...]] = {}
+        counts: Counter[str] = Counter()
+        article_acronyms: list[dict[str, tuple[str, ...]]] = []
         for part in parts:
-            surface_counts.update(part.surface)
-            for acronym, terms_of_name in part.acronyms.items():
-                acronyms.setdefault(acronym, terms_of_name)
-        surface = {}
-        for word, _ in surface_counts.most_common():
-            stem = analyzer.term(word)
-            if stem is not None and len(word) >= 3 and word.isalpha():
-                surface[word] = stem
+            counts.update(part.surface)
+            article_acronyms.extend(part.acronyms)
+        surface_counts = {w: c for w, c in counts.items() if len(w) >= 3 and w.isalpha() and analyzer.term(w)}
+        surface = surface_table(surface_counts, analyzer)
         offsets = [np.zeros(1, dtype=np.int64)]
         base = 0
         for part in parts:
@@ -227,7 +241,7 @@ class SentenceIndex:
             base += len(part.blob)
         return cls(
             analyzer=analyzer,
-            texts=TextStore(b"".join(p.blob for p in parts), np.concatenate(offsets)),
+            texts=TextStore(_concat([p.blob for p in parts], np.uint8), np.concatenate(offsets)),
             article=article,
             paragraph=paragraph,
             position=_concat([p.position for p in parts], np.int32),
@@ -238,15 +252,50 @@ class SentenceIndex:
             terms=terms,
             bm25=bm25,
             surface=surface,
-            acronyms={a: t for a, t in acronyms.items() if a not in surface and t},
+            acronyms=acronym_table(article_acronyms, surface),
+            surface_counts=surface_counts,
+            article_acronyms=tuple(article_acronyms),
         )
+
+
+def neighbours(article: np.ndarray, paragraph: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each chunk's previous and following chunk in the same paragraph (NO_NEIGHBOUR if none);
+    an article's chunks are consecutive."""
+    n = len(article)
+    same_paragraph = (article[1:] == article[:-1]) & (paragraph[1:] == paragraph[:-1])
+    previous = np.full(n, NO_NEIGHBOUR, dtype=np.int32)
+    following = np.full(n, NO_NEIGHBOUR, dtype=np.int32)
+    ids = np.arange(n, dtype=np.int32)
+    previous[1:][same_paragraph] = ids[:-1][same_paragraph]
+    following[:-1][same_paragraph] = ids[1:][same_paragraph]
+    return previous, following
+
+
+def surface_table(counts: dict[str, int], analyzer: Analyzer) -> dict[str, str]:
+    """Surface word -> its term, commonest first, equal counts in alphabetical order (an order
+    that does not depend on which articles were indexed first: spelling repair takes the
+    first of equally close words)."""
+    term = analyzer.term
+    return {word: term(word) for word, _ in sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))}  # type: ignore[misc]
+
+
+def acronym_table(
+    article_acronyms: Sequence[dict[str, tuple[str, ...]]], surface: dict[str, str]
+) -> dict[str, tuple[str, ...]]:
+    """Each acronym's meaning as the first article (in the order given) that spells it out
+    gives it; not for a word the articles use as a word."""
+    acronyms: dict[str, tuple[str, ...]] = {}
+    for own in article_acronyms:
+        for acronym, terms_of_name in own.items():
+            acronyms.setdefault(acronym, terms_of_name)
+    return {a: t for a, t in acronyms.items() if a not in surface and t}
 
 
 @dataclass
 class _Part:
     """What analysing one slice of the corpus gives (built in a worker process)."""
 
-    blob: bytes
+    blob: np.ndarray
     offsets: np.ndarray
     article: np.ndarray
     paragraph: np.ndarray
@@ -257,7 +306,9 @@ class _Part:
     """Flat, in chunk order; ids index `vocabulary`, this part's own."""
     vocabulary: list[str]
     surface: Counter[str]
-    acronyms: dict[str, tuple[str, ...]]
+    acronyms: list[dict[str, tuple[str, ...]]]
+    """Per article of the slice, in order: its acronyms, each with the first meaning found."""
+    acronyms_by_article: dict[int, dict[str, tuple[str, ...]]]
 
 
 def _analyse(articles: list[Article], first_article: int, analyzer: Analyzer) -> _Part:
@@ -266,7 +317,10 @@ def _analyse(articles: list[Article], first_article: int, analyzer: Analyzer) ->
         for number, article in enumerate(articles, start=first_article)
         for chunk in chunk_article(number, article.paragraphs)
     ]
-    return _analyse_chunks(chunks, analyzer)
+    part = _analyse_chunks(chunks, analyzer)
+    by_article = part.acronyms_by_article
+    part.acronyms = [by_article.get(number, {}) for number in range(first_article, first_article + len(articles))]
+    return part
 
 
 def _analyse_chunks(chunks: Sequence[Chunk], analyzer: Analyzer) -> _Part:
@@ -284,7 +338,7 @@ def _analyse_chunks(chunks: Sequence[Chunk], analyzer: Analyzer) -> _Part:
     lengths = np.zeros(n, dtype=np.int32)
     flags = np.zeros(n, dtype=np.uint8)
     surface: Counter[str] = Counter()
-    acronyms: dict[str, tuple[str, ...]] = {}
+    acronyms: dict[int, dict[str, tuple[str, ...]]] = {}
     get = word_ids.get
     for i, chunk in enumerate(chunks):
         words = analyzer.words(chunk.text)
@@ -297,8 +351,9 @@ def _analyse_chunks(chunks: Sequence[Chunk], analyzer: Analyzer) -> _Part:
         lengths[i] = len(kept)
         flags[i] = sentence_flags(chunk.text, words)
         for acronym, name in name_initials(chunk.text):
-            if acronym not in acronyms:
-                acronyms[acronym] = tuple(analyzer.analyze(name))
+            own = acronyms.setdefault(chunk.article, {})
+            if acronym not in own:
+                own[acronym] = tuple(analyzer.analyze(name))
     store = TextStore.from_texts([c.text for c in chunks])
     return _Part(
         blob=store.blob,
@@ -311,7 +366,8 @@ def _analyse_chunks(chunks: Sequence[Chunk], analyzer: Analyzer) -> _Part:
         term_ids=np.array(flat, dtype=np.int32),
         vocabulary=list(vocabulary),
         surface=surface,
-        acronyms=acronyms,
+        acronyms=[acronyms[a] for a in sorted(acronyms)],
+        acronyms_by_article=acronyms,
     )
 
 

@@ -8,9 +8,10 @@ from typing import Iterator
 
 import pytest
 
-from bot.core import AnsweringCore
+from bot.answering.core import AnsweringCore
+from bot.app import load_core
 from bot.settings import Settings
-from tests.redis_server import RedisServer, start_redis
+from tests.support.redis_server import RedisServer, start_redis
 
 # No test reaches for a model hub (none is reachable; sentence-transformers would try one for a
 # name it does not find). Set before anything imports huggingface_hub, which reads it once.
@@ -36,7 +37,7 @@ def private_data_folder(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def core(tmp_path_factory: pytest.TempPathFactory) -> AnsweringCore:
-    return AnsweringCore.from_settings(make_settings(tmp_path_factory.mktemp("core")))
+    return load_core(make_settings(tmp_path_factory.mktemp("core")))
 
 
 @pytest.fixture(scope="session")

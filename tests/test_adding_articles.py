@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import AnsweringCore
-from tests.conftest import make_settings
+from bot.app import load_core
 from corpus import BUNDLED_DIR, load_corpus, parse_article
 from corpus.fetch import FetchLimits
 from corpus.ingest import IngestError, MetadataFlags, add_article
-from tests.local_site import LOGIN_WALL, Page, article_html, local_site
+from tests.conftest import make_settings
+from tests.support.local_site import LOGIN_WALL, Page, article_html, local_site
 
 QUICK = FetchLimits(timeout_seconds=1.0, max_bytes=200_000, retries=0)
 CANONICAL = "https://tribune.example/2026/02/20/flock-drones"
@@ -35,7 +35,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def ask(folder: Path, tmp_path: Path, question: str):
-    return AnsweringCore.from_settings(make_settings(tmp_path, corpus_dir=folder)).answer(question)
+    return load_core(make_settings(tmp_path, corpus_dir=folder)).answer(question)
 
 
 def test_a_saved_page_is_added_and_then_quoted_with_its_canonical_link(articles, tmp_path):

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import Answer, Outcome, Passage, Source
-from bot.questionlog import QuestionLog, Vote
+from bot.answering.answer import Answer, Outcome, Passage, Source, Vote
+from bot.stores.questionlog.store import QuestionLog
 from corpus import BUNDLED_DIR
-from tests.local_site import Page, article_html, local_site
+from tests.support.local_site import Page, article_html, local_site
 
 REPO = Path(__file__).resolve().parents[1]
 CANONICAL = "https://tribune.example/2026/02/20/flock-drones"

@@ -8,11 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import AnsweringCore
+from bot.app import load_core
 from corpus import BUNDLED_DIR
 from index.analysis import Analyzer
-from index.cache import load_or_build
+from index.cache import index_folder, load_or_build
 from tests.conftest import make_settings
+
+
+def segments(cache: Path) -> list[Path]:
+    return sorted(p for p in cache.glob("index-*/seg-*") if p.is_dir())
 
 
 @pytest.fixture
@@ -27,28 +31,31 @@ def test_the_second_start_loads_the_index_from_the_cache(corpus_dir, tmp_path):
     second = load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
     assert not first.from_cache and second.from_cache
     assert second.index.texts == first.index.texts
-    assert list((tmp_path / "cache").glob("index-*.pickle"))
+    assert [p.name for p in (tmp_path / "cache").glob("index-*/manifest.json")] == ["manifest.json"]
+    assert len(segments(tmp_path / "cache")) == 1
 
 
 def test_a_changed_article_rebuilds_the_index_by_itself(corpus_dir, tmp_path):
     settings = make_settings(tmp_path, corpus_dir=corpus_dir)
-    assert not AnsweringCore.from_settings(settings).answer("what about the zeppelin?").answered
+    assert not load_core(settings).answer("what about the zeppelin?").answered
     article = next(corpus_dir.glob("bbc-*.md"))
     article.write_text(
         article.read_text(encoding="utf-8") + "\nRing also tested a zeppelin camera over Seattle.\n",
         encoding="utf-8",
     )
-    answer = AnsweringCore.from_settings(settings).answer("what about the zeppelin?")
+    answer = load_core(settings).answer("what about the zeppelin?")
     assert answer.answered and "zeppelin camera" in answer.passages[0].sentence
-    # Only the current cache is kept.
-    assert len(list((tmp_path / "cache").glob("index-*.pickle"))) == 1
+    # An edited article is a new small segment; the first build's stays, and so does the text.
+    assert len(segments(tmp_path / "cache")) <= 2
 
 
-@pytest.mark.parametrize("damage", [b"", b"garbage", b"QABOT-INDEX\n\x80\x04truncated"])
-def test_a_damaged_cache_is_rebuilt_with_a_warning(corpus_dir, tmp_path, caplog, damage):
+@pytest.mark.parametrize("damage", [b"", b"garbage", b"\x93NUMPY\x01\x00truncated"])
+@pytest.mark.parametrize("victim", ["text_blob.npy", "postings_chunk.npy", "articles.json", "manifest.json"])
+def test_a_damaged_cache_is_rebuilt_with_a_warning(corpus_dir, tmp_path, caplog, damage, victim):
     built = load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
-    [cache_file] = (tmp_path / "cache").glob("index-*.pickle")
-    cache_file.write_bytes(damage)
+    folder = index_folder(tmp_path / "cache", corpus_dir)
+    [damaged] = folder.glob(victim) if victim == "manifest.json" else folder.glob(f"seg-*/{victim}")
+    damaged.write_bytes(damage)
     with caplog.at_level(logging.WARNING):
         again = load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
     assert not again.from_cache and again.index.texts == built.index.texts
@@ -60,7 +67,7 @@ def test_an_unwritable_cache_folder_still_answers_from_memory(corpus_dir, tmp_pa
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")
     with caplog.at_level(logging.WARNING):
-        core = AnsweringCore.from_settings(make_settings(tmp_path, corpus_dir=corpus_dir, cache_dir=blocker))
+        core = load_core(make_settings(tmp_path, corpus_dir=corpus_dir, cache_dir=blocker))
     assert core.answer("Why did Ring drop Flock?").answered
     assert "could not write the index cache" in caplog.text
 
@@ -72,7 +79,7 @@ def test_an_unchanged_corpus_is_not_even_read_again(corpus_dir, tmp_path, monkey
     def must_not_read(folder):
         raise AssertionError("the article files were read although nothing changed")
 
-    monkeypatch.setattr(index.cache, "read_corpus_files", must_not_read)
+    monkeypatch.setattr(index.cache, "read_article_file", must_not_read)
     assert load_or_build(corpus_dir, tmp_path / "cache", Analyzer()).from_cache
 
 
@@ -91,7 +98,21 @@ def test_a_file_changed_a_moment_ago_is_always_read(corpus_dir, tmp_path, monkey
     import index.cache
 
     reads = []
-    real = index.cache.read_corpus_files
-    monkeypatch.setattr(index.cache, "read_corpus_files", lambda folder: reads.append(folder) or real(folder))
+    real = index.cache.read_article_file
+    monkeypatch.setattr(index.cache, "read_article_file", lambda path: reads.append(path) or real(path))
     assert load_or_build(corpus_dir, tmp_path / "cache", Analyzer()).from_cache
     assert reads, "a file changed within the last seconds was trusted by its size and time"
+
+
+def test_a_broken_article_is_left_out_and_still_named_when_the_index_comes_from_the_cache(corpus_dir, tmp_path):
+    (corpus_dir / "draft.md").write_text("---\npublished: 13 Feb\n---\n\nA draft.\n", encoding="utf-8")
+    built = load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    cached = load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    assert not built.from_cache and cached.from_cache
+    for loaded in (built, cached):
+        assert len(loaded.articles) == 5 and "draft" not in {a.article_id for a in loaded.articles}
+        [error] = loaded.broken
+        assert str(error) == f"{corpus_dir / 'draft.md'}, line 2: bad date '13 Feb' for 'published'; use YYYY-MM-DD or leave it empty"
+    (corpus_dir / "draft.md").write_text("---\npublished: 2026-02-13\n---\n\nA draft.\n", encoding="utf-8")
+    mended = load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    assert not mended.from_cache and mended.broken == () and len(mended.articles) == 6

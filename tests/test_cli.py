@@ -46,7 +46,8 @@ def test_ask_json_prints_one_parseable_object(tmp_path):
     assert data["answered"] is True and isinstance(data["message"], str)
     first = data["passages"][0]
     assert {"text", "title", "publisher", "url", "score", "also_reported_by"} <= set(first)
-    assert first["also_reported_by"] and {"title", "publisher", "url"} <= set(first["also_reported_by"][0])
+    assert first["also_reported_by"] and {"title", "publisher", "url", "sentence"} <= set(first["also_reported_by"][0])
+    assert "time and resources" in first["also_reported_by"][0]["sentence"]  # the other article's own words
 
 
 def test_ask_declines_plainly_when_the_articles_do_not_answer(tmp_path):
@@ -81,6 +82,80 @@ def test_eval_prints_the_metrics(tmp_path):
     assert data["overall"]["hit_at_1"] == 1.0
 
 
+def test_eval_measures_any_corpus_folder_and_the_plain_bm25plus_baseline_beside_it(tmp_path):
+    articles = tmp_path / "other"
+    articles.mkdir()
+    (articles / "rivers.md").write_text(
+        "---\ntitle: Rivers\n---\n\nThe Seine flows through Paris. The Rhine flows into the North Sea.\n"
+    )
+    questions = tmp_path / "q.jsonl"
+    rows = [
+        {"id": "1", "question": "which river flows through paris", "answers": ["The Seine"], "split": "test"},
+        {"id": "2", "question": "who won the world cup", "answers": [], "kind": "offtopic", "split": "test"},
+        {"id": "3", "question": "how much did amazon pay for ring", "answers": ["$839 million"], "split": "tune"},
+    ]
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = ("eval", str(questions), "--corpus", str(articles), "--split", "test", "--json")
+    qabot_report = json.loads(qabot(*args, tmp_path=tmp_path).stdout)
+    assert qabot_report["system"] == "qabot" and qabot_report["answerable"] == 1
+    assert qabot_report["overall"]["hit_at_1"] == 1.0 and qabot_report["rightly_declined"] == 1
+    plain = json.loads(qabot(*args, "--baseline", "bm25plus", tmp_path=tmp_path).stdout)
+    assert plain["system"] == "BM25Plus baseline" and plain["overall"]["hit_at_1"] == 1.0
+    assert plain["by_kind"]["offtopic"] == {**plain["by_kind"]["offtopic"], "unanswerable": 1, "declined": 0}
+    missing = qabot("eval", str(questions), "--corpus", str(tmp_path / "nowhere"), tmp_path=tmp_path)
+    assert missing.returncode == 1 and "not a folder" in missing.stderr
+
+
+BAD_DATE = "---\ntitle: Draft\npublished: 13 Feb\n---\n\nA draft about doorbells.\n"
+
+
+@pytest.fixture
+def corpus_with_one_broken_article(tmp_path: Path) -> Path:
+    """The bundled articles, and one more whose date an admin typed by hand."""
+    import shutil
+
+    from corpus import BUNDLED_DIR
+
+    corpus = tmp_path / "articles"
+    shutil.copytree(BUNDLED_DIR, corpus)
+    (corpus / "draft.md").write_text(BAD_DATE, encoding="utf-8")
+    return corpus
+
+
+def test_one_broken_article_does_not_stop_ask_which_names_it_on_stderr(tmp_path, corpus_with_one_broken_article):
+    env = {"QABOT_CORPUS_DIR": str(corpus_with_one_broken_article)}
+    for run in ("built", "from the cache"):
+        result = qabot("ask", "Why did Ring drop Flock?", tmp_path=tmp_path, env=env)
+        assert result.returncode == 0, (run, result.stderr)
+        assert "Here is what the articles say" in result.stdout
+        [line] = result.stderr.splitlines()
+        assert "draft.md, line 3" in line and "bad date '13 Feb'" in line and "skipped" in line, run
+    assert (corpus_with_one_broken_article / "draft.md").read_text(encoding="utf-8") == BAD_DATE  # left alone
+
+
+def test_index_names_a_broken_article_and_strict_makes_it_fail_for_ci(tmp_path, corpus_with_one_broken_article):
+    env = {"QABOT_CORPUS_DIR": str(corpus_with_one_broken_article)}
+    relaxed = qabot("index", tmp_path=tmp_path, env=env)
+    assert relaxed.returncode == 0, relaxed.stderr
+    assert "articles:  5" in relaxed.stdout and "broken:    1 article file left out" in relaxed.stdout
+    assert "draft.md, line 3" in relaxed.stderr
+    strict = qabot("index", "--strict", tmp_path=tmp_path, env=env)
+    assert strict.returncode == 1 and "draft.md, line 3" in strict.stderr
+    (corpus_with_one_broken_article / "draft.md").write_text(BAD_DATE.replace("13 Feb", "2026-02-13"), encoding="utf-8")
+    mended = qabot("index", "--strict", tmp_path=tmp_path, env=env)
+    assert mended.returncode == 0 and mended.stderr == "" and "articles:  6" in mended.stdout
+
+
+def test_many_broken_articles_are_summarised_not_flooded(tmp_path, corpus_with_one_broken_article):
+    for number in range(30):
+        (corpus_with_one_broken_article / f"draft-{number:02}.md").write_text(BAD_DATE, encoding="utf-8")
+    result = qabot("ask", "Why did Ring drop Flock?", tmp_path=tmp_path,
+                   env={"QABOT_CORPUS_DIR": str(corpus_with_one_broken_article)})
+    assert result.returncode == 0
+    lines = result.stderr.splitlines()
+    assert len(lines) == 11 and "… and 21 more broken article files" in lines[-1] and "qabot list" in lines[-1]
+
+
 def test_a_broken_article_file_is_named_with_its_line(tmp_path):
     corpus = tmp_path / "articles"
     corpus.mkdir()
@@ -100,7 +175,7 @@ def test_a_bad_setting_is_named_without_a_traceback(tmp_path):
 def test_answering_in_the_terminal_loads_neither_the_chat_libraries_nor_the_extractor(tmp_path):
     heavy = ("discord", "slack_bolt", "slack_sdk", "aiohttp", "trafilatura", "urllib3", "lxml", "redis")
     code = (
-        "import sys; from bot.cli import main; main(['ask', 'who owns ring']); "
+        "import sys; from bot.cli.main import main; main(['ask', 'who owns ring']); "
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))"
     )
     result = subprocess.run(

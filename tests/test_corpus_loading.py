@@ -1,4 +1,5 @@
-"""An admin's articles load, and a broken file is named with its line and problem."""
+"""An admin's articles load, and a broken file is named with its line and problem, left
+out and left alone, while every other article loads."""
 
 from pathlib import Path
 
@@ -78,13 +79,46 @@ def test_an_article_round_trips_through_its_file_format(tmp_path):
         (b"---\ntitle: x\n---\n\ncaf\xe9\n", 5, "not UTF-8"),
     ],
 )
-def test_a_broken_file_is_named_with_its_line_and_problem(tmp_path, content, line, problem):
+def test_a_broken_file_is_named_with_its_line_and_problem_and_the_others_load(tmp_path, content, line, problem):
     write(tmp_path, "good.md", GOOD)
-    write(tmp_path, "broken.md", content)
-    with pytest.raises(CorpusFileError) as caught:
-        load_corpus(tmp_path)
-    message = str(caught.value)
+    broken_path = write(tmp_path, "broken.md", content)
+    before = broken_path.read_bytes()
+    corpus = load_corpus(tmp_path)
+    assert [a.article_id for a in corpus.articles] == ["good"]
+    [error] = corpus.broken
+    assert isinstance(error, CorpusFileError)
+    message = str(error)
     assert "broken.md" in message and f"line {line}" in message and problem in message
+    assert broken_path.read_bytes() == before, "nothing in the broken file is changed"
+
+
+def test_files_that_cannot_be_read_at_all_are_named_and_the_others_load(tmp_path):
+    write(tmp_path, "good.md", GOOD)
+    (tmp_path / "a-folder.md").mkdir()
+    write(tmp_path, "empty.md", b"")
+    (tmp_path / "dangling.md").symlink_to(tmp_path / "gone")
+    corpus = load_corpus(tmp_path)
+    assert [a.article_id for a in corpus.articles] == ["good"]
+    problems = {Path(e.path).name: e.problem for e in corpus.broken}
+    assert list(problems) == ["a-folder.md", "dangling.md", "empty.md"]  # in name order
+    assert "is a folder" in problems["a-folder.md"]
+    assert "cannot be read" in problems["dangling.md"]
+    assert "must start with" in problems["empty.md"]
+
+
+def test_when_no_article_loads_the_message_names_the_first_broken_file(tmp_path):
+    write(tmp_path, "a.md", "---\npublished: soon\n---\n\ntext\n")
+    write(tmp_path, "b.md", b"")
+    with pytest.raises(CorpusError, match=r"none of the 2 article files loads; the first: .*a\.md, line 2: bad date"):
+        load_corpus(tmp_path)
+
+
+def test_fixing_a_broken_file_changes_the_fingerprint(tmp_path):
+    write(tmp_path, "good.md", GOOD)
+    broken = write(tmp_path, "broken.md", "---\npublished: soon\n---\n\ntext\n")
+    before = load_corpus(tmp_path).fingerprint
+    broken.write_text("---\npublished: 2026-02-14\n---\n\ntext\n", encoding="utf-8")
+    assert load_corpus(tmp_path).fingerprint != before
 
 
 def test_a_missing_or_empty_folder_is_a_clear_error(tmp_path):

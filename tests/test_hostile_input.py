@@ -18,6 +18,7 @@ import re
 
 import hypothesis
 import pytest
+from tests.support.discord_server import FakeDiscord, RecordedRequest
 from hypothesis import HealthCheck, example, given
 from hypothesis import strategies as st
 
@@ -38,11 +39,10 @@ from bot.adapters.discord.formatting import format_answer as discord_format
 from bot.adapters.slack.formatting import SlackMessage
 from bot.adapters.slack.formatting import format_answer as slack_format
 from bot.adapters.slack.markup import question_from_slack
-from bot.answer import Answer, Outcome, Passage, Source
-from bot.core import SHOWN_QUESTION_CHARS, AnsweringCore
+from bot.answering.answer import Answer, Outcome, Passage, Source
+from bot.answering.core import SHOWN_QUESTION_CHARS, AnsweringCore
 from corpus import BUNDLED_DIR, load_corpus
-from fakes.discord_server import FakeDiscord, RecordedRequest
-from tests.fakes.slack_server import BOT_USER_ID, block_kit_problems, texts_of
+from tests.support.slack_server import BOT_USER_ID, block_kit_problems, texts_of
 
 SCALE = 10 if os.environ.get("QABOT_FUZZ") == "thorough" else 1
 question_settings = hypothesis.settings(

@@ -12,13 +12,14 @@ from typing import Callable
 
 import pytest
 
-from bot.reload import CorpusWatcher
-from bot.service import QuestionService
-from bot.settings import RateLimit
-from tests.conftest import make_settings
+from bot.app import build_service
+from bot.service.questions import QuestionService
+from bot.service.reload import CorpusWatcher
+from bot.stores.ratelimit import RateLimit
 from corpus import BUNDLED_DIR
 from corpus.ingest import add_article
-from tests.local_site import article_html
+from tests.conftest import make_settings
+from tests.support.local_site import article_html
 
 DEADLINE_SECONDS = 15.0
 NO_LIMIT = RateLimit(0, 1)
@@ -35,7 +36,7 @@ def articles(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def service(articles: Path, tmp_path: Path):
-    running = QuestionService.from_settings(
+    running = build_service(
         make_settings(tmp_path, corpus_dir=articles, reload_seconds=0.05, question_log=False, rate_limit=NO_LIMIT)
     )
     yield running
@@ -83,7 +84,7 @@ def test_a_removed_article_is_no_longer_quoted(service, articles):
 
 
 def test_a_broken_file_leaves_the_old_articles_answering_and_is_logged_once(service, articles, tmp_path, caplog):
-    caplog.set_level(logging.INFO, logger="bot.reload")
+    caplog.set_level(logging.INFO, logger="bot.service.reload")
     assert service.ask("Why did Ring drop Flock?", "admin").answered  # running, and watching since asked
     (articles / "half-written.md").write_text("---\ntitle: Unfinished\npublished: next week\n---\n\nText.\n")
 
@@ -106,7 +107,7 @@ def test_sighup_reloads_at_once_when_periodic_checks_are_off(articles, tmp_path)
     if not hasattr(signal, "SIGHUP"):
         pytest.skip("no SIGHUP on this platform")
     previous = signal.getsignal(signal.SIGHUP)
-    service = QuestionService.from_settings(
+    service = build_service(
         make_settings(tmp_path, corpus_dir=articles, reload_seconds=0, question_log=False, rate_limit=NO_LIMIT)
     )
     try:
@@ -134,9 +135,34 @@ def test_only_real_changes_rebuild_and_a_touched_file_is_not_one(articles):
     assert watcher.check() is None
     some_file = next(articles.glob("*.md"))
     os.utime(some_file, ns=(time.time_ns(), time.time_ns() + 5_000_000_000))
+    assert watcher.check() is None and watcher.settling  # a change: wait one look for it to settle
     assert watcher.check() is None and len(builds) == 1  # same bytes, same fingerprint
     some_file.write_text(some_file.read_text() + "\nOne more paragraph.\n")
+    assert watcher.check() is None and watcher.settling
     assert watcher.check() == 2
+
+
+def test_a_file_seen_while_it_is_being_written_is_read_only_once_it_is_whole(articles, caplog):
+    """An editor or a script that rewrites a file in place empties it first: a look at
+    that moment must not report the article as broken, nor build without it."""
+    caplog.set_level(logging.INFO, logger="bot.service.reload")
+    built_from: list[list[str]] = []
+
+    def build() -> int:
+        built_from.append(sorted(p.read_text(encoding="utf-8")[:3] for p in articles.glob("*.md")))
+        return len(built_from)
+
+    watcher: CorpusWatcher[int] = CorpusWatcher(articles, build, interval_seconds=0)
+    watcher.load()
+    some_file = next(articles.glob("*.md"))
+    whole = some_file.read_bytes()
+    with some_file.open("wb") as half_written:  # truncated, nothing written yet
+        assert watcher.check() is None and watcher.settling
+        half_written.write(whole + b"\nOne more paragraph.\n")
+    assert watcher.check() is None and watcher.settling  # changed again since the last look: not settled
+    assert watcher.check() == 2
+    assert all(start == "---" for start in built_from[-1])  # never built from the emptied file
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_questions_are_answered_while_a_slow_reload_is_under_way(articles):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.load import ACK_DEADLINE_MS, run_discord_burst, run_slack_http_load
+from tests.support.bursts import ACK_DEADLINE_MS, run_discord_burst, run_slack_http_load
 
 pytestmark = pytest.mark.load
 

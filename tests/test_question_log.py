@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import Outcome
-from bot.privacy import user_key
-from bot.questionlog import QuestionLog, Vote, key_path_for, read_answers
-from bot.service import QuestionService
-from bot.settings import RateLimit
+from bot.answering.answer import Outcome, Vote
+from bot.app import build_service
+from bot.service.privacy import user_key
+from bot.stores.questionlog.keys import key_path_for
+from bot.stores.questionlog.report import read_answers
+from bot.stores.questionlog.store import QuestionLog
+from bot.stores.ratelimit import RateLimit
 from tests.conftest import make_settings
 
 RAW_DISCORD_USER = "987654321098765432"
@@ -38,7 +40,7 @@ def log_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def service(tmp_path: Path, log_path: Path):
-    running = QuestionService.from_settings(make_settings(tmp_path, question_log_path=log_path, reload_seconds=0))
+    running = build_service(make_settings(tmp_path, question_log_path=log_path, reload_seconds=0))
     yield running
     running.close()
 
@@ -68,18 +70,19 @@ def test_each_question_is_logged_with_how_it_went(service, log_path):
 
 
 def test_the_log_holds_no_raw_user_or_channel_ids(service, log_path):
+    # Adapters hand the service raw platform IDs; neither they nor their plain keys reach the log.
     discord_key = user_key("discord", RAW_DISCORD_USER)
     slack_key = user_key("slack", RAW_SLACK_USER)
-    service.ask("who owns ring", discord_key, platform="discord", channel_key=RAW_DISCORD_CHANNEL)
+    service.ask("who owns ring", RAW_DISCORD_USER, platform="discord", channel_id=RAW_DISCORD_CHANNEL)
     # A question that mentions people and channels carries their raw IDs in its markup.
     service.ask(
         f"<@{RAW_DISCORD_USER}> says <#{RAW_DISCORD_CHANNEL}> knows why ring dropped flock",
-        discord_key,
+        RAW_DISCORD_USER,
         platform="discord",
     )
     answer = service.ask(f"did <@{RAW_SLACK_USER}|alice> in <#{RAW_SLACK_CHANNEL}|news> see the super bowl ad",
-                         slack_key, platform="slack", channel_key=RAW_SLACK_CHANNEL)
-    assert service.record_feedback(answer.answer_id, slack_key, Vote.DOWN)
+                         RAW_SLACK_USER, platform="slack", channel_id=RAW_SLACK_CHANNEL)
+    assert service.record_feedback(answer.answer_id, RAW_SLACK_USER, Vote.DOWN, platform="slack")
 
     stored = database_bytes(log_path)
     assert b"ring dropped flock" in stored  # the questions are there...
@@ -182,7 +185,7 @@ def test_a_chat_message_is_linked_to_its_answer_for_reactions(service):
 
 
 def test_rate_limited_questions_are_not_logged(tmp_path, log_path):
-    service = QuestionService.from_settings(
+    service = build_service(
         make_settings(tmp_path, question_log_path=log_path, rate_limit=RateLimit(1, 60), reload_seconds=0)
     )
     try:
@@ -195,7 +198,7 @@ def test_rate_limited_questions_are_not_logged(tmp_path, log_path):
 
 
 def test_with_the_log_turned_off_nothing_is_written(tmp_path, log_path):
-    service = QuestionService.from_settings(
+    service = build_service(
         make_settings(tmp_path, question_log=False, question_log_path=log_path, reload_seconds=0)
     )
     answer = service.ask("Why did Ring drop Flock?", "k", platform="discord")
@@ -221,7 +224,7 @@ def test_the_default_log_lives_in_the_user_data_folder(tmp_path, monkeypatch):
 def test_a_log_that_cannot_be_opened_is_reported_once_and_the_bot_answers_anyway(tmp_path, caplog):
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the log's folder should be")
-    service = QuestionService.from_settings(
+    service = build_service(
         make_settings(tmp_path, question_log_path=blocked / "questions.sqlite3", reload_seconds=0)
     )
     answer = service.ask("Why did Ring drop Flock?", "k", platform="discord")

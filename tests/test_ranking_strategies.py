@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import copy
 
-from benchmarks.measure import questions
-from bot.core import AnsweringCore
-from bot.evaluation import load_questions
+from tests.support.synthetic import questions
+from bot.answering.core import AnsweringCore
+from bot.answering.evaluation import load_questions
 from index.query import parse_question
 from index.selection import rank
 from tests.conftest import REPO, SHARED_EVAL

@@ -12,12 +12,19 @@ from typing import Callable
 
 import pytest
 
-from bot.dedup import InMemorySeenEvents
-from bot.ratelimit import SlidingWindowLimiter
-from bot.redis_stores import OutageGuard, RedisRateLimiter, RedisSeenEvents, connect, describe
-from bot.settings import RateLimit, Settings, SettingsError
-from bot.stores import stores_for
-from tests.redis_server import PASSWORD, RedisServer
+from bot.app import stores_for
+from bot.errors import SettingsError
+from bot.settings import Settings
+from bot.stores.ratelimit import RateLimit, SlidingWindowLimiter
+from bot.stores.redis_stores import (
+    OutageGuard,
+    RedisRateLimiter,
+    RedisSeenEvents,
+    connect,
+    describe,
+)
+from bot.stores.seen_events import InMemorySeenEvents
+from tests.support.redis_server import PASSWORD, RedisServer
 
 
 class Clock:
@@ -136,7 +143,7 @@ def test_the_users_window_expires_with_the_limit(redis_url: str, redis_server: R
 def test_while_redis_is_down_a_replica_answers_on_its_own_and_shares_again_when_it_is_back(
     private_redis: RedisServer, caplog: pytest.LogCaptureFixture
 ):
-    caplog.set_level(logging.INFO, logger="bot.redis_stores")
+    caplog.set_level(logging.INFO, logger="bot.stores.redis_stores")
     clock = Clock()
     seen, limiter = replica_stores(private_redis.url, RateLimit(1, 60), clock=clock)
     other_replica, _ = replica_stores(private_redis.url)

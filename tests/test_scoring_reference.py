@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Plus
 
-from benchmarks.synthetic import sentences
+from tests.support.synthetic import sentences
 from index.analysis import Analyzer
 from index.scoring import BM25PlusIndex
 

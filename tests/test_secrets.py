@@ -23,25 +23,32 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from tests.support.discord_harness import bot_in_server
+from tests.support.discord_server import FakeDiscord
 
 from bot.adapters.slack.app import build_app
-from bot.adapters.slack.runner import (
-    StartupError,
-    check_credentials,
-    connect_socket_mode,
-    start_http_server,
-    wait_until_connected,
+from bot.adapters.slack.credentials import check_credentials
+from bot.adapters.slack.http_server import start_http_server
+from bot.adapters.slack.runner import slack_config
+from bot.adapters.slack.socket_mode import connect_socket_mode, wait_until_connected
+from bot.errors import SetupError
+from bot.app import build_service, stores_for
+from bot.logging_setup import (
+    REDACTED,
+    SecretRedactor,
+    configured_secrets,
+    redacting_handler,
 )
-from bot.log_setup import REDACTED, SecretRedactor, configured_secrets, redacting_handler
-from bot.service import QuestionService
 from bot.settings import Secret, Settings, SettingsError
-from bot.stores import stores_for
-from discord_harness import bot_in_server
-from fakes.discord_server import FakeDiscord
-from tests.fakes.slack_payloads import SignedSender, events_api_envelope, mention, slash_command
-from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
-from tests.redis_server import PASSWORD as REDIS_PASSWORD
-from tests.redis_server import RedisServer
+from tests.support.slack_payloads import (
+    SignedSender,
+    events_api_envelope,
+    mention,
+    slash_command,
+)
+from tests.support.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.support.redis_server import PASSWORD as REDIS_PASSWORD
+from tests.support.redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parents[1]
 DISCORD_TOKEN = "MTEwMDAwMDAwMDAwMDAwMDAwMQ.GfAkEd.discord-bot-token-never-logged-0123"
@@ -121,7 +128,7 @@ def test_the_slack_app_logs_no_token_or_secret_even_with_every_logger_at_debug(
     with FakeSlack() as fake:
         settings = slack_settings(fake, tmp_path / "cache", redis_url)
         stores = stores_for(settings)
-        app = build_app(settings, QuestionService.from_settings(settings, stores), stores.seen_events)
+        app = build_app(slack_config(settings), build_service(settings, stores), stores.seen_events)
 
         # Over HTTP: answers, a retry, a forged request, failing and rate-limited Web API calls, /ask.
         server = start_http_server(app, "127.0.0.1", 0)
@@ -144,7 +151,7 @@ def test_the_slack_app_logs_no_token_or_secret_even_with_every_logger_at_debug(
             server.stop()
 
         # Over Socket Mode: connecting with the app-level token, an envelope, a dropped websocket.
-        handler = connect_socket_mode(app, settings)
+        handler = connect_socket_mode(app, slack_config(settings))
         try:
             assert wait_until_connected(handler, 10)
             envelope = events_api_envelope(mention(QUESTION))
@@ -185,7 +192,7 @@ async def test_the_discord_bot_logs_no_token_even_with_every_logger_at_debug(
     fake = FakeDiscord(token=DISCORD_TOKEN)
     fake.answer_with_status("POST", r"/webhooks/\d+/[^/]+", status=429, retry_after=0.05)
     fake.answer_with_status("POST", r"/channels/\d+/messages", status=500)
-    service = QuestionService.from_settings(settings, stores)
+    service = build_service(settings, stores)
     async with bot_in_server(service, discord=fake, seen=stores.seen_events) as server:
         alice = fake.user("alice")
         await fake.post_message(alice, f"<@{fake.bot.id}> {QUESTION}", mentions=(fake.bot,))
@@ -230,9 +237,10 @@ def test_settings_stores_and_setup_errors_never_show_a_secret(redis_url: str):
         ("SLACK_APP_TOKEN", "xoxb-" + APP_TOKEN),
         ("SLACK_SIGNING_SECRET", SIGNING_SECRET + "-not-hex"),
     ]:
-        with pytest.raises(StartupError) as caught:
+        with pytest.raises(SetupError) as caught:
             check_credentials(
-                Settings.load(environ={**_valid_slack(), name: bad}, dotenv_path=None), http=name != "SLACK_APP_TOKEN"
+                slack_config(Settings.load(environ={**_valid_slack(), name: bad}, dotenv_path=None)),
+                http=name != "SLACK_APP_TOKEN",
             )
         shown.append(str(caught.value))
         assert name in str(caught.value) and bad not in str(caught.value)

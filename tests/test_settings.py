@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import RateLimit, Secret, Settings, SettingsError
+from bot.errors import SettingsError
+from bot.settings import Secret, Settings
+from bot.stores.ratelimit import RateLimit
 
 
 def test_defaults_need_no_configuration():

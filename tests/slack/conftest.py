@@ -13,13 +13,20 @@ from typing import Iterator
 import pytest
 
 from bot.adapters.slack.app import build_app
-from bot.adapters.slack.runner import HttpEventServer, connect_socket_mode, start_http_server, wait_until_connected
-from bot.service import QuestionService
+from bot.adapters.slack.http_server import HttpEventServer, start_http_server
+from bot.adapters.slack.runner import slack_config
+from bot.adapters.slack.socket_mode import connect_socket_mode, wait_until_connected
+from bot.app import build_service
 from bot.settings import Settings
-from tests.fakes.slack_payloads import SignedSender
-from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
-from tests.slack.slack_helpers import AppStarter, CountingService, RunningSlackApp, ServiceMaker
-from tests.slack.slack_processes import RunningQabot, environment
+from tests.support.slack_payloads import SignedSender
+from tests.support.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.support.slack_helpers import (
+    AppStarter,
+    CountingService,
+    RunningSlackApp,
+    ServiceMaker,
+)
+from tests.support.slack_processes import RunningQabot, environment
 
 
 @pytest.fixture(scope="session")
@@ -54,10 +61,10 @@ def http_slack_app(fake_slack: FakeSlack, index_cache_dir: Path) -> Iterator[App
     """Start the app over HTTP on 127.0.0.1 (free port): `http_slack_app(make_service, **environment)`."""
     servers: list[HttpEventServer] = []
 
-    def start(make_service: ServiceMaker = QuestionService.from_settings, **env: str) -> RunningSlackApp:
+    def start(make_service: ServiceMaker = build_service, **env: str) -> RunningSlackApp:
         settings = _settings(fake_slack, index_cache_dir, env)
         counting = CountingService(make_service(settings))
-        server = start_http_server(build_app(settings, counting), "127.0.0.1", 0)
+        server = start_http_server(build_app(slack_config(settings), counting), "127.0.0.1", 0)
         servers.append(server)
         return RunningSlackApp(fake_slack, settings, counting, SignedSender(server.url, SIGNING_SECRET))
 
@@ -71,10 +78,10 @@ def socket_mode_slack_app(fake_slack: FakeSlack, index_cache_dir: Path) -> Itera
     """Connect the app to the fake's Socket Mode websocket: `socket_mode_slack_app(make_service, **environment)`."""
     handlers = []
 
-    def start(make_service: ServiceMaker = QuestionService.from_settings, **env: str) -> RunningSlackApp:
+    def start(make_service: ServiceMaker = build_service, **env: str) -> RunningSlackApp:
         settings = _settings(fake_slack, index_cache_dir, env)
         counting = CountingService(make_service(settings))
-        handler = connect_socket_mode(build_app(settings, counting), settings)
+        handler = connect_socket_mode(build_app(slack_config(settings), counting), slack_config(settings))
         handlers.append(handler)
         assert wait_until_connected(handler, 10), "the app did not connect to the fake's websocket"
         return RunningSlackApp(fake_slack, settings, counting)

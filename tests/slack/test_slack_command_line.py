@@ -3,6 +3,7 @@ a right one answers questions in either mode and stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -11,10 +12,11 @@ from typing import Iterator
 
 import pytest
 
-from tests.fakes.slack_payloads import ASKER, SignedSender, events_api_envelope, mention
-from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
-from tests.slack.slack_helpers import SPOKESPERSON, everything_shown
-from tests.slack.slack_processes import STARTUP_TIMEOUT, environment
+from corpus import BUNDLED_DIR
+from tests.support.slack_payloads import ASKER, SignedSender, events_api_envelope, mention
+from tests.support.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.support.slack_helpers import SPOKESPERSON, everything_shown
+from tests.support.slack_processes import STARTUP_TIMEOUT, environment
 
 
 def qabot_slack(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -151,6 +153,30 @@ def test_qabot_slack_http_answers_a_signed_mention_and_stops_cleanly(start_qabot
     assert "Traceback" not in logged and "mention: answered" in logged
     for secret in (BOT_TOKEN, APP_TOKEN, SIGNING_SECRET, ASKER):
         assert secret not in logged
+
+
+def test_qabot_slack_starts_and_answers_with_a_broken_article_in_the_folder(
+    start_qabot_slack, fake_slack: FakeSlack, tmp_path: Path
+):
+    articles = tmp_path / "articles"
+    shutil.copytree(BUNDLED_DIR, articles)
+    (articles / "draft.md").write_bytes(b"---\ntitle: Draft\npublished: 13 Feb\n---\n\nA draft.\n")
+    qabot = start_qabot_slack(
+        "--http",
+        "--port",
+        "0",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        QABOT_SLACK_API_URL=fake_slack.api_url,
+        QABOT_CORPUS_DIR=str(articles),
+    )
+    url = qabot.wait_for_line(r"serving Slack events at (http://127\.0\.0\.1:\d+/slack/events)").group(1)
+    SignedSender(url, SIGNING_SECRET).post_event(mention("What did the Flock spokesperson tell the BBC?"))
+    [reply] = fake_slack.wait_for_calls("chat.postMessage")
+    assert SPOKESPERSON in everything_shown(reply)
+    assert qabot.stop() == 0
+    named = [line for line in qabot.lines if "draft.md" in line]
+    assert len(named) == 1 and "ERROR" in named[0] and "line 3" in named[0] and "bad date" in named[0]
 
 
 def test_qabot_slack_in_socket_mode_answers_an_envelope_and_stops_cleanly(start_qabot_slack, fake_slack: FakeSlack):

@@ -8,9 +8,14 @@ import threading
 import time
 
 from bot.adapters.slack.formatting import APOLOGY
-from bot.service import QuestionService
-from tests.fakes.slack_payloads import events_api_envelope, mention
-from tests.slack.slack_helpers import SPOKESPERSON, AppStarter, GatedService, everything_shown
+from bot.app import build_service
+from tests.support.slack_payloads import events_api_envelope, mention
+from tests.support.slack_helpers import (
+    SPOKESPERSON,
+    AppStarter,
+    GatedService,
+    everything_shown,
+)
 
 QUESTION = "Did Ring send customer videos to Flock?"
 ANSWER_WORDS = "no Ring customer videos"
@@ -92,7 +97,7 @@ def test_a_question_being_answered_when_the_websocket_drops_is_still_answered_on
     socket_mode_slack_app: AppStarter,
 ):
     gate = threading.Event()
-    slack = socket_mode_slack_app(lambda settings: GatedService(QuestionService.from_settings(settings), gate))
+    slack = socket_mode_slack_app(lambda settings: GatedService(build_service(settings), gate))
     question = mention(QUESTION)
     envelope = events_api_envelope(question)
     slack.fake.send_envelope(envelope)

@@ -15,8 +15,8 @@ import yaml
 
 import bot.adapters.slack
 from bot.adapters.slack.formatting import VOTE_DOWN_ACTION, VOTE_UP_ACTION
-from bot.questionlog import LoggedAnswer, read_answers
-from tests.fakes.slack_payloads import (
+from bot.stores.questionlog.report import LoggedAnswer, read_answers
+from tests.support.slack_payloads import (
     ASKER,
     OTHER_ASKER,
     button_click,
@@ -26,8 +26,8 @@ from tests.fakes.slack_payloads import (
     slash_command,
     slash_command_envelope,
 )
-from tests.fakes.slack_server import RecordedCall
-from tests.slack.slack_helpers import AppStarter
+from tests.support.slack_server import RecordedCall
+from tests.support.slack_helpers import AppStarter
 
 QUESTION = "What did the Flock spokesperson tell the BBC?"
 

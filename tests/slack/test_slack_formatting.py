@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import re
 
-from bot.adapters.slack.formatting import MAX_BLOCKS, MAX_SECTION_CHARS, NOT_AN_ANSWER_NOTE, format_answer
-from bot.answer import Answer, Outcome, Passage, Source
-from tests.fakes.slack_server import block_kit_problems, texts_of
+from bot.adapters.slack.formatting import (
+    MAX_BLOCKS,
+    MAX_SECTION_CHARS,
+    NOT_AN_ANSWER_NOTE,
+    format_answer,
+)
+from bot.answering.answer import Answer, Outcome, Passage, Source
+from tests.support.slack_server import block_kit_problems, texts_of
 
 BBC = Source(
     article_id="bbc",

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.adapters.slack.formatting import APOLOGY, NOT_AN_ANSWER_NOTE
-from bot.answer import Answer
-from bot.core import AnsweringCore
-from bot.ratelimit import SlidingWindowLimiter
-from bot.service import ERROR_MESSAGE, RATE_LIMITED_MESSAGE, QuestionService
+from bot.answering.answer import Answer
+from bot.answering.core import AnsweringCore
+from bot.answering.messages import ERROR_MESSAGE, RATE_LIMITED_MESSAGE
+from bot.app import build_service, load_core
+from bot.service.questions import QuestionService
 from bot.settings import Settings
-from tests.fakes.slack_payloads import (
+from bot.stores.ratelimit import SlidingWindowLimiter
+from tests.support.slack_payloads import (
     ASKER,
     CHANNEL,
     DM_CHANNEL,
@@ -26,8 +28,14 @@ from tests.fakes.slack_payloads import (
     new_ts,
     slash_command,
 )
-from tests.fakes.slack_server import BOT_ID, BOT_TOKEN, BOT_USER_ID, SIGNING_SECRET, texts_of
-from tests.slack.slack_helpers import (
+from tests.support.slack_server import (
+    BOT_ID,
+    BOT_TOKEN,
+    BOT_USER_ID,
+    SIGNING_SECRET,
+    texts_of,
+)
+from tests.support.slack_helpers import (
     BBC_URL,
     SPOKESPERSON,
     AppStarter,
@@ -129,7 +137,7 @@ def test_when_the_articles_do_not_answer_the_bot_says_so_and_marks_the_closest_p
 
 def test_ask_is_acknowledged_at_once_and_answered_afterwards_only_to_the_asker(http_slack_app: AppStarter):
     gate = threading.Event()
-    slack = http_slack_app(lambda settings: GatedService(QuestionService.from_settings(settings), gate))
+    slack = http_slack_app(lambda settings: GatedService(build_service(settings), gate))
     response_url = slack.fake.response_url("ask-1")
 
     acknowledgement = slack.sender.post_command(
@@ -180,7 +188,7 @@ def test_a_retry_that_arrives_while_the_first_delivery_is_still_being_answered_i
     http_slack_app: AppStarter,
 ):
     gate = threading.Event()
-    slack = http_slack_app(lambda settings: GatedService(QuestionService.from_settings(settings), gate))
+    slack = http_slack_app(lambda settings: GatedService(build_service(settings), gate))
     question = mention("Did Ring send customer videos to Flock?")
     slack.sender.post_event(question)
     assert slack.sender.post_event(question, retry_num=1).status == 200
@@ -389,7 +397,7 @@ def test_an_error_inside_the_core_is_answered_with_an_apology_and_logged_and_the
 ):
 
     def service_with_a_failing_core(settings: Settings) -> QuestionService:
-        failing_core = CoreThatFailsOn(AnsweringCore.from_settings(settings), trigger="explode")
+        failing_core = CoreThatFailsOn(load_core(settings), trigger="explode")
         return QuestionService(core=failing_core, limiter=SlidingWindowLimiter(settings.rate_limit))  # type: ignore[arg-type]
 
     slack = http_slack_app(service_with_a_failing_core)
@@ -405,7 +413,7 @@ def test_an_error_inside_the_core_is_answered_with_an_apology_and_logged_and_the
 
 
 class ServiceThatRaises:
-    def ask(self, question: str, user_key: str, platform: str = "", channel_key: str | None = None) -> Answer:
+    def ask(self, question: str, user_id: str, platform: str = "", channel_id: str | None = None) -> Answer:
         raise RuntimeError("a service that breaks its promise never to raise")
 
 

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 import bot.adapters.slack
-from tests.fakes.slack_payloads import slash_command, slash_command_envelope
-from tests.slack.slack_helpers import AppStarter
+from tests.support.slack_payloads import slash_command, slash_command_envelope
+from tests.support.slack_helpers import AppStarter
 
 MANIFEST = Path(bot.adapters.slack.__file__).parent / "manifest.yaml"
 

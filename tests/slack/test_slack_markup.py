@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.adapters.slack.markup import escape, escaped_length, question_from_slack, unescape
+from bot.adapters.slack.markup import (
+    escape,
+    escaped_length,
+    question_from_slack,
+    unescape,
+)
 
 
 @pytest.mark.parametrize(

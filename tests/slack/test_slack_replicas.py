@@ -7,10 +7,16 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.service import RATE_LIMITED_MESSAGE
-from tests.fakes.slack_payloads import SignedSender, mention
-from tests.fakes.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack, texts_of
-from tests.redis_server import PASSWORD, RedisServer
+from bot.answering.messages import RATE_LIMITED_MESSAGE
+from tests.support.slack_payloads import SignedSender, mention
+from tests.support.slack_server import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    FakeSlack,
+    texts_of,
+)
+from tests.support.redis_server import PASSWORD, RedisServer
 
 EVENTS_URL = r"serving Slack events at (http://127\.0\.0\.1:\d+/slack/events)"
 

@@ -10,11 +10,17 @@ import sys
 from pathlib import Path
 
 from corpus import BUNDLED_DIR
-from tests.fakes.slack_payloads import ASKER, OTHER_ASKER, SignedSender, button_click, mention
-from tests.fakes.slack_server import BOT_TOKEN, SIGNING_SECRET, FakeSlack
-from tests.local_site import article_html
-from tests.slack.slack_helpers import everything_shown
-from tests.slack.slack_processes import RunningQabot, environment
+from tests.support.slack_payloads import (
+    ASKER,
+    OTHER_ASKER,
+    SignedSender,
+    button_click,
+    mention,
+)
+from tests.support.slack_server import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.support.local_site import article_html
+from tests.support.slack_helpers import everything_shown
+from tests.support.slack_processes import RunningQabot, environment
 
 CANONICAL = "https://tribune.example/2026/02/20/flock-drones"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import threading
 
-from bot.service import QuestionService
-from tests.fakes.slack_payloads import (
+from bot.app import build_service
+from tests.support.slack_payloads import (
     CHANNEL,
     direct_message,
     events_api_envelope,
@@ -14,8 +14,15 @@ from tests.fakes.slack_payloads import (
     slash_command,
     slash_command_envelope,
 )
-from tests.fakes.slack_server import APP_TOKEN, texts_of
-from tests.slack.slack_helpers import BBC_URL, SPOKESPERSON, AppStarter, GatedService, everything_shown, section_quoting
+from tests.support.slack_server import APP_TOKEN, texts_of
+from tests.support.slack_helpers import (
+    BBC_URL,
+    SPOKESPERSON,
+    AppStarter,
+    GatedService,
+    everything_shown,
+    section_quoting,
+)
 
 
 def test_the_app_connects_with_its_app_level_token(socket_mode_slack_app: AppStarter):
@@ -40,7 +47,7 @@ def test_a_mention_envelope_is_acknowledged_and_answered_in_its_thread(socket_mo
 
 def test_an_envelope_is_acknowledged_before_its_answer_is_ready(socket_mode_slack_app: AppStarter):
     gate = threading.Event()
-    slack = socket_mode_slack_app(lambda settings: GatedService(QuestionService.from_settings(settings), gate))
+    slack = socket_mode_slack_app(lambda settings: GatedService(build_service(settings), gate))
     envelope = events_api_envelope(direct_message("Did Ring send customer videos to Flock?"))
     slack.fake.send_envelope(envelope)
     slack.fake.wait_for_ack(envelope["envelope_id"], timeout=2.0)

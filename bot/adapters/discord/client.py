@@ -15,17 +15,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any, Protocol
+from typing import Any
 
 import discord
 from discord import app_commands
 
 from bot.adapters.discord.formatting import OutgoingMessage, format_answer
-from bot.answer import Answer, Outcome
-from bot.dedup import InMemorySeenEvents, SeenEvents
-from bot.privacy import user_key
-from bot.questionlog import Vote
-from bot.service import ERROR_MESSAGE
+from bot.answering.answer import Answer, Outcome
+from bot.stores.seen_events import InMemorySeenEvents, SeenEvents
+from bot.answering.answer import Vote
+from bot.answering.messages import ERROR_MESSAGE
+from bot.service.questions import AskService
 
 log = logging.getLogger(__name__)
 
@@ -46,22 +46,6 @@ PLATFORM = "discord"
 FEEDBACK_REACTIONS = ("👍", "👎")
 FEEDBACK_OUTCOMES = (Outcome.ANSWERED, Outcome.NOT_FOUND)
 """Answers worth a vote: a quoted answer, or a decline (a 👎 there says the articles should cover it)."""
-
-
-class AskService(Protocol):
-    """What the client needs from `bot.service.QuestionService`."""
-
-    def ask(
-        self, question: str, user_key: str, platform: str = ..., channel_key: str | None = ...
-    ) -> Answer: ...
-
-    def link_message(self, answer_id: int, platform: str, message_ref: str) -> None: ...
-
-    def answer_for_message(self, platform: str, message_ref: str) -> int | None: ...
-
-    def record_feedback(self, answer_id: int, user_key: str, vote: Vote) -> bool: ...
-
-    def withdraw_feedback(self, answer_id: int, user_key: str, vote: Vote | None = ...) -> bool: ...
 
 
 def question_intents() -> discord.Intents:
@@ -124,10 +108,10 @@ class QABotClient(discord.Client):
 
     async def answer(self, question: str, raw_user_id: int, raw_channel_id: int | None = None) -> Answer:
         """Ask the service off the event loop, so a slow answer never stalls the gateway."""
-        key = user_key(PLATFORM, str(raw_user_id))
-        channel_key = user_key(PLATFORM, f"channel:{raw_channel_id}") if raw_channel_id is not None else None
+        # Raw IDs go to the service, which hashes them before anything keeps them.
+        channel_id = str(raw_channel_id) if raw_channel_id is not None else None
         try:
-            return await asyncio.to_thread(self.service.ask, question, key, PLATFORM, channel_key)
+            return await asyncio.to_thread(self.service.ask, question, str(raw_user_id), PLATFORM, channel_id)
         except Exception:
             # The service promises not to raise; if it breaks that promise, the user still hears back.
             log.exception("the question service failed")
@@ -221,16 +205,16 @@ class QABotClient(discord.Client):
             vote = Vote.parse(payload.emoji.name or "")
         except ValueError:
             return  # some other emoji
-        key = user_key(PLATFORM, str(payload.user_id))
+        raw_user_id = str(payload.user_id)
 
         def record() -> None:
             answer_id = self.service.answer_for_message(PLATFORM, str(payload.message_id))
             if answer_id is None:
                 return  # not an answer of ours, or its log entry has expired
             if added:
-                self.service.record_feedback(answer_id, key, vote)
+                self.service.record_feedback(answer_id, raw_user_id, vote, PLATFORM)
             else:
-                self.service.withdraw_feedback(answer_id, key, vote)
+                self.service.withdraw_feedback(answer_id, raw_user_id, vote, PLATFORM)
 
         try:
             await asyncio.to_thread(record)

@@ -16,7 +16,7 @@ from typing import Literal
 
 import discord
 
-from bot.answer import Answer, Outcome, Passage, Source
+from bot.answering.answer import Answer, Outcome, Passage, Source
 
 # Discord's documented limits. We count in UTF-16 code units, which is never
 # fewer than the characters Discord counts, so staying under these is safe.

@@ -19,18 +19,12 @@ import aiohttp
 import discord
 import yarl
 
+from bot import app as composition
 from bot.adapters.discord.client import make_client
-from bot.service import QuestionService
+from bot.errors import ExitCode, SetupError
 from bot.settings import Settings
-from bot.stores import stores_for
-from corpus import CorpusError
 
 log = logging.getLogger(__name__)
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_SETUP = 2
-"""A setting is missing or wrong: the admin must change something before trying again."""
 
 INVITE_SCOPES = ("bot", "applications.commands")
 INVITE_PERMISSIONS = discord.Permissions(
@@ -58,14 +52,6 @@ MISSING_APPLICATION_ID = (
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
-class SetupError(Exception):
-    """A problem the admin must fix; its message is the one line they see."""
-
-    def __init__(self, message: str, exit_code: int = EXIT_SETUP) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """What `qabot discord [--invite-url]` does; returns the process exit code."""
     # The bot never joins voice; discord.py's warnings about missing voice libraries
@@ -77,29 +63,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         with discord_endpoints(settings.discord_api_url, settings.discord_gateway_url):
             if args.invite_url:
                 print(asyncio.run(invite_url_for(settings)))
-                return EXIT_OK
+                return ExitCode.OK
             token = settings.discord_token
             if not token:
                 raise SetupError(MISSING_TOKEN)
-            stores = stores_for(settings)
-            try:
-                service = QuestionService.from_settings(settings, stores)
-            except CorpusError as exc:
-                raise SetupError(f"cannot load the articles: {exc}") from None
-            log.info("answered messages and rate limits are kept %s", stores.description)
-            # New and removed articles are picked up while running; SIGHUP checks at once.
-            service.watch_corpus()
-            try:
+            with composition.running(settings) as bot:
                 client = make_client(
-                    service,
+                    bot.service,
                     shards=settings.discord_shards,
-                    seen=stores.seen_events,
+                    seen=bot.stores.seen_events,
                     guild_id=settings.discord_guild_id,
                 )
                 asyncio.run(serve(client, token.reveal()))
-            finally:
-                service.close()
-            return EXIT_OK
+            return ExitCode.OK
     except SetupError as exc:
         print(f"qabot: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -165,13 +141,13 @@ def setup_errors() -> Iterator[None]:
     except discord.ConnectionClosed as exc:
         if exc.code == 4004:  # the gateway's "authentication failed"
             raise SetupError(REJECTED_TOKEN) from None
-        raise SetupError(f"Discord closed the connection (code {exc.code}): {exc.reason}", EXIT_FAILED) from None
+        raise SetupError(f"Discord closed the connection (code {exc.code}): {exc.reason}", ExitCode.FAILED) from None
     except discord.PrivilegedIntentsRequired:
         raise SetupError("Discord refused the requested intents; this bot needs no privileged intent") from None
     except discord.HTTPException as exc:
-        raise SetupError(f"Discord answered {exc.status}: {exc.text or 'no details'}", EXIT_FAILED) from None
+        raise SetupError(f"Discord answered {exc.status}: {exc.text or 'no details'}", ExitCode.FAILED) from None
     except (aiohttp.ClientConnectionError, OSError) as exc:
-        raise SetupError(f"cannot reach Discord: {exc}", EXIT_FAILED) from None
+        raise SetupError(f"cannot reach Discord: {exc}", ExitCode.FAILED) from None
 
 
 @contextlib.contextmanager

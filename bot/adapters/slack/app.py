@@ -20,20 +20,12 @@ import logging
 import re
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from slack_bolt import Ack, App, BoltResponse, Respond
 from slack_bolt.context.context import BoltContext
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 
 from bot.adapters.slack.formatting import (
     VOTE_UP_ACTION,
@@ -42,115 +34,28 @@ from bot.adapters.slack.formatting import (
     format_answer,
 )
 from bot.adapters.slack.markup import question_from_slack
-from bot.answer import Answer, Outcome
-from bot.dedup import InMemorySeenEvents, SeenEvents
-from bot.privacy import user_key
-from bot.questionlog import Vote
-from bot.service import ERROR_MESSAGE
-from bot.settings import Settings
+from bot.answering.answer import Answer, Outcome
+from bot.stores.seen_events import InMemorySeenEvents, SeenEvents
+from bot.service.privacy import user_key
+from bot.answering.answer import Vote
+from bot.answering.messages import ERROR_MESSAGE
+from bot.service.questions import AskService
+from bot.adapters.slack.web_client import SlackConfig, build_web_client, library_logger
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
-LIBRARY_LOGGER_NAME = "bot.adapters.slack.library"
 
 
 VOTE_ACTIONS = re.compile(r"^qabot_vote_(up|down)$")
 THANKS = {Vote.UP: "Thanks, your 👍 is noted.", Vote.DOWN: "Thanks, your 👎 is noted; it helps us find better articles."}
 
 
-class Asker(Protocol):
-    """What the adapter needs from the core: `bot.service.QuestionService` is one."""
-
-    def ask(
-        self, question: str, user_key: str, platform: str = ..., channel_key: str | None = ...
-    ) -> Answer: ...
-
-    def record_feedback(self, answer_id: int, user_key: str, vote: Vote) -> bool: ...
-
-
-class _WithoutClientTokenNotice(logging.Filter):
-    """Bolt warns that SLACK_BOT_TOKEN is unused whenever it is in the environment and a client is
-    given; the client is given on purpose (it carries the Web API URL and the same token)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("As you gave `client` as well")
-
-
-def library_logger() -> logging.Logger:
-    """The logger handed to Bolt and slack_sdk.
-
-    At info and debug level they log whole request bodies (user IDs, message text)
-    and, for rejected signatures, the forged request; so they speak only at
-    warning and above, whatever the bot's own level.
-    """
-    logger = logging.getLogger(LIBRARY_LOGGER_NAME)
-    logger.setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))
-    if not any(isinstance(f, _WithoutClientTokenNotice) for f in logger.filters):
-        logger.addFilter(_WithoutClientTokenNotice())
-    return logger
-
-
-def web_api_base_url(settings: Settings) -> str:
-    """The Web API base URL, ending in `/` (slack_sdk joins method names onto it as a relative URL)."""
-    url = settings.slack_api_url or WebClient.BASE_URL
-    return url if url.endswith("/") else url + "/"
-
-
-MAX_RETRY_AFTER_SECONDS = 30
-"""A 429 asking to wait longer than this is not retried: the Bolt worker thread would be held
-(and every question queued behind it) for as long as Slack says; the asker gets an apology."""
-
-
-class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
-    """Retries a 429 after its Retry-After, unless that is longer than `max_wait_seconds`."""
-
-    def __init__(self, max_retry_count: int = 2, max_wait_seconds: int = MAX_RETRY_AFTER_SECONDS) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self.max_wait_seconds = max_wait_seconds
-
-    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
-                   error: Exception | None = None) -> bool:  # fmt: skip
-        if response is None or response.status_code != 429:
-            return False
-        wait = next((v[0] for k, v in response.headers.items() if k.lower() == "retry-after" and v), "1")
-        try:
-            return int(wait) <= self.max_wait_seconds
-        except ValueError:  # not a number of seconds: do not guess
-            return False
-
-
-class GatewayErrorRetryHandler(ServerErrorRetryHandler):
-    """Retries once, after a short backoff, when Slack (or a proxy before it) answers 500, 502, 503 or 504.
-
-    A 5xx usually means the call was not carried out; rarely, Slack may have posted the message
-    before failing, and the retry posts it again. One retry keeps that rare case rare while an
-    answer survives a passing outage.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(max_retry_count=1)
-
-    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
-                   error: Exception | None = None) -> bool:  # fmt: skip
-        return response is not None and response.status_code in (500, 502, 503, 504)
-
-
-def build_web_client(settings: Settings, logger: logging.Logger | None = None) -> WebClient:
-    return WebClient(
-        token=settings.slack_bot_token.reveal(),
-        base_url=web_api_base_url(settings),
-        logger=logger or library_logger(),
-        # A 429 means Slack did not take the call, so retrying after Retry-After cannot post twice.
-        retry_handlers=[ConnectionErrorRetryHandler(), BoundedRateLimitRetryHandler(), GatewayErrorRetryHandler()],
-    )
-
-
 @dataclass(frozen=True)
 class SlackQuestions:
     """The listeners' shared dependencies; each method below is one Bolt listener."""
 
-    service: Asker
+    service: AskService
     seen_events: SeenEvents
     slash_response_type: str
     """Who sees /ask answers: "in_channel" (everyone) or "ephemeral" (the asker)."""
@@ -215,7 +120,7 @@ class SlackQuestions:
             return
         raw_user_id = (body.get("user") or {}).get("id", "")
         try:
-            recorded = self.service.record_feedback(answer_id, user_key(PLATFORM, raw_user_id), vote)
+            recorded = self.service.record_feedback(answer_id, raw_user_id, vote, PLATFORM)
         except Exception:
             log.exception("recording a 👍/👎 failed")
             return
@@ -230,8 +135,8 @@ class SlackQuestions:
     def _ask(self, question: str, raw_user_id: str, raw_channel_id: str, surface: str) -> Answer:
         # The service never raises by contract; a broken service must still not silence the bot.
         try:
-            channel_key = user_key(PLATFORM, f"channel:{raw_channel_id}") if raw_channel_id else None
-            answer = self.service.ask(question, user_key(PLATFORM, raw_user_id), PLATFORM, channel_key)
+            # Raw IDs go to the service, which hashes them before anything keeps them.
+            answer = self.service.ask(question, raw_user_id, PLATFORM, raw_channel_id or None)
         except Exception:
             log.exception("the question service raised")
             return Answer(question=question, outcome=Outcome.ERROR, message=ERROR_MESSAGE)
@@ -267,20 +172,20 @@ def _respond(respond: Respond, message: SlackMessage, response_type: str) -> Non
 
 
 def build_app(
-    settings: Settings,
-    service: Asker,
+    config: SlackConfig,
+    service: AskService,
     seen_events: SeenEvents | None = None,
     listener_executor: Executor | None = None,
 ) -> App:
-    """The Bolt app, its Web API client pointed at `settings.slack_api_url` when set.
+    """The Bolt app, its Web API client pointed at `config.api_url` when set.
 
     `listener_executor` runs the listeners (Bolt's own pool of 5 threads when None).
 
     Builds with an `auth.test` call, so a rejected bot token fails here (as a BoltError).
     """
     app = App(
-        client=build_web_client(settings),
-        signing_secret=settings.slack_signing_secret.reveal(),
+        client=build_web_client(config),
+        signing_secret=config.signing_secret.reveal(),
         logger=library_logger(),
         name="qabot",
         listener_executor=listener_executor,
@@ -288,7 +193,7 @@ def build_app(
     questions = SlackQuestions(
         service=service,
         seen_events=seen_events if seen_events is not None else InMemorySeenEvents(),
-        slash_response_type=settings.slack_slash_visibility,
+        slash_response_type=config.slash_response_type,
     )
     app.middleware(questions.skip_repeated_deliveries)
     app.event("app_mention")(questions.answer_mention)

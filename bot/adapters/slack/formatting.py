@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.adapters.slack.markup import escape, escaped_length
-from bot.answer import Answer, Outcome, Passage, Source
+from bot.answering.answer import Answer, Outcome, Passage, Source
 
 MAX_SECTION_CHARS = 3000
 """Slack's limit on a section's text (and on a context element's text)."""

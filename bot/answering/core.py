@@ -1,0 +1,207 @@
+"""The answering core: a question in, the best passages with their sources out.
+
+`AnsweringCore.answer()` never raises on user input. It cleans the question,
+refuses what cannot be searched (empty, too long, nothing left but stopwords),
+ranks sentences with the index, and says plainly when the articles do not
+answer, offering the closest passages only as "not an answer".
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field, replace
+
+from bot.answering.answer import Answer, Outcome, Passage, Source
+from bot.answering.messages import ANSWERED_MESSAGE
+from corpus import Article, CorpusFileError
+from index.analysis import clean_text
+from index.query import Lexicon, Query, Vocabulary, parse_question
+from index.reranking import Reranker
+from index.selection import Hit, rank
+from index.sentence_index import NO_NEIGHBOUR, SentenceIndex
+
+log = logging.getLogger(__name__)
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+SHOWN_QUESTION_CHARS = 300
+"""Echoed questions are cut to this length."""
+_MENTION = re.compile(r"<[@#!][^>\s]*>|(?<!\w)@(?:everyone|here|channel)\b", re.IGNORECASE)
+"""Chat mention markup (Discord <@123>, <@&role>, <#channel>, @everyone; Slack <@U…>, <!channel>):
+who was pinged is not part of the question."""
+
+
+@dataclass(frozen=True)
+class AnsweringCore:
+    articles: tuple[Article, ...]
+    index: SentenceIndex
+    vocabulary: Vocabulary
+    lexicon: Lexicon
+    top_k: int = 3
+    min_confidence: float = 0.42
+    max_question_chars: int = 1000
+    coverage: str = ""
+    """What the corpus is about, for declines; computed once (it walks every article)."""
+    broken_files: tuple[CorpusFileError, ...] = ()
+    """Article files left out because they do not load; the others answer (see corpus.loader)."""
+    reranker: Reranker | None = None
+    """Semantic re-ranking of the best candidates (QABOT_SEMANTIC_MODEL); None: lexical ranking only."""
+    _sources: dict[int, Source] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Each article's Source, made the first time a passage cites it (Sources are immutable)."""
+
+    @classmethod
+    def from_index(
+        cls,
+        articles: tuple[Article, ...],
+        index: SentenceIndex,
+        *,
+        top_k: int = 3,
+        min_confidence: float = 0.42,
+        max_question_chars: int = 1000,
+        broken_files: tuple[CorpusFileError, ...] = (),
+        reranker: Reranker | None = None,
+    ) -> "AnsweringCore":
+        """The core answering from `index`, built over `articles` (in the index's article order)."""
+        return cls(
+            articles=articles,
+            index=index,
+            vocabulary=index.vocabulary(),
+            lexicon=Lexicon.bundled(),
+            top_k=top_k,
+            min_confidence=min_confidence,
+            max_question_chars=max_question_chars,
+            coverage=describe_corpus(articles),
+            broken_files=broken_files,
+            reranker=reranker,
+        )
+
+    def answer(self, question: str) -> Answer:
+        started = time.perf_counter()
+        text = question if isinstance(question, str) else ""
+        # A lone UTF-16 surrogate (JSON from a platform may carry one) cannot be encoded to be
+        # sent back, and the question is echoed in replies: it becomes U+FFFD like any bad byte.
+        answer = self._answer(_LONE_SURROGATE.sub("\ufffd", text))
+        return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
+
+    def _answer(self, question: str) -> Answer:
+        if len(question) > 4 * self.max_question_chars:
+            # Refuse a flood before cleaning it: normalising megabytes costs real time.
+            return self._invalid(
+                _shorten(" ".join(question[:SHOWN_QUESTION_CHARS * 2].split()), SHOWN_QUESTION_CHARS),
+                f"That question is {len(question):,} characters long; please ask it in under "
+                f"{self.max_question_chars:,} characters.",
+            )
+        cleaned = " ".join(clean_text(question).split())
+        shown = _shorten(cleaned, SHOWN_QUESTION_CHARS)
+        searchable = _MENTION.sub(" ", cleaned)
+        if not cleaned:
+            return self._invalid(shown, "Please ask a question, for example: “Why did Ring drop Flock?”")
+        if len(cleaned) > self.max_question_chars:
+            return self._invalid(
+                shown,
+                f"That question is {len(cleaned):,} characters long; please ask it in under "
+                f"{self.max_question_chars:,} characters.",
+            )
+        query = parse_question(searchable, self.index.analyzer, self.vocabulary, self.lexicon)
+        if not query.concepts:
+            return self._invalid(
+                shown,
+                "I couldn't find any words to search for in that question. "
+                "Try asking with a few specific words, for example: “Why did Ring drop Flock?”",
+            )
+        if not query.known_concepts:
+            return self._not_found(shown, query, (), 0.0)
+        ranking = rank(self.index, query, self.top_k, self.reranker)
+        passages = tuple(self._passage(hit) for hit in ranking.hits)
+        if not passages or ranking.best_coverage < self.min_confidence:
+            return self._not_found(shown, query, passages, ranking.best_coverage)
+        return Answer(
+            question=shown,
+            outcome=Outcome.ANSWERED,
+            message=ANSWERED_MESSAGE,
+            passages=passages,
+            confidence=ranking.best_coverage,
+        )
+
+    def _invalid(self, shown: str, message: str) -> Answer:
+        return Answer(
+            question=shown, outcome=Outcome.INVALID_QUESTION, message=message, coverage=self.coverage
+        )
+
+    def _not_found(self, shown: str, query: Query, closest: tuple[Passage, ...], confidence: float) -> Answer:
+        unknown = query.unknown_words
+        if unknown and not query.known_concepts:
+            words = ", ".join(f"“{w}”" for w in unknown[:5])
+            message = f"The articles don't mention {words}, so I can't answer that from them."
+        else:
+            message = "I couldn't find an answer to that in the articles."
+        if closest:
+            message += " The closest passages are below, but they may not answer your question."
+        return Answer(
+            question=shown,
+            outcome=Outcome.NOT_FOUND,
+            message=message,
+            passages=closest,
+            coverage=self.coverage,
+            confidence=confidence,
+        )
+
+    def _passage(self, hit: Hit) -> Passage:
+        index = self.index
+        chunk = hit.chunk
+        before = index.previous[chunk]
+        after = index.following[chunk]
+        return Passage(
+            sentence=index.texts[chunk],
+            before=index.texts[before] if before != NO_NEIGHBOUR else "",
+            after=index.texts[after] if after != NO_NEIGHBOUR else "",
+            score=hit.score,
+            source=self._source(int(index.article[chunk])),
+            # Each crediting article with its own sentence, which states the same fact.
+            also_reported_by=tuple(
+                replace(self._source(int(index.article[c])), sentence=index.texts[c]) for c in hit.also
+            ),
+            similarity=hit.similarity,
+        )
+
+    def _source(self, article_number: int) -> Source:
+        found = self._sources.get(article_number)
+        if found is None:
+            found = self._sources[article_number] = self._make_source(article_number)
+        return found
+
+    def _make_source(self, article_number: int) -> Source:
+        article = self.articles[article_number]
+        return Source(
+            article_id=article.article_id,
+            label=article.label,
+            title=article.title,
+            publisher=article.publisher,
+            author=article.author,
+            published=article.published.isoformat() if article.published else None,
+            url=article.url,
+        )
+
+
+def describe_corpus(articles: tuple[Article, ...]) -> str:
+    """What the corpus is about, in the articles' own words: their titles and publishers."""
+    count = len(articles)
+    publishers = sorted({a.publisher for a in articles if a.publisher})
+    note = f"I answer from {count:,} article{'s' if count != 1 else ''}"
+    if publishers:
+        shown = publishers[:6]
+        more = len(publishers) - len(shown)
+        note += " from " + ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
+    titled = next((a.title for a in articles if a.title), None)
+    if titled:
+        note += f", such as “{titled}”"
+    return note + "."
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit] + "…"

@@ -1,0 +1,139 @@
+"""The composition root: settings in, a question service and its stores out, and shut down again.
+
+Everything that reads `Settings` to build the bot's parts is here, so the parts themselves take
+plain values: the answering core its limits, the stores a rate limit and a Redis URL, the
+service its core, limiter, question log and watcher. `qabot ask`, `qabot eval`, both runners
+and the tests build through these functions, so there is one way to assemble the bot.
+
+Failure behaviour: `load_core` and `build_service` raise `CorpusError` when the articles cannot
+be loaded, and `SemanticModelError` when QABOT_SEMANTIC_MODEL names a model that cannot be
+loaded (the caller decides how to say so); a question log that cannot be opened is logged
+and left out, never fatal (answering matters more than logging); `running` closes the service
+whatever happens inside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+from dataclasses import dataclass
+from typing import Iterator
+
+from bot.answering.core import AnsweringCore
+from bot.errors import CorpusError, SetupError
+from index.embedding import SemanticModelError
+from bot.service.questions import QuestionService
+from bot.service.reload import CorpusWatcher
+from bot.settings import Settings
+from bot.stores.choice import Stores, open_stores
+from bot.stores.questionlog.store import QuestionLog
+from index.analysis import Analyzer
+from index.cache import LoadedIndex, load_or_build
+from index.reranking import Reranker
+
+log = logging.getLogger(__name__)
+
+
+_FROM_SETTINGS = "from settings"
+
+
+def load_core(settings: Settings, reranker: Reranker | None | str = _FROM_SETTINGS) -> AnsweringCore:
+    """The answering core over the corpus the settings name (its index from the cache when current).
+
+    A broken article file is left out (and listed in `broken_files`); raises CorpusError only
+    when the folder is missing or no article loads. `reranker`: one already loaded (a reload
+    keeps its model), None for none, or by default the one QABOT_SEMANTIC_MODEL names."""
+    return core_over(load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer()), settings, reranker)
+
+
+def core_over(
+    loaded: LoadedIndex, settings: Settings, reranker: Reranker | None | str = _FROM_SETTINGS
+) -> AnsweringCore:
+    """The answering core over an index already loaded, with the settings' limits and re-ranker."""
+    return AnsweringCore.from_index(
+        loaded.articles,
+        loaded.index,
+        top_k=settings.top_k,
+        min_confidence=settings.min_confidence,
+        max_question_chars=settings.max_question_chars,
+        broken_files=loaded.broken,
+        reranker=semantic_reranker(settings) if isinstance(reranker, str) else reranker,
+    )
+
+
+def semantic_reranker(settings: Settings) -> Reranker | None:
+    """The re-ranker QABOT_SEMANTIC_MODEL names (None for "off"); raises SemanticModelError
+    (a QabotError, one line naming the model) when it cannot be loaded."""
+    return Reranker.from_setting(settings.semantic_model)
+
+
+def stores_for(settings: Settings) -> Stores:
+    """Where rate limits and answered events are kept: this process, or the Redis the settings name."""
+    return open_stores(
+        settings.rate_limit,
+        redis_url=settings.redis_url.reveal(),
+        redis_prefix=settings.redis_prefix,
+        redis_timeout=settings.redis_timeout,
+    )
+
+
+def open_question_log(settings: Settings) -> QuestionLog | None:
+    """The question log, or None: when QABOT_QUESTION_LOG is off, or (with one error in the log)
+    when it cannot be opened, since answering questions matters more than logging them."""
+    if not settings.question_log:
+        return None
+    path = settings.question_log_file()
+    try:
+        return QuestionLog.open(
+            path, secret=settings.question_log_secret.reveal(), retention_days=settings.question_log_days
+        )
+    except (OSError, sqlite3.Error, ValueError) as exc:
+        log.error("the question log at %s cannot be used (%s); answering without it, and without 👍/👎", path, exc)
+        return None
+
+
+def build_service(settings: Settings, stores: Stores | None = None) -> QuestionService:
+    """The service for `settings`: the articles loaded (and watched for changes once asked), and
+    the question log opened unless it is off. `stores` lets a runner share its rate limiter (in
+    this process or in Redis) with its adapter's duplicate check."""
+    reranker = semantic_reranker(settings)  # the model is loaded once, and kept across reloads
+    watcher: CorpusWatcher[AnsweringCore] = CorpusWatcher(
+        settings.corpus_dir,
+        build=lambda: load_core(settings, reranker),
+        interval_seconds=settings.reload_seconds,
+        broken_files=lambda core: core.broken_files,  # named in the log, once each
+    )
+    core = watcher.load()
+    return QuestionService(
+        core=core,
+        limiter=(stores or stores_for(settings)).limiter,
+        question_log=open_question_log(settings),
+        watcher=watcher,
+    )
+
+
+@dataclass(frozen=True)
+class RunningBot:
+    """What a runner serves a platform with: the service and the stores its adapter shares."""
+
+    service: QuestionService
+    stores: Stores
+
+
+@contextlib.contextmanager
+def running(settings: Settings) -> Iterator[RunningBot]:
+    """Build the bot's service and stores, watch the articles (SIGHUP reloads at once), and close
+    the service when the runner is done. Raises SetupError when the articles cannot be loaded."""
+    stores = stores_for(settings)
+    try:
+        service = build_service(settings, stores)
+    except (CorpusError, SemanticModelError) as exc:
+        raise SetupError(str(exc)) from None  # both already name the folder, file or model
+    log.info("answered events and rate limits are kept %s", stores.description)
+    try:
+        # New and removed articles are picked up while running; SIGHUP checks at once.
+        service.watch_corpus()
+        yield RunningBot(service, stores)
+    finally:
+        service.close()

@@ -1,0 +1,154 @@
+"""`qabot ask`, `qabot index`, `qabot eval`: the answering core in a terminal, no platform needed.
+
+Only the core is imported here; the chat libraries never load for these commands. A corpus
+that cannot be loaded raises `CorpusError`, which `bot.cli.main` turns into one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import TYPE_CHECKING, Sequence
+
+from bot.errors import ExitCode
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.answering.core import AnsweringCore
+    from corpus import CorpusFileError
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    asking = sub.add_parser("ask", help="answer a question in the terminal (no question: ask interactively)")
+    asking.add_argument("question", nargs="*", help="the question (quote it, or it is joined from the words)")
+    asking.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    asking.set_defaults(handler=ask)
+
+    indexing = sub.add_parser("index", help="build the index (or load it from the cache) and say what it holds")
+    indexing.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit with status 1 if any article file is broken (a check of the corpus, e.g. in CI)",
+    )
+    indexing.set_defaults(handler=show_index)
+
+    evaluating = sub.add_parser("eval", help="measure answer quality on a JSON Lines file of questions")
+    evaluating.add_argument("file", help="questions with expected answers, e.g. ../shared/eval/dev.jsonl")
+    evaluating.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluating.add_argument(
+        "--corpus", metavar="DIR", help="evaluate against the articles in DIR instead of QABOT_CORPUS_DIR"
+    )
+    evaluating.add_argument("--split", choices=["tune", "test"], help="only the questions whose 'split' field says so")
+    evaluating.add_argument(
+        "--baseline",
+        choices=["bm25plus"],
+        help="measure plain BM25Plus over the same sentences (top 3, never declines) instead of qabot",
+    )
+    evaluating.set_defaults(handler=run_eval)
+
+
+def _core(settings: Settings) -> AnsweringCore:
+    from bot.app import load_core
+
+    core = load_core(settings)
+    _report_broken(core.broken_files)
+    return core
+
+
+def _report_broken(broken: Sequence[CorpusFileError]) -> None:
+    """Name each article file left out (file, line, problem) on stderr, once per command."""
+    from corpus import broken_file_lines
+
+    for line in broken_file_lines(broken):
+        print(f"qabot: {line}", file=sys.stderr)
+
+
+def ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.adapters.terminal import render
+
+    core = _core(settings)
+    color = sys.stdout.isatty() and not args.json
+    if args.question:
+        questions = [" ".join(args.question)]
+    elif sys.stdin.isatty():
+        return _interactive(core, color)
+    else:
+        questions = [line for line in sys.stdin.read().splitlines() if line.strip()] or [""]
+    for question in questions:
+        answer = core.answer(question)
+        if args.json:
+            print(json.dumps(answer.to_dict(), ensure_ascii=False))
+        else:
+            print(render(answer, color=color))
+    return ExitCode.OK
+
+
+def _interactive(core: AnsweringCore, color: bool) -> int:
+    from bot.adapters.terminal import render
+
+    print("Ask a question about the articles (an empty line or Ctrl-D quits).")
+    while True:
+        try:
+            question = input("\n? ")
+        except EOFError:
+            print()
+            return ExitCode.OK
+        if not question.strip():
+            return ExitCode.OK
+        print(render(core.answer(question), color=color))
+
+
+def show_index(args: argparse.Namespace, settings: Settings) -> int:
+    from index.analysis import Analyzer
+    from index.cache import load_or_build
+
+    started = time.perf_counter()
+    loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer())
+    _report_broken(loaded.broken)
+    index = loaded.index
+    print(f"articles:  {len(loaded.articles)}  ({settings.corpus_dir})")
+    print(f"sentences: {index.size}")
+    print(f"terms:     {index.term_count}")
+    how = "loaded from cache" if loaded.from_cache else "built"
+    print(f"index:     {how} in {time.perf_counter() - started:.2f} s")
+    print(f"cache:     {loaded.location or 'not written (see the warning above)'}")
+    if loaded.broken:
+        print(f"broken:    {len(loaded.broken):,} article file{'s' if len(loaded.broken) != 1 else ''} left out")
+        return ExitCode.FAILED if args.strict else ExitCode.OK
+    return ExitCode.OK
+
+
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import replace
+    from pathlib import Path
+
+    from bot.answering.evaluation import BaselineAnswerer, evaluate, load_questions, select_split
+
+    questions = select_split(load_questions(args.file), args.split)  # EvalFileError: one line from main()
+    if not questions:
+        print(f"qabot: {args.file}: no question has \"split\": \"{args.split}\"", file=sys.stderr)
+        return ExitCode.FAILED
+    if args.corpus is not None:
+        corpus_dir = Path(args.corpus).expanduser()
+        if not corpus_dir.is_dir():
+            print(f"qabot: --corpus {args.corpus}: not a folder of articles", file=sys.stderr)
+            return ExitCode.FAILED
+        settings = replace(settings, corpus_dir=corpus_dir)
+    # Hit@3 needs at least three passages per answer.
+    settings = replace(settings, top_k=max(settings.top_k, 3))
+    if args.baseline == "bm25plus":
+        from index.analysis import Analyzer
+        from index.cache import load_or_build
+
+        loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer())
+        answerer = BaselineAnswerer.from_index(loaded.articles, loaded.index, top_k=settings.top_k)
+        report = evaluate(answerer, questions, system="BM25Plus baseline")
+    else:
+        report = evaluate(_core(settings), questions, system="qabot")
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(report.to_text())
+    return ExitCode.OK

@@ -1,0 +1,64 @@
+"""The `qabot` command: its parser, and the one place a command's failure becomes an exit code.
+
+Each subcommand's module registers its parser with `set_defaults(handler=...)`; `main` loads the
+settings, sets up logging, and calls the handler. Only the standard library and the core are
+imported at start-up; the Discord and Slack libraries load with their subcommands alone, so
+`qabot ask` stays fast.
+
+Failure behaviour: bad settings exit 2 with one line naming the setting; a corpus that cannot be
+loaded, or any other `QabotError`, exits 1 with one line; Ctrl-C exits 130; a closed pipe
+(`qabot ask … | head`) exits 0. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from bot.cli import articles, ask, report, serve
+from bot.errors import CorpusError, ExitCode, QabotError, SettingsError
+from bot.logging_setup import configure_logging
+from bot.settings import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qabot",
+        description="Answer questions from news articles, quoting the passages and linking the sources.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for commands in (ask, articles, report, serve):
+        commands.add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return ExitCode.SETUP
+    try:
+        settings = Settings.load()
+    except SettingsError as exc:
+        print(f"qabot: {exc}", file=sys.stderr)
+        return ExitCode.SETUP
+    configure_logging(settings)
+    try:
+        return int(args.handler(args, settings))
+    except CorpusError as exc:
+        print(f"qabot: the articles could not be loaded: {exc}", file=sys.stderr)
+        return ExitCode.FAILED
+    except QabotError as exc:
+        print(f"qabot: {exc}", file=sys.stderr)
+        return ExitCode.FAILED
+    except KeyboardInterrupt:
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:  # `qabot ask ... | head`: the reader left; nothing is wrong
+        sys.stderr.close()
+        return ExitCode.OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""`qabot discord`, `qabot slack`: run a chat bot. Each runner (and its chat library) is imported
+only when its command runs, so the other commands start fast and need neither library."""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.settings import Settings
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    discord = sub.add_parser("discord", help="run the Discord bot (needs DISCORD_TOKEN)")
+    discord.add_argument(
+        "--invite-url", action="store_true", help="print the link that invites the bot to a server, then exit"
+    )
+    discord.set_defaults(handler=run_discord)
+
+    slack = sub.add_parser("slack", help="run the Slack app (Socket Mode by default)")
+    slack.add_argument("--http", action="store_true", help="serve Slack's HTTP events at /slack/events")
+    slack.add_argument("--host", default="127.0.0.1", help="address to bind in --http mode (default 127.0.0.1)")
+    slack.add_argument("--port", type=int, default=3000, help="port to bind in --http mode (default 3000)")
+    slack.set_defaults(handler=run_slack)
+
+
+def run_discord(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.adapters.discord.runner import run
+
+    return run(args, settings)
+
+
+def run_slack(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.adapters.slack.runner import run
+
+    return run(args, settings)

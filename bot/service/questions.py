@@ -1,0 +1,207 @@
+"""What every adapter calls: one question from one user in, one `Answer` out.
+
+The service wraps the answering core with what all platforms share: the per-user
+rate limit, turning an unexpected failure into an apology (logged with its
+traceback) so a bot never goes down over one question, the live reload of the
+articles, and the private question log with 👍/👎 feedback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from bot.answering.answer import Answer, Outcome
+from bot.answering.messages import ERROR_MESSAGE, RATE_LIMITED_MESSAGE
+from bot.answering.answer import Vote
+from bot.stores.questionlog.store import QuestionLog
+from bot.stores.ratelimit import RateLimiter
+from bot.service.privacy import DEFAULT_ID_SECRET, user_key
+from bot.service.reload import CorpusWatcher
+
+log = logging.getLogger(__name__)
+
+
+RELOAD_SIGNAL: int | None = getattr(signal, "SIGHUP", None)
+"""The signal that makes a running bot look at its articles at once (none on Windows)."""
+
+
+class Answerer(Protocol):
+    """What the service needs of the answering core (`bot.answering.core.AnsweringCore` is one)."""
+
+    def answer(self, question: str) -> Answer: ...
+
+
+class AskService(Protocol):
+    """What every adapter needs of the service: `QuestionService` is one; tests wrap it."""
+
+    def ask(
+        self, question: str, user_id: str, platform: str = ..., channel_id: str | None = ...
+    ) -> Answer: ...
+
+    def link_message(self, answer_id: int, platform: str, message_ref: str) -> None: ...
+
+    def answer_for_message(self, platform: str, message_ref: str) -> int | None: ...
+
+    def record_feedback(self, answer_id: int, user_id: str, vote: Vote, platform: str = ...) -> bool: ...
+
+    def withdraw_feedback(
+        self, answer_id: int, user_id: str, vote: Vote | None = ..., platform: str = ...
+    ) -> bool: ...
+
+
+@dataclass
+class QuestionService:
+    core: Answerer
+    """The core answering now; replaced whole (one assignment) when the articles reload."""
+    limiter: RateLimiter
+    question_log: QuestionLog | None = None
+    watcher: CorpusWatcher[Any] | None = None
+    id_secret: bytes = DEFAULT_ID_SECRET
+    """Keys the hashes of platform IDs (see `bot.service.privacy`)."""
+    _previous_handler: Any = field(default=None, init=False, repr=False)
+    _installed_signal: int | None = field(default=None, init=False, repr=False)
+
+    def ask(
+        self, question: str, user_id: str, platform: str = "unknown", channel_id: str | None = None
+    ) -> Answer:
+        """Answer `question` for the platform user `user_id`, asked in channel `channel_id`.
+
+        The IDs are the platform's raw ones; they are turned into opaque keys here, before
+        the rate limit or the question log sees them, and never kept as they are. The
+        answer's `answer_id` is set when the question was logged, for `record_feedback`.
+
+        Never raises: a rate-limited user gets Outcome.RATE_LIMITED, a failure inside
+        the core gets Outcome.ERROR with an apology (and the traceback in the log).
+        """
+        self._start_background_work()
+        user_key = self._key(platform, user_id)
+        channel_key = self._key(platform, f"channel:{channel_id}") if channel_id is not None else None
+        if not self.limiter.allow(user_key):
+            # Not logged: a flood of refused questions would tell nothing about the articles.
+            return Answer(question=question, outcome=Outcome.RATE_LIMITED, message=RATE_LIMITED_MESSAGE)
+        started = time.perf_counter()
+        core = self.core  # one read: a reload swapping the core mid-question changes nothing here
+        try:
+            answer = core.answer(question)
+        except Exception:
+            log.exception("answering failed")
+            answer = Answer(question=question, outcome=Outcome.ERROR, message=ERROR_MESSAGE)
+        latency_ms = (time.perf_counter() - started) * 1000
+        answer = dataclasses.replace(answer, latency_ms=latency_ms)
+        answer_id = self._log(answer, question, platform, user_key, channel_key, latency_ms)
+        return dataclasses.replace(answer, answer_id=answer_id) if answer_id is not None else answer
+
+    def _key(self, platform: str, raw_id: str) -> str:
+        return user_key(platform, str(raw_id), self.id_secret)
+
+    def record_feedback(self, answer_id: int, user_id: str, vote: Vote | int | str, platform: str = "unknown") -> bool:
+        """Record a 👍 (Vote.UP) or 👎 (Vote.DOWN) by platform user `user_id` on a logged answer;
+        voting again changes it.
+
+        False when there is nothing to vote on (no question log, or the answer is unknown or
+        expired). Never raises on a log failure; an unknown vote value raises ValueError.
+        """
+        vote = Vote.parse(vote)
+        if self.question_log is None:
+            return False
+        key = self._key(platform, user_id)
+        return self._guarded(lambda log_: log_.record_feedback(answer_id, key, vote), False)
+
+    def withdraw_feedback(
+        self, answer_id: int, user_id: str, vote: Vote | int | str | None = None, platform: str = "unknown"
+    ) -> bool:
+        """Forget a user's vote (a removed reaction); with `vote`, only if it was that vote."""
+        if self.question_log is None:
+            return False
+        key = self._key(platform, user_id)
+        return self._guarded(lambda log_: log_.withdraw_feedback(answer_id, key, vote), False)
+
+    def link_message(self, answer_id: int, platform: str, message_ref: str) -> None:
+        """Remember that chat message `message_ref` shows answer `answer_id` (for reactions on it).
+        `message_ref` may hold raw IDs (Slack's channel and timestamp): the log keeps it hashed."""
+        if self.question_log is not None:
+            self._guarded(lambda log_: log_.link_message(answer_id, platform, message_ref), None)
+
+    def answer_for_message(self, platform: str, message_ref: str) -> int | None:
+        if self.question_log is None:
+            return None
+        return self._guarded(lambda log_: log_.answer_for_message(platform, message_ref), None)
+
+    # -- live reload ------------------------------------------------------------
+
+    def watch_corpus(self, reload_signal: int | None = RELOAD_SIGNAL) -> None:
+        """Start watching the articles now, and reload at once on `reload_signal` (SIGHUP).
+
+        Runners call this from the main thread; asking also starts the watching, but
+        without the signal. The signal handler only wakes the watcher thread.
+        """
+        self._start_background_work()
+        if (
+            self.watcher is not None
+            and reload_signal is not None
+            and self._installed_signal is None
+            and threading.current_thread() is threading.main_thread()  # where Python allows handlers
+        ):
+            watcher = self.watcher
+            self._previous_handler = signal.signal(reload_signal, lambda _signum, _frame: watcher.wake())
+            self._installed_signal = reload_signal
+
+    def close(self) -> None:
+        """Stop watching, put the previous signal handler back, close the question log."""
+        if self.watcher is not None:
+            self.watcher.stop()
+        if self._installed_signal is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(self._installed_signal, self._previous_handler or signal.SIG_DFL)
+            self._installed_signal = None
+        if self.question_log is not None:
+            self.question_log.close()
+
+    def _start_background_work(self) -> None:
+        """Watching the articles, and deleting expired questions: idempotent, cheap when running."""
+        if self.watcher is not None and not self.watcher.watching:
+            self.watcher.start(self._swap_core)
+        if self.question_log is not None:
+            self.question_log.start_purging()
+
+    def _swap_core(self, core: Answerer) -> None:
+        self.core = core
+
+    # -- the question log -----------------------------------------------------------
+
+    def _log(
+        self,
+        answer: Answer,
+        question: str,
+        platform: str,
+        user_key: str,
+        channel_key: str | None,
+        latency_ms: float,
+    ) -> int | None:
+        if self.question_log is None:
+            return None
+        return self._guarded(
+            lambda log_: log_.record(
+                answer,
+                question=question if isinstance(question, str) else "",
+                platform=platform,
+                user_key=user_key,
+                channel_key=channel_key,
+                latency_ms=latency_ms,
+            ),
+            None,
+        )
+
+    def _guarded(self, action: Callable[[QuestionLog], Any], failed: Any) -> Any:
+        """Run a question-log action; a log failure is logged (without the data) and never reaches the user."""
+        assert self.question_log is not None
+        try:
+            return action(self.question_log)
+        except Exception as exc:
+            log.warning("the question log failed (%s); answering goes on", type(exc).__name__)
+            return failed

@@ -1,0 +1,225 @@
+"""Live reload: a running bot picks up added, edited and removed articles without a restart.
+
+A background thread looks at the corpus folder every `QABOT_RELOAD_SECONDS` (or
+at once when woken, e.g. by SIGHUP). Looking is cheap: the names, sizes and
+modification times of the article files. A change is acted on only once it has
+settled: the next look, a moment later (at most SETTLE_SECONDS), must see the same
+thing, so a file an editor or a script is still writing is never read half-written.
+Then the files are read and fingerprinted, and only a new fingerprint builds a new
+core (from the index cache when one is current). Questions never wait for this:
+they are answered by the current core until the new one is swapped in whole.
+
+A broken article file (bad header, bad date, not UTF-8, emptied...) is left out
+of the new core and the others answer; the file is named, with its line and
+problem, in one error line, not at every look, and once more only when its
+problem changes or on a wake-up. When it is fixed it is read again, and a line
+says so. A corpus that fails to load as a whole (the folder emptied or gone, no
+article that loads) leaves the old core answering, with one error line too.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Generic, Sequence, TypeVar
+
+from corpus import CorpusError, CorpusFileError, FolderLook, folder_look, read_corpus_files
+
+log = logging.getLogger(__name__)
+
+CoreT = TypeVar("CoreT")
+
+SETTLE_SECONDS = 0.5
+"""After a look sees a change, the next look comes this soon (or at the usual interval if shorter)."""
+
+
+def corpus_fingerprint(folder: Path) -> str:
+    """Fingerprint of every article file's bytes, broken ones included. Raises CorpusError."""
+    return read_corpus_files(folder).fingerprint
+
+
+def _no_broken_files(core: object) -> Sequence[CorpusFileError]:
+    return ()
+
+
+class CorpusWatcher(Generic[CoreT]):
+    """Builds the answering core for a corpus folder, and a new one whenever the folder changes."""
+
+    def __init__(
+        self,
+        folder: Path,
+        build: Callable[[], CoreT],
+        interval_seconds: float = 5.0,
+        broken_files: Callable[[CoreT], Sequence[CorpusFileError]] = _no_broken_files,
+    ) -> None:
+        """`broken_files(core)`: the article files a core was built without, to report them."""
+        self.folder = Path(folder)
+        self.interval_seconds = interval_seconds
+        self._build = build
+        self._broken_files = broken_files
+        self._check_lock = threading.Lock()
+        self._thread_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_look: FolderLook | None = None
+        """What the previous look saw: a change is acted on when two looks in a row agree."""
+        self._loaded_look: FolderLook | None = None
+        """What the folder looked like when the current core was built (None: not known)."""
+        self._loaded_fingerprint: str | None = None
+        self._last_error: str | None = None
+        self._reported_broken: dict[str, str] = {}
+        """Path -> problem of each broken file already named in the log."""
+        self.settling = False
+        """The last look saw a change that has not settled yet: look again soon."""
+
+    def load(self) -> CoreT:
+        """The core for the folder as it is now; broken files are logged and left out.
+
+        Raises CorpusError if the folder is missing or no article in it loads."""
+        with self._check_lock:
+            look = folder_look(self.folder)
+            core = self._build()
+            # The fingerprint is taken later, by the watcher (see `check`): reading every
+            # article here would undo the index cache's fast start on a large corpus.
+            self._last_look = self._loaded_look = look
+            self._loaded_fingerprint, self._last_error = None, None
+            self._report_broken(core, force=True)
+            return core
+
+    def check(self, force: bool = False) -> CoreT | None:
+        """A new core if the corpus changed, the change has settled, and it loads; else None.
+
+        `force` (a wake-up) acts on the folder as it is now, settled or not, and names
+        the broken files again even when nothing changed."""
+        with self._check_lock:
+            look = folder_look(self.folder)
+            # None (the folder could not be listed) never counts as settled or unchanged.
+            settled = look == self._last_look
+            self._last_look = look
+            self.settling = not settled and not force
+            if self.settling:
+                return None  # a writer may be mid-file: look again in a moment
+            unchanged = look is not None and look == self._loaded_look and not look.fresh
+            if unchanged and self._loaded_fingerprint is None:
+                # The files are as they were when the core was built: their fingerprint is the loaded one.
+                self._loaded_fingerprint = self._fingerprint_if_unchanged(look)
+            if unchanged and not force:
+                return None
+            try:
+                fingerprint = corpus_fingerprint(self.folder)
+                if fingerprint == self._loaded_fingerprint:
+                    self._loaded_look = look
+                    if self._last_error is not None:
+                        log.info("the articles in %s are back as they were loaded; still answering from them", self.folder)
+                        self._last_error = None
+                    if force:
+                        for message in sorted(self._reported_broken.values()):
+                            log.error("an article file is still broken and left out: %s", message)
+                    return None
+                started = time.perf_counter()
+                core = self._build()
+            except CorpusError as exc:
+                self._failed(str(exc), force)
+                return None
+            except Exception as exc:  # a bug must not stop the bot; the old core keeps answering
+                self._failed(f"{type(exc).__name__}: {exc}", force, with_traceback=True)
+                return None
+            after = folder_look(self.folder)
+            if after != look:
+                # Something changed while the core was built: the core may hold either version,
+                # so its fingerprint is unknown and the next settled look rebuilds.
+                self._loaded_look, self._loaded_fingerprint = None, None
+            else:
+                self._loaded_look, self._loaded_fingerprint = look, fingerprint
+            self._last_error = None
+            log.info(
+                "reloaded the articles in %s (%.1f s); answering from the new ones",
+                self.folder,
+                time.perf_counter() - started,
+            )
+            self._report_broken(core, force)
+            return core
+
+    def _fingerprint_if_unchanged(self, look: FolderLook) -> str | None:
+        """The corpus fingerprint, if no file changed while it was read (else None: not known yet)."""
+        try:
+            fingerprint = corpus_fingerprint(self.folder)
+        except (CorpusError, OSError):
+            return None
+        return fingerprint if folder_look(self.folder) == look else None
+
+    def _report_broken(self, core: CoreT, force: bool) -> None:
+        """One error line per newly broken file (or changed problem); one info line per mended one.
+
+        `force` (a load, a wake-up): every broken file is named again."""
+        broken = {error.path: str(error) for error in self._broken_files(core)}
+        for path, message in sorted(broken.items()):
+            if force or self._reported_broken.get(path) != message:
+                log.error("skipped a broken article file; answering from the others until it is fixed: %s", message)
+        for path in sorted(self._reported_broken.keys() - broken.keys()):
+            log.info("%s is no longer broken (fixed or removed); answering from the articles as they are", path)
+        self._reported_broken = broken
+
+    def _failed(self, message: str, force: bool, with_traceback: bool = False) -> None:
+        if message == self._last_error and not force:
+            log.debug("the articles still do not load: %s", message)
+            return
+        self._last_error = message
+        log.error(
+            "the changed articles could not be loaded, so the bot keeps answering from the previous "
+            "ones: %s",
+            message,
+            exc_info=with_traceback,
+        )
+
+    # -- the background thread --------------------------------------------------
+
+    def start(self, on_reload: Callable[[CoreT], None]) -> None:
+        """Watch in a background thread, calling `on_reload(new_core)` after each successful reload.
+
+        Idempotent. With an interval of 0 the thread only checks when woken.
+        """
+        with self._thread_lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stopping.clear()
+            self._thread = threading.Thread(
+                target=self._run, args=(on_reload,), name="qabot-corpus-watcher", daemon=True
+            )
+            self._thread.start()
+
+    def wake(self) -> None:
+        """Check now (from any thread, or a signal handler: it only sets an event)."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        with self._thread_lock:
+            thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    @property
+    def watching(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def _run(self, on_reload: Callable[[CoreT], None]) -> None:
+        while not self._stopping.is_set():
+            wait = self.interval_seconds if self.interval_seconds > 0 else None
+            if self.settling and wait is not None:
+                wait = min(wait, SETTLE_SECONDS)
+            woken = self._wake.wait(wait)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                core = self.check(force=woken)
+                if core is not None:
+                    on_reload(core)
+            except Exception:  # keep watching whatever happens
+                log.exception("checking the articles for changes failed")

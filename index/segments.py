@@ -1,0 +1,435 @@
+"""Segments: immutable pieces of the index on disk, and the one index answered from.
+
+A segment is one folder of `.npy` arrays and JSON files (see `index.store_files`)
+holding a `SentenceIndex` of some articles, numbered from 0 within the segment, and
+those articles' metadata. It is never changed once written: a removed or edited
+article is marked deleted in the manifest (`index.cache`), and its new version goes
+into a new segment, as in Lucene and tantivy.
+
+`open_segment` maps a segment's arrays read-only, so processes on one host share
+their pages. `combine` makes the index that answers questions:
+
+- one segment with nothing deleted is used as it is, memory-mapped, with the BM25
+  gains, impact lists and neighbour rows stored beside its postings;
+- otherwise the live sentences of all segments are put together in memory: the
+  per-sentence arrays and postings are concatenated (copying, about 40 bytes per
+  sentence and 10 per posting), and the collection statistics (sentence count,
+  average length, document frequencies, hence IDF and every gain) are computed
+  over all live sentences, exactly as a full rebuild computes them. No sentence is
+  split or analysed again; only a deleted article's words are counted again, to
+  take them out of the spelling-repair table.
+
+The result equals a full rebuild of the same articles, except that sentences are
+numbered segment by segment: two sentences with exactly equal scores may come in the
+other order. Articles are listed in file-name order, as a full rebuild lists them.
+
+Failure: `open_segment` raises `StoreDamaged` for any file that is missing, damaged
+or not of the expected shape; it never returns a half-read segment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from corpus import Article
+from index.analysis import Analyzer
+from index.scoring import BM25Derived, BM25PlusIndex
+from index.sentence_index import (
+    NO_NEIGHBOUR,
+    SentenceIndex,
+    TextStore,
+    acronym_table,
+    neighbours,
+    surface_table,
+)
+from index.store_files import (
+    FolderWriter,
+    StoreDamaged,
+    load_array,
+    load_json,
+    save_array,
+    save_json,
+    verify,
+)
+
+ARTICLE_SUFFIX = ".md"
+
+# name -> (dtype, dimensions) of every stored array.
+_ARRAYS: dict[str, tuple[str, int]] = {
+    "text_blob": ("uint8", 1),
+    "text_offsets": ("int64", 1),
+    "article": ("int32", 1),
+    "paragraph": ("int32", 1),
+    "position": ("int32", 1),
+    "previous": ("int32", 1),
+    "following": ("int32", 1),
+    "around": ("int32", 2),
+    "flags": ("uint8", 1),
+    "terms_start": ("int64", 1),
+    "terms": ("int32", 1),
+    "postings_start": ("int64", 1),
+    "postings_chunk": ("int32", 1),
+    "postings_tf": ("uint16", 1),
+    "chunk_length": ("int32", 1),
+    "idf": ("float64", 1),
+    "postings_gain": ("float32", 1),
+    "impact_terms": ("int32", 1),
+    "impact_start": ("int64", 1),
+    "impact_chunks": ("int32", 1),
+}
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    folder: Path
+    index: SentenceIndex
+    """Numbered within the segment. Its stored gains are the segment's own statistics'."""
+    articles: tuple[Article, ...]
+    """Metadata and first paragraph of each article, in the segment's order."""
+    sentences: tuple[int, ...]
+    """Sentences of each article."""
+
+    def surface_counts(self) -> dict[str, int]:
+        """Each spelling-repair word's count (read from disk: answering does not need them)."""
+        if self.index.surface_counts is not None:
+            return self.index.surface_counts
+        return {w: c for w, _, c in load_json(self.folder, "surface.json")}
+
+    def article_acronyms(self) -> list[dict[str, tuple[str, ...]]]:
+        """Each article's own acronyms (read from disk, like `surface_counts`)."""
+        if self.index.article_acronyms is not None:
+            return list(self.index.article_acronyms)
+        return [{a: tuple(t) for a, t in own.items()} for own in load_json(self.folder, "acronyms.json")]
+
+
+def article_file_name(article: Article) -> str:
+    return article.article_id + ARTICLE_SUFFIX
+
+
+def write_segment(parent: Path, name: str, index: SentenceIndex, articles: Sequence[Article]) -> dict[str, Any]:
+    """Write `index` (with its `articles`) as segment `name` under `parent`, whole or not at all.
+    Returns the files written with their sizes and checksums, for the manifest."""
+    assert index.surface_counts is not None and index.article_acronyms is not None, "a built index"
+    bm25 = index.bm25
+    impact_terms = np.array(sorted(bm25.impact), dtype=np.int32)
+    impact_lists = [bm25.impact[int(t)] for t in impact_terms]
+    impact_start = np.zeros(len(impact_lists) + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in impact_lists], out=impact_start[1:])
+    if int(bm25.postings_tf.max(initial=0)) > np.iinfo(np.uint16).max:
+        raise ValueError("a term repeated over 65,535 times in one sentence")  # sentences are cut at 1,200 chars
+    arrays = {
+        "text_blob": index.texts.blob,
+        "text_offsets": index.texts.offsets,
+        "article": index.article,
+        "paragraph": index.paragraph,
+        "position": index.position,
+        "previous": index.previous,
+        "following": index.following,
+        "around": index.around,
+        "flags": index.flags,
+        "terms_start": index.terms_start,
+        "terms": index.terms,
+        "postings_start": bm25.postings_start,
+        "postings_chunk": bm25.postings_chunk,
+        "postings_tf": bm25.postings_tf,
+        "chunk_length": bm25.chunk_length,
+        "idf": bm25.idf,
+        "postings_gain": bm25.postings_gain,
+        "impact_terms": impact_terms,
+        "impact_start": impact_start,
+        "impact_chunks": np.concatenate(impact_lists) if impact_lists else np.zeros(0, dtype=np.int32),
+    }
+    sentences = np.bincount(index.article, minlength=len(articles)).tolist() if len(articles) else []
+    with FolderWriter(parent, name) as out:
+        for array_name, (dtype, ndim) in _ARRAYS.items():
+            array = np.asarray(arrays[array_name])
+            assert array.ndim == ndim
+            save_array(out.path, array_name, array.astype(dtype, copy=False))
+        vocabulary = [""] * len(bm25.vocabulary)
+        for term, term_id in bm25.vocabulary.items():
+            vocabulary[term_id] = term
+        save_json(out.path, "vocabulary.json", vocabulary)
+        save_json(out.path, "surface.json", [[w, t, index.surface_counts.get(w, 0)] for w, t in index.surface.items()])
+        save_json(out.path, "acronyms.json", [{a: list(t) for a, t in own.items()} for own in index.article_acronyms])
+        save_json(out.path, "meta.json", {"answer_acronyms": {a: list(t) for a, t in index.acronyms.items()}})
+        save_json(
+            out.path,
+            "articles.json",
+            [_article_record(a, n) for a, n in zip(articles, sentences)],
+        )
+        return out.commit()
+
+
+def open_segment(folder: Path, name: str, files: dict[str, Any], analyzer: Analyzer) -> Segment:
+    """The segment in `folder`, its arrays memory-mapped, after checking every file against `files`."""
+    verify(folder, files)
+    arrays = {n: load_array(folder, n, dtype, ndim) for n, (dtype, ndim) in _ARRAYS.items()}
+    try:
+        vocabulary_list = load_json(folder, "vocabulary.json")
+        surface = {w: t for w, t, _ in load_json(folder, "surface.json")}
+        meta = load_json(folder, "meta.json")
+        acronyms = {a: tuple(t) for a, t in meta["answer_acronyms"].items()}
+        records = load_json(folder, "articles.json")
+        articles = tuple(_article_from(r) for r in records)
+        sentences = tuple(int(r["sentences"]) for r in records)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise StoreDamaged(f"{folder}: {type(exc).__name__}: {exc}") from None
+    n = len(arrays["article"])
+    _check_shapes(folder, arrays, n, len(vocabulary_list))
+    impact = {
+        int(t): arrays["impact_chunks"][lo:hi]
+        for t, lo, hi in zip(
+            arrays["impact_terms"].tolist(), arrays["impact_start"][:-1].tolist(), arrays["impact_start"][1:].tolist()
+        )
+    }
+    bm25 = BM25PlusIndex(
+        {term: i for i, term in enumerate(vocabulary_list)},
+        arrays["postings_start"],
+        arrays["postings_chunk"],
+        arrays["postings_tf"],
+        arrays["chunk_length"],
+        derived=BM25Derived(arrays["idf"], arrays["postings_gain"], impact),
+    )
+    index = SentenceIndex(
+        analyzer=analyzer,
+        texts=TextStore(arrays["text_blob"], arrays["text_offsets"]),
+        article=arrays["article"],
+        paragraph=arrays["paragraph"],
+        position=arrays["position"],
+        previous=arrays["previous"],
+        following=arrays["following"],
+        flags=arrays["flags"],
+        terms_start=arrays["terms_start"],
+        terms=arrays["terms"],
+        bm25=bm25,
+        surface=surface,
+        acronyms=acronyms,
+        around=arrays["around"],
+    )
+    return Segment(name=name, folder=folder, index=index, articles=articles, sentences=sentences)
+
+
+def _check_shapes(folder: Path, arrays: dict[str, np.ndarray], n: int, terms: int) -> None:
+    """Lengths that must agree, so that a consistent-looking but wrong file cannot index out of range."""
+    postings = len(arrays["postings_chunk"])
+    expected = {
+        "text_offsets": n + 1,
+        "paragraph": n,
+        "position": n,
+        "previous": n,
+        "following": n,
+        "flags": n,
+        "chunk_length": n,
+        "terms_start": n + 1,
+        "terms": postings,
+        "postings_start": terms + 1,
+        "postings_tf": postings,
+        "postings_gain": postings,
+        "idf": terms,
+    }
+    for array_name, length in expected.items():
+        if len(arrays[array_name]) != length:
+            raise StoreDamaged(f"{folder}: {array_name} has {len(arrays[array_name])} entries, expected {length}")
+    if arrays["around"].shape != (4, n) or len(arrays["impact_start"]) != len(arrays["impact_terms"]) + 1:
+        raise StoreDamaged(f"{folder}: neighbour rows or impact lists do not match")
+    ends = (arrays["text_offsets"][-1:], arrays["postings_start"][-1:], arrays["terms_start"][-1:])
+    if (int(ends[0][0]) if n + 1 else 0) != len(arrays["text_blob"]) or int(ends[1][0]) != postings or int(
+        ends[2][0]
+    ) != postings:
+        raise StoreDamaged(f"{folder}: offsets do not end where their arrays do")
+
+
+def _article_record(article: Article, sentences: int) -> dict[str, Any]:
+    return {
+        "id": article.article_id,
+        "title": article.title,
+        "publisher": article.publisher,
+        "author": article.author,
+        "published": article.published.isoformat() if article.published else None,
+        "url": article.url,
+        "note": article.note,
+        "first_paragraph": article.paragraphs[0] if article.paragraphs else None,
+        "sentences": sentences,
+    }
+
+
+def _article_from(record: dict[str, Any]) -> Article:
+    published = record["published"]
+    first = record["first_paragraph"]
+    return Article(
+        article_id=str(record["id"]),
+        paragraphs=(first,) if first is not None else (),
+        title=record["title"],
+        publisher=record["publisher"],
+        author=record["author"],
+        published=dt.date.fromisoformat(published) if published else None,
+        url=record["url"],
+        note=record["note"],
+    )
+
+
+def combine(
+    live: Sequence[tuple[Segment, frozenset[int]]], analyzer: Analyzer
+) -> tuple[tuple[Article, ...], SentenceIndex]:
+    """The articles and the index to answer from: segments with their deleted articles
+    (numbers within the segment) left out. See the module docstring."""
+    if len(live) == 1 and not live[0][1]:
+        segment = live[0][0]
+        return segment.articles, segment.index
+    # Articles in file-name order, as a full rebuild lists them.
+    named = sorted(
+        (article_file_name(article), s, local)
+        for s, (segment, deleted) in enumerate(live)
+        for local, article in enumerate(segment.articles)
+        if local not in deleted
+    )
+    number_of = {(s, local): number for number, (_, s, local) in enumerate(named)}
+    articles = tuple(live[s][0].articles[local] for _, s, local in named)
+
+    texts_blob, texts_offsets, article, paragraph, position, flags, length = [], [], [], [], [], [], []
+    terms_start, terms = [], []
+    vocabulary: dict[str, int] = {}
+    per_segment_postings = []
+    surface_counts: Counter[str] = Counter()
+    chunk_base = 0
+    blob_base = 0
+    terms_base = 0
+    for s, (segment, deleted) in enumerate(live):
+        index = segment.index
+        bm25 = index.bm25
+        # Each local article's number in the whole, -1 for a deleted one.
+        to_number = np.array(
+            [number_of.get((s, local), -1) for local in range(len(segment.articles))], dtype=np.int32
+        )
+        chunk_article = to_number[index.article] if len(index.article) else np.zeros(0, dtype=np.int32)
+        alive = chunk_article >= 0
+        kept = np.flatnonzero(alive)
+        to_chunk = np.full(index.size, -1, dtype=np.int64)
+        to_chunk[kept] = np.arange(chunk_base, chunk_base + len(kept))
+
+        offsets = np.asarray(index.texts.offsets)
+        sizes = np.diff(offsets)[kept]
+        byte_alive = np.repeat(alive, np.diff(offsets))
+        texts_blob.append(np.asarray(index.texts.blob)[byte_alive])
+        texts_offsets.append(blob_base + np.cumsum(sizes))
+        blob_base += int(sizes.sum())
+        article.append(chunk_article[kept])
+        paragraph.append(np.asarray(index.paragraph)[kept])
+        position.append(np.asarray(index.position)[kept])
+        flags.append(np.asarray(index.flags)[kept])
+        length.append(np.asarray(bm25.chunk_length)[kept])
+
+        # Postings of live sentences, term by term (local term ids).
+        frequency = np.diff(np.asarray(bm25.postings_start))
+        posting_term = np.repeat(np.arange(len(frequency), dtype=np.int32), frequency)
+        posting_alive = alive[np.asarray(bm25.postings_chunk)] if len(frequency) else np.zeros(0, dtype=bool)
+        live_term = posting_term[posting_alive]
+        live_df = np.bincount(live_term, minlength=len(frequency))
+        local_terms = [""] * len(frequency)
+        for term, term_id in bm25.vocabulary.items():
+            local_terms[term_id] = term
+        to_term = np.full(len(frequency), -1, dtype=np.int64)
+        for term_id in np.flatnonzero(live_df).tolist():
+            to_term[term_id] = vocabulary.setdefault(local_terms[term_id], len(vocabulary))
+        per_segment_postings.append(
+            (
+                to_term[live_term],
+                to_chunk[np.asarray(bm25.postings_chunk)[posting_alive]],
+                np.asarray(bm25.postings_tf)[posting_alive],
+            )
+        )
+
+        # Forward index (each sentence's distinct terms), renumbered.
+        forward_counts = np.diff(np.asarray(index.terms_start))
+        forward_alive = np.repeat(alive, forward_counts)
+        terms.append(to_term[np.asarray(index.terms)[forward_alive]].astype(np.int32))
+        terms_start.append(terms_base + np.cumsum(forward_counts[kept]))
+        terms_base += int(forward_counts[kept].sum())
+
+        # Spelling-repair words: the segment's counts, less those of its deleted articles.
+        surface_counts.update(segment.surface_counts())
+        if deleted:
+            surface_counts.subtract(_deleted_words(index, alive, analyzer))
+        chunk_base += len(kept)
+
+    n = chunk_base
+    start = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+    df = np.zeros(len(vocabulary), dtype=np.int64)
+    for term_ids, _, _ in per_segment_postings:
+        df += np.bincount(term_ids, minlength=len(vocabulary))
+    np.cumsum(df, out=start[1:])
+    total = int(start[-1])
+    postings_chunk = np.empty(total, dtype=np.int32)
+    postings_tf = np.empty(total, dtype=np.uint16)
+    # Each term's postings: segment by segment, so chunk numbers stay ascending within a term.
+    filled = start[:-1].copy()
+    for term_ids, chunks, tf in per_segment_postings:
+        if not len(term_ids):
+            continue
+        # Postings arrive grouped by (local) term; each group goes to the next free place of its term.
+        group_start = np.flatnonzero(np.r_[True, term_ids[1:] != term_ids[:-1]])
+        group_term = term_ids[group_start]
+        group_size = np.diff(np.r_[group_start, len(term_ids)])
+        within = np.arange(len(term_ids)) - np.repeat(group_start, group_size)
+        destination = np.repeat(filled[group_term], group_size) + within
+        postings_chunk[destination] = chunks
+        postings_tf[destination] = tf
+        filled[group_term] += group_size
+    del per_segment_postings
+
+    chunk_length = _concat(length, np.int32)
+    bm25 = BM25PlusIndex(vocabulary, start, postings_chunk, postings_tf, chunk_length)
+    article_all = _concat(article, np.int32)
+    paragraph_all = _concat(paragraph, np.int32)
+    previous, following = neighbours(article_all, paragraph_all)
+    words = {w: c for w, c in surface_counts.items() if c > 0}
+    surface = surface_table(words, analyzer)
+    acronyms_by_article: list[dict[str, tuple[str, ...]]] = [{} for _ in named]
+    for s, (segment, deleted) in enumerate(live):
+        for local, own in enumerate(segment.article_acronyms()):
+            number = number_of.get((s, local))
+            if number is not None:
+                acronyms_by_article[number] = own
+    index = SentenceIndex(
+        analyzer=analyzer,
+        texts=TextStore(
+            _concat(texts_blob, np.uint8), np.concatenate([np.zeros(1, dtype=np.int64), *texts_offsets])
+        ),
+        article=article_all,
+        paragraph=paragraph_all,
+        position=_concat(position, np.int32),
+        previous=previous,
+        following=following,
+        flags=_concat(flags, np.uint8),
+        terms_start=np.concatenate([np.zeros(1, dtype=np.int64), *terms_start]),
+        terms=_concat(terms, np.int32),
+        bm25=bm25,
+        surface=surface,
+        acronyms=acronym_table(acronyms_by_article, surface),
+        surface_counts=words,
+        article_acronyms=tuple(acronyms_by_article),
+    )
+    assert index.size == n
+    return articles, index
+
+
+def _deleted_words(index: SentenceIndex, alive: np.ndarray, analyzer: Analyzer) -> Counter[str]:
+    """The spelling-repair words of the deleted sentences (the work of one article each)."""
+    counts: Counter[str] = Counter()
+    for chunk in np.flatnonzero(~alive).tolist():
+        counts.update(w for w in analyzer.words(index.texts[chunk]) if len(w) >= 3 and w.isalpha())
+    return counts
+
+
+def _concat(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype=dtype)
+
+
+__all__ = ["NO_NEIGHBOUR", "Segment", "combine", "open_segment", "write_segment"]

@@ -1,0 +1,1 @@
+"""Fakes of Discord, Slack and web sites, harnesses and fixtures shared by the tests and the benchmarks."""
