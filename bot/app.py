@@ -7,7 +7,9 @@ and the tests build through these functions, so there is one way to assemble the
 
 Failure behaviour: `load_core` and `build_service` raise `CorpusError` when the articles cannot
 be loaded, and `SemanticModelError` when QABOT_SEMANTIC_MODEL names a model that cannot be
-loaded (the caller decides how to say so); a question log that cannot be opened is logged
+loaded (the caller decides how to say so); `deployment_secret` raises `SetupError` when the key
+cannot be had, and `running` when Redis records another secret's fingerprint (replicas must share
+one); a question log that cannot be opened is logged
 and left out, never fatal (answering matters more than logging); `running` closes the service
 whatever happens inside it.
 """
@@ -15,12 +17,14 @@ whatever happens inside it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import sqlite3
 from dataclasses import dataclass
 from typing import Iterator
 
 from bot.answering.core import AnsweringCore
+from bot.service.privacy import KeyedSeenEvents, check_secret_text, load_or_create_secret, secret_fingerprint
 from bot.errors import CorpusError, SetupError
 from index.embedding import SemanticModelError
 from bot.service.questions import QuestionService
@@ -68,14 +72,34 @@ def semantic_reranker(settings: Settings) -> Reranker | None:
     return Reranker.from_setting(settings.semantic_model)
 
 
+def deployment_secret(settings: Settings) -> bytes:
+    """The key of every hash of a platform ID: QABOT_SECRET, else the key file (made on first use).
+
+    Raises SetupError (one line, never the key) when QABOT_SECRET is too short or the key file
+    cannot be made or read."""
+    try:
+        if settings.secret:
+            return check_secret_text(settings.secret.reveal(), "QABOT_SECRET")
+        return load_or_create_secret(settings.secret_key_file())
+    except ValueError as exc:
+        raise SetupError(str(exc)) from None
+    except OSError as exc:
+        raise SetupError(
+            f"cannot make or read the secret key file {settings.secret_key_file()}: {exc.strerror or exc}; "
+            "set QABOT_SECRET or QABOT_SECRET_FILE"
+        ) from None
+
+
 def stores_for(settings: Settings) -> Stores:
-    """Where rate limits and answered events are kept: this process, or the Redis the settings name."""
-    return open_stores(
+    """Where rate limits and answered events are kept: this process, or the Redis the settings name.
+    Event keys are hashed with the deployment secret before any store sees them."""
+    stores = open_stores(
         settings.rate_limit,
         redis_url=settings.redis_url.reveal(),
         redis_prefix=settings.redis_prefix,
         redis_timeout=settings.redis_timeout,
     )
+    return dataclasses.replace(stores, seen_events=KeyedSeenEvents(stores.seen_events, deployment_secret(settings)))
 
 
 def open_question_log(settings: Settings) -> QuestionLog | None:
@@ -85,9 +109,9 @@ def open_question_log(settings: Settings) -> QuestionLog | None:
         return None
     path = settings.question_log_file()
     try:
-        return QuestionLog.open(
-            path, secret=settings.question_log_secret.reveal(), retention_days=settings.question_log_days
-        )
+        # The deployment secret, as text: the log rehashes the service's keys with it.
+        secret = deployment_secret(settings).decode("utf-8")
+        return QuestionLog.open(path, secret=secret, retention_days=settings.question_log_days)
     except (OSError, sqlite3.Error, ValueError) as exc:
         log.error("the question log at %s cannot be used (%s); answering without it, and without 👍/👎", path, exc)
         return None
@@ -110,6 +134,7 @@ def build_service(settings: Settings, stores: Stores | None = None) -> QuestionS
         limiter=(stores or stores_for(settings)).limiter,
         question_log=open_question_log(settings),
         watcher=watcher,
+        id_secret=deployment_secret(settings),
     )
 
 
@@ -126,6 +151,9 @@ def running(settings: Settings) -> Iterator[RunningBot]:
     """Build the bot's service and stores, watch the articles (SIGHUP reloads at once), and close
     the service when the runner is done. Raises SetupError when the articles cannot be loaded."""
     stores = stores_for(settings)
+    refusal = stores.compare_secret(secret_fingerprint(deployment_secret(settings)))
+    if refusal is not None:
+        raise SetupError(refusal)
     try:
         service = build_service(settings, stores)
     except (CorpusError, SemanticModelError) as exc:

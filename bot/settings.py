@@ -21,6 +21,10 @@ from bot.stores.ratelimit import RateLimit
 
 APP_NAME = "qabot"
 
+RENAMED = {"QABOT_QUESTION_LOG_SECRET": "QABOT_SECRET"}
+"""Settings that were renamed: one still set stops the bot with a line naming the new name,
+rather than being silently ignored (an ignored key would change every hash)."""
+
 
 class Secret:
     """A token or secret. Printing, logging or repr-ing it never shows the value."""
@@ -184,11 +188,12 @@ class Settings:
         "Where the built index is cached (outside the source tree).",
     )
     top_k: int = _setting("QABOT_TOP_K", _positive_int, 3, "How many passages an answer shows.")
-    min_confidence: float = _setting(
+    min_confidence: float | None = _setting(
         "QABOT_MIN_CONFIDENCE",
         _fraction,
-        0.42,
-        "How much of a question's weight (0..1) the best passage must cover to count as an answer.",
+        None,
+        "Probability (0..1) that the best passage answers, below which the bot declines; "
+        "empty: the decline model's own threshold (index/data/decline_model.json).",
     )
     semantic_model: str = _setting(
         "QABOT_SEMANTIC_MODEL",
@@ -295,18 +300,32 @@ class Settings:
         None,
         "The question log's SQLite file. Default: questions.sqlite3 in the user data folder.",
     )
-    question_log_secret: Secret = _setting(
-        "QABOT_QUESTION_LOG_SECRET",
-        _secret,
-        Secret(""),
-        "Key for hashing user and channel IDs in the log. Default: a random key kept beside the log file.",
-    )
     question_log_days: int = _setting(
         "QABOT_QUESTION_LOG_DAYS",
         _positive_int,
         30,
         "Questions older than this many days are deleted from the log.",
     )
+
+    secret: Secret = _setting(
+        "QABOT_SECRET",
+        _secret,
+        Secret(""),
+        "Key for every hash of a platform ID (rate limits, answered events, jobs, the question log); "
+        "every replica needs the same one. Default: a random key made on first use in QABOT_SECRET_FILE.",
+    )
+    secret_file: Path | None = _setting(
+        "QABOT_SECRET_FILE",
+        _path,
+        None,
+        "Where the key is kept when QABOT_SECRET is unset. Default: secret.key in the user data folder.",
+    )
+
+    def secret_key_file(self) -> Path:
+        """The key file used when QABOT_SECRET is unset (resolved when asked, like the log's path)."""
+        if self.secret_file is not None:
+            return self.secret_file
+        return Path(platformdirs.user_data_dir(APP_NAME)) / "secret.key"
 
     def question_log_file(self) -> Path:
         """Where the question log lives. Resolved when asked, so a changed XDG_DATA_HOME or HOME counts."""
@@ -330,6 +349,9 @@ class Settings:
         if dotenv_path is not None and Path(dotenv_path).is_file():
             source.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
         source.update(os.environ if environ is None else environ)
+        for old_name, new_name in RENAMED.items():
+            if source.get(old_name, "").strip():
+                raise SettingsError(f"{old_name} is replaced by {new_name} (one key for every hash); rename it")
         values: dict[str, object] = {}
         for f in fields(cls):
             env = f.metadata["env"]

@@ -167,11 +167,8 @@ def fingerprint_of(files: CorpusFiles) -> str:
     return files.fingerprint
 
 
-def parse_files(files: CorpusFiles) -> ParsedFiles:
-    """Parse every readable file; a file that does not parse is set aside, the others load.
-
-    Raises CorpusError when not one article loads (the message names the first broken file).
-    """
+def parse_each(files: CorpusFiles) -> ParsedFiles:
+    """Parse every readable file; a file that does not parse is set aside, the others load. Never raises."""
     articles: list[Article] = []
     broken: list[CorpusFileError] = list(files.unreadable)
     for path, raw in files.files:
@@ -180,12 +177,18 @@ def parse_files(files: CorpusFiles) -> ParsedFiles:
         except CorpusFileError as exc:
             broken.append(exc)
     broken.sort(key=lambda error: Path(error.path).name)
-    if not articles:
-        count = len(broken)
-        raise CorpusError(
-            f"none of the {count:,} article file{'s' if count != 1 else ''} loads; the first: {broken[0]}"
-        )
     return ParsedFiles(tuple(articles), tuple(broken))
+
+
+def parse_files(files: CorpusFiles) -> ParsedFiles:
+    """`parse_each`, for loading: raises CorpusError when not one article loads (naming the first broken file)."""
+    parsed = parse_each(files)
+    if not parsed.articles:
+        count = len(parsed.broken)
+        raise CorpusError(
+            f"none of the {count:,} article file{'s' if count != 1 else ''} loads; the first: {parsed.broken[0]}"
+        )
+    return parsed
 
 
 def load_corpus(folder: Path | str) -> Corpus:

@@ -107,6 +107,8 @@ class IndexedArticle:
     published: str | None
     """YYYY-MM-DD or None."""
     url: str | None
+    label: str = ""
+    """What to call it, as `Article.label` (its title, else publisher, else first words)."""
 
 
 @dataclass(frozen=True)
@@ -177,14 +179,17 @@ def read_metadata(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None =
             deleted = set(entry["deleted"])
             for local, record in enumerate(load_json(folder, "articles.json")):
                 if local not in deleted:
+                    first = record["first_paragraph"]
+                    named = Article(str(record["id"]), (first,) if first else (), record["title"], record["publisher"])
                     found.append(
                         IndexedArticle(
-                            article_id=str(record["id"]),
+                            article_id=named.article_id,
                             sentences=int(record["sentences"]),
                             title=record["title"],
                             publisher=record["publisher"],
                             published=record["published"],
                             url=record["url"],
+                            label=named.label,
                         )
                     )
     except (StoreDamaged, KeyError, TypeError, ValueError):

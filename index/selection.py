@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from index.features import answer_type_required, wanted_flag
-from index.query import Concept, Query, QuestionKind
+from index.features import IS_HEADLINE, MAY_DEFINE, answer_type_required, defining_pattern, wanted_flag
+from index.query import Concept, Query, QuestionKind, definition_subject
 from index.same_fact import same_fact, share_terms
 from index.sentence_index import SentenceIndex
 
@@ -52,6 +52,14 @@ reason cue counts most."""
 UNKNOWN_WEIGHT = 1.0
 """An unknown word weighs like the rarest term: it occurs in no sentence at all."""
 MISSING_TYPE_PENALTY = 0.5
+HEADLINE_WEIGHT = 0.3
+"""A headline's score is cut to this share: it names the story without saying much, so it
+is a passage only when no sentence of the articles answers better."""
+DEFINING_BONUS = 1.0
+"""Score multiplier bonus for a sentence that says what the X of "what is X" is."""
+DEFINING_POOL = 300
+"""How many of the best candidates are checked for a definition (a regular expression each;
+the defining sentence is often long, so it can rank low on the subject's words alone)."""
 CANDIDATE_POOL = 20
 ALSO_REPORTED_FLOOR = 0.4
 """A sentence below this share of the best score is not checked as a duplicate of a passage."""
@@ -78,8 +86,15 @@ class Hit(NamedTuple):
 class Ranking(NamedTuple):
     hits: tuple[Hit, ...]
     best_coverage: float
+    own_coverage: float = 0.0
+    """The share of the question's weight the first hit's own sentence covers (no context)."""
+    heaviest_missing: float = 1.0
+    """The weight (as a share of the rarest term's) of the heaviest question concept that neither
+    the first hit nor the sentences around it hold; 1 for a word the articles never use."""
     best_similarity: float | None = None
-    """The highest cosine among all re-ranked candidates; None without re-ranking."""
+    """The highest cosine among all re-ranked candidates; None without re-ranking.
+    (`best_coverage`, `own_coverage` and `heaviest_missing` stay the lexical ranking's:
+    re-ranking changes which passages are shown, not whether the articles cover the question.)"""
 
 
 class TermPostings(NamedTuple):
@@ -112,20 +127,6 @@ def rank(index: SentenceIndex, query: Query, k: int, reranker: "Reranker | None"
         matched, _ = _gather(index, candidates, concepts, postings)
         best = np.argpartition(matched[0].sum(axis=0), -CONTEXT_POOL)[-CONTEXT_POOL:]
         candidates = np.sort(candidates[best])
-    score, coverage = _score(index, query, candidates, postings)
-    # Best first; candidates are in corpus order and the sort is stable, so ties go to the earlier sentence.
-    order = np.argsort(-score, kind="stable")
-    if reranker is None:
-        return _ranking(_pick(index, candidates, order[:CANDIDATE_POOL], score, coverage, k))
-    return _reranked(index, query, k, reranker, candidates, order, score, coverage)
-
-
-def _score(
-    index: SentenceIndex, query: Query, candidates: np.ndarray, postings: dict[str, TermPostings]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each candidate's score and coverage (see the module docstring)."""
-    concepts = query.known_concepts
-    bm25 = index.bm25
     # Each candidate and the sentences around it (rows: itself, then `SentenceIndex.around`).
     near = np.concatenate((candidates[None], index.around.take(candidates, axis=1)))
     # Neighbouring candidates share sentences: look each one up once.
@@ -137,13 +138,19 @@ def _score(
     # Context: for each concept, the best of the sentences around (weighted by distance);
     # a missing neighbour holds no term and counts 0.
     context_gain, context_cover = (matched[:, :, 1:] * _CONTEXT_WEIGHTS).max(axis=2)
-    own = gain.sum(axis=0)
+    own = gain.sum(axis=0)  # > 0: every candidate holds a question term
     score = own + CONTEXT_WEIGHT * np.maximum(context_gain - gain, 0.0).sum(axis=0)
 
+    flags = index.flags.take(candidates)
     flag = wanted_flag(query.kind)
-    has_type = (index.flags[candidates] & flag) != 0 if flag else None
+    has_type = (flags & flag) != 0 if flag else None
+    # One multiplier per candidate: the answer-kind bonus, and the headline's cut.
+    factor = np.where(flags & IS_HEADLINE, HEADLINE_WEIGHT, 1.0)
     if has_type is not None:
-        score = score * np.where(has_type, 1.0 + KIND_BONUS.get(query.kind, 0.0), 1.0)
+        factor *= np.where(has_type, 1.0 + KIND_BONUS.get(query.kind, 0.0), 1.0)
+    score = score * factor
+    if query.kind is QuestionKind.DEFINITION:
+        score = _prefer_definitions(index, query, candidates, score)
 
     unknown = len(query.concepts) - len(concepts)
     rarest = math.log(bm25.chunk_count + 1)
@@ -151,24 +158,39 @@ def _score(
     coverage = np.maximum(covered, CONTEXT_COVERAGE * context_cover).sum(axis=0) / total
     if has_type is not None and answer_type_required(query.kind):
         coverage = np.where(has_type, coverage, coverage * MISSING_TYPE_PENALTY)
-    return score, coverage
 
-
-def _ranking(hits: tuple[Hit, ...], best_similarity: float | None = None) -> Ranking:
-    return Ranking(hits=hits, best_coverage=max((h.coverage for h in hits), default=0.0), best_similarity=best_similarity)
+    # Best first; candidates are in corpus order and the sort is stable, so ties go to the earlier sentence.
+    order = np.argsort(-score, kind="stable")
+    # For the decline decision: what the best-scoring candidate (the first hit, unless re-ranked)
+    # holds itself, and the heaviest concept it and its context lack.
+    top = int(order[0])
+    own = covered[:, top]
+    missing = weights[(own == 0) & (context_cover[:, top] == 0)]
+    heaviest = 1.0 if unknown else (float(missing.max()) / rarest if len(missing) else 0.0)
+    own_coverage = float(own.sum() / total)
+    reranked = None if reranker is None else _reranked(index, query, reranker, candidates, order, score)
+    if reranked is None:
+        hits = _pick(index, candidates, order[:CANDIDATE_POOL], score, coverage, k)
+        best = max((h.coverage for h in hits), default=0.0)
+        return Ranking(hits=hits, best_coverage=best, own_coverage=own_coverage, heaviest_missing=heaviest)
+    new_order, similarity = reranked
+    hits = _pick(index, candidates, new_order, score, coverage, k, similarity)
+    # The confidence is the lexical ranking's (its best k candidates), or a shown passage's if higher.
+    best = max(float(coverage.take(order[:k]).max()), max((h.coverage for h in hits), default=0.0))
+    return Ranking(
+        hits=hits,
+        best_coverage=best,
+        own_coverage=own_coverage,
+        heaviest_missing=heaviest,
+        best_similarity=float(similarity.take(new_order).max()),
+    )
 
 
 def _reranked(
-    index: SentenceIndex,
-    query: Query,
-    k: int,
-    reranker: "Reranker",
-    candidates: np.ndarray,
-    order: np.ndarray,
-    score: np.ndarray,
-    coverage: np.ndarray,
-) -> Ranking:
-    """The lexical ranking's best `reranker.pool` candidates (`order`, best first), re-ranked by meaning.
+    index: SentenceIndex, query: Query, reranker: "Reranker", candidates: np.ndarray, order: np.ndarray, score: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The lexical ranking's best `reranker.pool` candidates (`order`, best first) in their new
+    order, and every candidate's cosine (0 outside the pool); None when the model failed (logged).
 
     (Sentences holding no question word are not added: tried with the neighbours of the best
     ten, they changed no result on the tune questions or SQuAD, since a passage already shows
@@ -176,16 +198,45 @@ def _reranked(
     top = order[: reranker.pool]
     texts = index.texts
     reranked = reranker.rerank(query.question, [texts[c] for c in candidates[top].tolist()], score[top])
-    if reranked is None:  # the model failed (logged): the lexical order stands
-        return _ranking(_pick(index, candidates, order[:CANDIDATE_POOL], score, coverage, k))
+    if reranked is None:
+        return None
     similarity = np.zeros(len(candidates))
     similarity[top] = reranked.similarity
-    hits = _pick(index, candidates, top[reranked.order], score, coverage, k, similarity)
-    # The confidence is the lexical ranking's (its best k candidates), or a shown passage's if higher:
-    # re-ranking changes which passages are shown, not whether the articles cover the question.
-    lexical_best = float(coverage.take(order[:k]).max())
-    best = max(lexical_best, max((h.coverage for h in hits), default=0.0))
-    return Ranking(hits=hits, best_coverage=best, best_similarity=float(reranked.similarity.max()))
+    return top[reranked.order], similarity
+
+
+def _prefer_definitions(index: SentenceIndex, query: Query, candidates: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Lift, among the best candidates, the sentences that say what X is ("X, a ...")."""
+    subject = definition_subject(query.question)
+    if not subject:
+        return score
+    pattern = defining_pattern(tuple(_name_starts(index, query, subject.split())))
+    if pattern is None:
+        return score
+    best = np.argsort(-score, kind="stable")[:DEFINING_POOL]
+    best = best[(index.flags[candidates[best]] & MAY_DEFINE) != 0]  # a cheap first sieve, set on build
+    texts = index.texts
+    defining = [i for i, chunk in zip(best.tolist(), candidates[best].tolist()) if pattern.search(texts[chunk])]
+    if defining:
+        score = score.copy()
+        score[defining] *= 1.0 + DEFINING_BONUS
+    return score
+
+
+def _name_starts(index: SentenceIndex, query: Query, subject: list[str]) -> list[str]:
+    """How each word of X starts in the articles: the word itself when they use it, else its
+    repair's stem ("flok" -> "flock"), a Snowball stem cut back where it turned y into i."""
+    starts = []
+    analyzer = index.analyzer
+    by_word = {c.text: c for c in query.concepts}
+    for word in subject:
+        concept = by_word.get(word)
+        if concept is None or not concept.terms or analyzer.term(word) in concept.terms:
+            starts.append(word)
+            continue
+        stem = max(concept.terms, key=concept.terms.__getitem__)
+        starts.append(stem[:-1] if stem.endswith("i") else stem)
+    return starts
 
 
 def _gather(

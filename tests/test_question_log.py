@@ -13,7 +13,6 @@ import pytest
 from bot.answering.answer import Outcome, Vote
 from bot.app import build_service
 from bot.service.privacy import user_key
-from bot.stores.questionlog.keys import key_path_for
 from bot.stores.questionlog.report import read_answers
 from bot.stores.questionlog.store import QuestionLog
 from bot.stores.ratelimit import RateLimit
@@ -51,8 +50,8 @@ def database_bytes(path: Path) -> bytes:
 
 
 def test_each_question_is_logged_with_how_it_went(service, log_path):
-    answered = service.ask("Why did Ring drop Flock?", user_key("discord", RAW_DISCORD_USER), platform="discord")
-    declined = service.ask("what's the capital of australia", user_key("slack", RAW_SLACK_USER), platform="slack")
+    answered = service.ask("Why did Ring drop Flock?", user_key("discord", RAW_DISCORD_USER, service.id_secret), platform="discord")
+    declined = service.ask("what's the capital of australia", user_key("slack", RAW_SLACK_USER, service.id_secret), platform="slack")
 
     rows = read_answers(log_path)
     assert [r.answer_id for r in rows] == [answered.answer_id, declined.answer_id]
@@ -71,8 +70,8 @@ def test_each_question_is_logged_with_how_it_went(service, log_path):
 
 def test_the_log_holds_no_raw_user_or_channel_ids(service, log_path):
     # Adapters hand the service raw platform IDs; neither they nor their plain keys reach the log.
-    discord_key = user_key("discord", RAW_DISCORD_USER)
-    slack_key = user_key("slack", RAW_SLACK_USER)
+    discord_key = user_key("discord", RAW_DISCORD_USER, service.id_secret)
+    slack_key = user_key("slack", RAW_SLACK_USER, service.id_secret)
     service.ask("who owns ring", RAW_DISCORD_USER, platform="discord", channel_id=RAW_DISCORD_CHANNEL)
     # A question that mentions people and channels carries their raw IDs in its markup.
     service.ask(
@@ -95,7 +94,7 @@ def test_the_log_holds_no_raw_user_or_channel_ids(service, log_path):
 
 def test_the_log_and_its_key_are_readable_by_their_owner_only(service, log_path):
     service.ask("who owns ring", "someone", platform="discord")
-    key_file = key_path_for(log_path)
+    key_file = make_settings(log_path).secret_key_file()  # the deployment secret hashes the log's IDs
     for path in (log_path, key_file):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert stat.S_IMODE(log_path.parent.stat().st_mode) == 0o700
@@ -159,7 +158,7 @@ def test_a_quiet_bot_still_deletes_expired_questions(tmp_path, log_path, service
 
 
 def test_a_vote_is_recorded_once_per_user_and_can_be_changed(service, log_path):
-    alice, bob = user_key("discord", "1"), user_key("discord", "2")
+    alice, bob = user_key("discord", "1", service.id_secret), user_key("discord", "2", service.id_secret)
     answer = service.ask("Why did Ring drop Flock?", alice, platform="discord")
 
     assert service.record_feedback(answer.answer_id, alice, Vote.UP)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.answering.answer import Outcome
 from bot.app import load_core
 from bot.answering.evaluation import load_questions
 from bot.settings import Settings
@@ -79,9 +80,9 @@ def test_our_reading_of_the_static_model_gives_model2vecs_own_vectors(static: St
 
 def _council_index() -> SentenceIndex:
     paragraphs = [
-        ["The city council voted on the camera contract on Tuesday.", "Members criticised the vendor."],
-        ["The vendor's cameras photograph every passing car.", "Council members asked about the contract."],
-        ["Residents feared camera images could reach immigration agents.", "The camera network covers downtown."],
+        ["The camera network covers downtown.", "Members criticised the vendor."],
+        ["The council voted on the camera contract.", "Council members asked about the contract."],
+        ["Its cameras photograph passing cars.", "Residents feared the images could reach immigration agents."],
     ]
     chunks = [Chunk(0, p, i, text) for p, sentences in enumerate(paragraphs) for i, text in enumerate(sentences)]
     return SentenceIndex.from_chunks(chunks, Analyzer())
@@ -89,15 +90,15 @@ def _council_index() -> SentenceIndex:
 
 def test_a_paraphrase_finds_the_sentence_that_means_it_among_those_sharing_its_one_word(static: StaticEncoder):
     # The question shares only "camera" with the articles (no lexicon: "pictures", "vehicle" and
-    # "drives" are in no sentence). Lexically the shortest camera sentence wins; by meaning,
-    # the one about photographing cars does.
+    # "drives" are in no sentence), and two sentences of four terms hold it: lexically a tie, which
+    # goes to the earlier one. By meaning, the one about photographing cars answers.
     index = _council_index()
     query = parse_question("do the cameras take pictures of each vehicle that drives by?",
                            index.analyzer, index.vocabulary(), Lexicon.parse(""))
     lexical = rank(index, query, 3)
     semantic = rank(index, query, 3, Reranker.for_encoder(static))
-    answer = "The vendor's cameras photograph every passing car."
-    assert index.texts[lexical.hits[0].chunk] != answer
+    answer = "Its cameras photograph passing cars."
+    assert index.texts[lexical.hits[0].chunk] == "The camera network covers downtown."
     assert index.texts[semantic.hits[0].chunk] == answer
     assert all(h.similarity is not None and -1.0 <= h.similarity <= 1.0 for h in semantic.hits)
     assert semantic.best_similarity == max(h.similarity for h in semantic.hits)
@@ -110,7 +111,7 @@ def test_with_re_ranking_off_the_ranking_is_the_lexical_one(tmp_path: Path):
     for question in [q.question for q in load_questions(REPO / "eval" / "chat.jsonl")]:
         answer = core.answer(question)
         query = parse_question(question, core.index.analyzer, core.vocabulary, core.lexicon)
-        if not query.known_concepts:
+        if not query.known_concepts or answer.outcome is Outcome.CHAT:  # chat noise is never searched
             continue
         hits = rank(core.index, query, core.top_k).hits
         assert [p.sentence for p in answer.passages] == [core.index.texts[h.chunk] for h in hits], question

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.errors import ExitCode
 from bot.settings import Settings
@@ -32,8 +33,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     add.add_argument("--id", dest="article_id", help="file name for the article (default: from publisher and title)")
     add.set_defaults(handler=add_article)
 
-    listing = sub.add_parser("list", help="list the articles: title, publisher, date, URL, sentences")
-    listing.add_argument("--json", action="store_true", help="print JSON instead of text")
+    listing = sub.add_parser(
+        "list", help="summarise the articles (counts, newest, oldest, broken files) and show the first ones"
+    )
+    listing.add_argument("--all", action="store_true", help="show every article and broken file, not the first few")
+    listing.add_argument("--json", action="store_true", help="print every article and broken file as JSON")
     listing.set_defaults(handler=list_articles)
 
     remove = sub.add_parser("remove", help="remove an article by its ID (its file name, as `qabot list` shows it)")
@@ -80,56 +84,96 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
     return ExitCode.OK
 
 
+SHOWN_ARTICLES = 10
+"""`qabot list` shows this many articles (and as many broken files) unless --all."""
+
+
 def list_articles(args: argparse.Namespace, settings: Settings) -> int:
-    from corpus.store import read_folder
+    """A summary (counts, newest and oldest, broken files, the first articles); --all, --json: everything.
+
+    Read from the index's own metadata when it is current (no article file, no array is
+    read); otherwise the index is brought up to date first. Exit status 1 while any file
+    is broken, so a script notices."""
+    from corpus import CorpusError
 
     folder = Path(settings.corpus_dir)
-    contents = read_folder(folder)
-    counts, problem = _sentence_counts(settings)
-    rows = [
-        {
-            "id": stored.article.article_id,
-            "label": stored.article.label,
-            "title": stored.article.title,
-            "publisher": stored.article.publisher,
-            "published": stored.article.published.isoformat() if stored.article.published else None,
-            "url": stored.article.url,
-            "sentences": counts.get(stored.article.article_id),
-        }
-        for stored in contents.articles
-    ]
-    broken = [str(error) for error in contents.broken]
+    try:
+        rows, broken = _listed_articles(settings)
+    except CorpusError as exc:  # no such folder, or no article in it loads
+        print(f"qabot: {exc}", file=sys.stderr)
+        return ExitCode.FAILED
+    status = ExitCode.OK if not broken else ExitCode.FAILED
     if args.json:
         print(json.dumps({"folder": str(folder), "articles": rows, "broken": broken}, ensure_ascii=False, indent=2))
-        return ExitCode.OK if not broken else ExitCode.FAILED
-    total = sum(c for c in counts.values())
-    summary = f"{len(rows)} article{'s' if len(rows) != 1 else ''} in {folder}"
-    print(summary + (f", {total:,} sentences" if counts else f" (sentences not counted: {problem})" if problem else ""))
-    for row in rows:
-        sentences = f"{row['sentences']:,} sentences" if row["sentences"] is not None else ""
+        return status
+    limit = None if args.all else SHOWN_ARTICLES
+    count = len(rows)
+    total = sum(row["sentences"] for row in rows)
+    print(f"{count:,} article{'s' if count != 1 else ''} in {folder}, {total:,} sentences")
+    dated = sorted((row["published"], row["id"]) for row in rows if row["published"])
+    if dated:
+        print(f"newest: {dated[-1][0]}  {dated[-1][1]}")
+        print(f"oldest: {dated[0][0]}  {dated[0][1]}")
+    if len(dated) < count:
+        print(f"{count - len(dated):,} without a date")
+    if broken:
+        print(f"{len(broken):,} broken file{'s' if len(broken) != 1 else ''}, left out until fixed:")
+        for error in broken[:limit]:
+            print(f"broken: {error}")
+        _more(len(broken), limit, "broken files")
+    for row in rows[:limit]:
         print()
-        print(f"{row['id']}  {row['published'] or 'no date'}  {row['publisher'] or 'no publisher'}  {sentences}".rstrip())
+        print(f"{row['id']}  {row['published'] or 'no date'}  {row['publisher'] or 'no publisher'}  {row['sentences']:,} sentences")
         print(f"  {row['label']}")
         print(f"  {row['url'] or '(no link)'}")
-    for error in broken:
-        print(f"\nbroken: {error}")
-    return ExitCode.OK if not broken else ExitCode.FAILED
+    if limit is not None and count > limit:
+        print()
+    _more(count, limit, "articles")
+    return status
 
 
-def _sentence_counts(settings: Settings) -> tuple[dict[str, int], str]:
-    from corpus import CorpusError
+def _listed_articles(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every article (as `qabot list --json` shows it) and every broken file, in file-name order."""
     from index.analysis import Analyzer
-    from index.cache import load_or_build
+    from index.cache import load_or_build, read_metadata
 
-    try:
-        loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer())
-    except CorpusError as exc:
-        return {}, str(exc)
-    numbers = loaded.index.article.tolist()
-    counts = {article.article_id: 0 for article in loaded.articles}
-    for number in numbers:
-        counts[loaded.articles[number].article_id] += 1
-    return counts, ""
+    analyzer = Analyzer()
+    metadata = read_metadata(settings.corpus_dir, settings.cache_dir, analyzer)
+    if metadata is not None and metadata.current:
+        return [
+            {
+                "id": a.article_id,
+                "label": a.label,
+                "title": a.title,
+                "publisher": a.publisher,
+                "published": a.published,
+                "url": a.url,
+                "sentences": a.sentences,
+            }
+            for a in metadata.articles
+        ], [str(error) for error in metadata.broken]
+    # Changed since the index was built (or never built): update it, then count.
+    loaded = load_or_build(settings.corpus_dir, settings.cache_dir, analyzer)
+    counts = [0] * len(loaded.articles)
+    for number in loaded.index.article.tolist():
+        counts[number] += 1
+    return [
+        {
+            "id": a.article_id,
+            "label": a.label,
+            "title": a.title,
+            "publisher": a.publisher,
+            "published": a.published.isoformat() if a.published else None,
+            "url": a.url,
+            "sentences": count,
+        }
+        for a, count in zip(loaded.articles, counts)
+    ], [str(error) for error in loaded.broken]
+
+
+def _more(count: int, limit: int | None, what: str) -> None:
+    if limit is not None and count > limit:
+        print(f"… and {count - limit:,} more {what} (`qabot list --all` shows every one, `--json` for scripts)")
 
 
 def remove_article(args: argparse.Namespace, settings: Settings) -> int:
