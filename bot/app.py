@@ -9,8 +9,9 @@ Failure behaviour: `load_core` and `build_service` raise `CorpusError` when the 
 be loaded, and `SemanticModelError` when QABOT_SEMANTIC_MODEL names a model that cannot be
 loaded (the caller decides how to say so); `deployment_secret` raises `SetupError` when the key
 cannot be had, and `running` when Redis records another secret's fingerprint (replicas must share
-one); a question log that cannot be opened is logged
-and left out, never fatal (answering matters more than logging); `running` closes the service
+one); a question log that cannot be opened is logged and left out, never fatal (answering matters
+more than logging), except one this replica must not write into (its database records another
+secret's fingerprint, or a newer schema: SetupError); `running` closes the service
 whatever happens inside it.
 """
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import sqlite3
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -31,10 +31,12 @@ from bot.service.questions import QuestionService
 from bot.service.reload import CorpusWatcher
 from bot.settings import Settings
 from bot.stores.choice import Stores, open_stores
+from bot.stores.questionlog.database import DATABASE_ERRORS, describe_database
 from bot.stores.questionlog.store import QuestionLog
 from index.analysis import Analyzer
 from index.cache import LoadedIndex, load_or_build
 from index.reranking import Reranker
+from index.progress import ProgressCallback, for_log
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +44,18 @@ log = logging.getLogger(__name__)
 _FROM_SETTINGS = "from settings"
 
 
-def load_core(settings: Settings, reranker: Reranker | None | str = _FROM_SETTINGS) -> AnsweringCore:
-    """The answering core over the corpus the settings name (its index from the cache when current).
+def load_core(
+    settings: Settings, progress: ProgressCallback | None = None, *, reranker: Reranker | None | str = _FROM_SETTINGS
+) -> AnsweringCore:
+    """The answering core over the corpus the settings name (its index from the cache when
+    current, else updated with the changed articles only, or built).
 
     A broken article file is left out (and listed in `broken_files`); raises CorpusError only
-    when the folder is missing or no article loads. `reranker`: one already loaded (a reload
-    keeps its model), None for none, or by default the one QABOT_SEMANTIC_MODEL names."""
-    return core_over(load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer()), settings, reranker)
+    when the folder is missing or no article loads. `progress` hears how a build goes (see
+    `index.progress`); by default a build logs a line every few seconds. `reranker`: one already
+    loaded (a reload keeps its model), None for none, or by default the one QABOT_SEMANTIC_MODEL names."""
+    loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer(), progress=progress or for_log(log))
+    return core_over(loaded, settings, reranker)
 
 
 def core_over(
@@ -104,17 +111,39 @@ def stores_for(settings: Settings) -> Stores:
 
 def open_question_log(settings: Settings) -> QuestionLog | None:
     """The question log, or None: when QABOT_QUESTION_LOG is off, or (with one error in the log)
-    when it cannot be opened, since answering questions matters more than logging them."""
+    when it cannot be opened, since answering questions matters more than logging them.
+
+    With QABOT_DATABASE_URL it is the PostgreSQL log every replica shares, else the SQLite file.
+    Raises SetupError (KeyMismatchError, SchemaTooNewError) when this replica must not write into
+    the log at all: it hashes IDs with another key, or the log is newer than this code.
+    """
     if not settings.question_log:
         return None
     path = settings.question_log_file()
+    # The deployment secret, as text: the log rehashes the service's keys with it. Its database
+    # records the secret's fingerprint, so a replica with another secret is refused (SetupError).
+    key = deployment_secret(settings)
+    secret, fingerprint = key.decode("utf-8"), secret_fingerprint(key)
+    url = settings.database_url.reveal()
+    where = f"in {describe_database(url)}" if url else f"at {path}"
     try:
-        # The deployment secret, as text: the log rehashes the service's keys with it.
-        secret = deployment_secret(settings).decode("utf-8")
-        return QuestionLog.open(path, secret=secret, retention_days=settings.question_log_days)
-    except (OSError, sqlite3.Error, ValueError) as exc:
-        log.error("the question log at %s cannot be used (%s); answering without it, and without 👍/👎", path, exc)
+        if url:
+            return QuestionLog.open_postgres(
+                url, secret=secret, retention_days=settings.question_log_days, fingerprint=fingerprint
+            )
+        return QuestionLog.open(path, secret=secret, retention_days=settings.question_log_days, fingerprint=fingerprint)
+    except (OSError, ValueError, *DATABASE_ERRORS) as exc:
+        log.error(
+            "the question log %s cannot be used (%s); answering without it, and without 👍/👎",
+            where,
+            _one_line(exc),
+        )
         return None
+
+
+def _one_line(exc: BaseException) -> str:
+    # psycopg's messages run over several lines (and may quote the connection string's host).
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def build_service(settings: Settings, stores: Stores | None = None) -> QuestionService:
@@ -124,7 +153,7 @@ def build_service(settings: Settings, stores: Stores | None = None) -> QuestionS
     reranker = semantic_reranker(settings)  # the model is loaded once, and kept across reloads
     watcher: CorpusWatcher[AnsweringCore] = CorpusWatcher(
         settings.corpus_dir,
-        build=lambda: load_core(settings, reranker),
+        build=lambda: load_core(settings, reranker=reranker),
         interval_seconds=settings.reload_seconds,
         broken_files=lambda core: core.broken_files,  # named in the log, once each
     )
@@ -136,6 +165,13 @@ def build_service(settings: Settings, stores: Stores | None = None) -> QuestionS
         watcher=watcher,
         id_secret=deployment_secret(settings),
     )
+
+
+def example_question(service: QuestionService) -> str | None:
+    """A question the service's articles answer, made from them, for command hints (the Discord
+    /ask option, the Slack manifest's usage hint); None when its core makes none."""
+    core = service.core
+    return core.example_question if isinstance(core, AnsweringCore) else None
 
 
 @dataclass(frozen=True)
