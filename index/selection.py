@@ -8,7 +8,7 @@ Scoring a sentence, for each concept of the question (see `query.py`):
 - a bonus when the sentence can give the kind of answer asked for (a date for
   "when", a number for "how many", a reason for "why").
 
-Confidence (`coverage`) is the share of the question's weight the sentence and
+Confidence is the share of the question's weight the sentence and
 its context cover: each concept weighs its best IDF, an unknown word weighs like
 the rarest term. A "when" or "how many" question whose passage holds no date or
 number is only half covered.
@@ -64,9 +64,9 @@ CANDIDATE_POOL = 20
 ALSO_REPORTED_FLOOR = 0.4
 """A sentence below this share of the best score is not checked as a duplicate of a passage."""
 SHORTLIST = 1000
+"""In a large corpus, how many sentences are ranked exactly after a quick first pass."""
 CONTEXT_POOL = 300
 """At most this many candidates (and their neighbours) are scored with context."""
-"""In a large corpus, how many sentences are ranked exactly after a quick first pass."""
 
 
 
@@ -76,7 +76,7 @@ class Hit(NamedTuple):
 
     chunk: int
     score: float
-    coverage: float
+    confidence: float
     also: tuple[int, ...] = ()
     """Chunks in other articles that state the same fact (one per article)."""
     similarity: float | None = None
@@ -85,15 +85,15 @@ class Hit(NamedTuple):
 
 class Ranking(NamedTuple):
     hits: tuple[Hit, ...]
-    best_coverage: float
-    own_coverage: float = 0.0
+    confidence: float
+    own_confidence: float = 0.0
     """The share of the question's weight the first hit's own sentence covers (no context)."""
     heaviest_missing: float = 1.0
     """The weight (as a share of the rarest term's) of the heaviest question concept that neither
     the first hit nor the sentences around it hold; 1 for a word the articles never use."""
     best_similarity: float | None = None
     """The highest cosine among all re-ranked candidates; None without re-ranking.
-    (`best_coverage`, `own_coverage` and `heaviest_missing` stay the lexical ranking's:
+    (`confidence`, `own_confidence` and `heaviest_missing` stay the lexical ranking's:
     re-ranking changes which passages are shown, not whether the articles cover the question.)"""
 
 
@@ -110,7 +110,7 @@ def rank(index: SentenceIndex, query: Query, k: int, reranker: "Reranker | None"
     """The k best passages for `query`; with a `reranker`, its best candidates re-ordered by meaning."""
     concepts = query.known_concepts
     if not concepts:
-        return Ranking(hits=(), best_coverage=0.0)
+        return Ranking(hits=(), confidence=0.0)
     bm25 = index.bm25
     postings: dict[str, TermPostings] = {}
     for concept in concepts:
@@ -120,7 +120,7 @@ def rank(index: SentenceIndex, query: Query, k: int, reranker: "Reranker | None"
                 postings[term] = TermPostings(term_id, *bm25.postings(term_id), bm25.idf.item(term_id))
     candidates = _candidates(index, concepts, postings)
     if not len(candidates):
-        return Ranking(hits=(), best_coverage=0.0)
+        return Ranking(hits=(), confidence=0.0)
     if len(candidates) > CONTEXT_POOL:
         # Many candidates: rank them on their own words first, and look at the context of
         # the best CONTEXT_POOL only (context can lift a sentence, not make one from nothing).
@@ -128,7 +128,9 @@ def rank(index: SentenceIndex, query: Query, k: int, reranker: "Reranker | None"
         best = np.argpartition(matched[0].sum(axis=0), -CONTEXT_POOL)[-CONTEXT_POOL:]
         candidates = np.sort(candidates[best])
     # Each candidate and the sentences around it (rows: itself, then `SentenceIndex.around`).
-    near = np.concatenate((candidates[None], index.around.take(candidates, axis=1)))
+    around = index.around
+    assert around is not None  # computed on load (SentenceIndex.__post_init__)
+    near = np.concatenate((candidates[None], around.take(candidates, axis=1)))
     # Neighbouring candidates share sentences: look each one up once.
     pool = _sorted_unique(near.ravel())
     matched, weights = _gather(index, pool, concepts, postings)
@@ -155,9 +157,9 @@ def rank(index: SentenceIndex, query: Query, k: int, reranker: "Reranker | None"
     unknown = len(query.concepts) - len(concepts)
     rarest = math.log(bm25.chunk_count + 1)
     total = weights.sum() + unknown * UNKNOWN_WEIGHT * rarest
-    coverage = np.maximum(covered, CONTEXT_COVERAGE * context_cover).sum(axis=0) / total
+    confidence = np.maximum(covered, CONTEXT_COVERAGE * context_cover).sum(axis=0) / total
     if has_type is not None and answer_type_required(query.kind):
-        coverage = np.where(has_type, coverage, coverage * MISSING_TYPE_PENALTY)
+        confidence = np.where(has_type, confidence, confidence * MISSING_TYPE_PENALTY)
 
     # Best first; candidates are in corpus order and the sort is stable, so ties go to the earlier sentence.
     order = np.argsort(-score, kind="stable")
@@ -167,20 +169,20 @@ def rank(index: SentenceIndex, query: Query, k: int, reranker: "Reranker | None"
     own = covered[:, top]
     missing = weights[(own == 0) & (context_cover[:, top] == 0)]
     heaviest = 1.0 if unknown else (float(missing.max()) / rarest if len(missing) else 0.0)
-    own_coverage = float(own.sum() / total)
+    own_confidence = float(own.sum() / total)
     reranked = None if reranker is None else _reranked(index, query, reranker, candidates, order, score)
     if reranked is None:
-        hits = _pick(index, candidates, order[:CANDIDATE_POOL], score, coverage, k)
-        best = max((h.coverage for h in hits), default=0.0)
-        return Ranking(hits=hits, best_coverage=best, own_coverage=own_coverage, heaviest_missing=heaviest)
+        hits = _pick(index, candidates, order[:CANDIDATE_POOL], score, confidence, k)
+        best_confidence = max((h.confidence for h in hits), default=0.0)
+        return Ranking(hits=hits, confidence=best_confidence, own_confidence=own_confidence, heaviest_missing=heaviest)
     new_order, similarity = reranked
-    hits = _pick(index, candidates, new_order, score, coverage, k, similarity)
+    hits = _pick(index, candidates, new_order, score, confidence, k, similarity)
     # The confidence is the lexical ranking's (its best k candidates), or a shown passage's if higher.
-    best = max(float(coverage.take(order[:k]).max()), max((h.coverage for h in hits), default=0.0))
+    best_confidence = max(float(confidence.take(order[:k]).max()), max((h.confidence for h in hits), default=0.0))
     return Ranking(
         hits=hits,
-        best_coverage=best,
-        own_coverage=own_coverage,
+        confidence=best_confidence,
+        own_confidence=own_confidence,
         heaviest_missing=heaviest,
         best_similarity=float(similarity.take(new_order).max()),
     )
@@ -351,7 +353,7 @@ def _pick(
     candidates: np.ndarray,
     order: np.ndarray,
     score: np.ndarray,
-    coverage: np.ndarray,
+    confidence: np.ndarray,
     k: int,
     similarity: np.ndarray | None = None,
 ) -> tuple[Hit, ...]:
@@ -362,7 +364,9 @@ def _pick(
     chunks = best.tolist()
     scores = score[order].tolist()
     articles = index.article[best].tolist()
-    next_door = index.around[:2].take(best, axis=1).T.tolist()  # a chosen one's neighbours are its context
+    around = index.around
+    assert around is not None
+    next_door = around[:2].take(best, axis=1).T.tolist()  # a chosen one's neighbours are its context
     terms = [index.memo.terms(c) for c in chunks]
     facts_of = index.memo.facts
     weight = index.bm25.idf.item
@@ -392,13 +396,13 @@ def _pick(
             if len(chosen) < k:
                 chosen.append(i)
                 also[i] = []
-    coverages = coverage[order].tolist()
+    confidences = confidence[order].tolist()
     similarities = similarity[order].tolist() if similarity is not None else [None] * len(chunks)
     return tuple(
         Hit(
             chunk=chunks[i],
             score=scores[i],
-            coverage=coverages[i],
+            confidence=confidences[i],
             also=tuple(chunks[j] for j in also[i]),
             similarity=similarities[i],
         )
