@@ -92,9 +92,8 @@ class Ranking(NamedTuple):
     """The weight (as a share of the rarest term's) of the heaviest question concept that neither
     the first hit nor the sentences around it hold; 1 for a word the articles never use."""
     best_similarity: float | None = None
-    """The highest cosine among all re-ranked candidates; None without re-ranking.
-    (`confidence`, `own_confidence` and `heaviest_missing` stay the lexical ranking's:
-    re-ranking changes which passages are shown, not whether the articles cover the question.)"""
+    """The highest cosine among all re-ranked candidates; None without re-ranking. (The other
+    fields describe the passages shown, re-ranked or not.)"""
 
 
 class TermPostings(NamedTuple):
@@ -163,28 +162,26 @@ def rank(index: SentenceIndex, query: Query, k: int, reranker: "Reranker | None"
 
     # Best first; candidates are in corpus order and the sort is stable, so ties go to the earlier sentence.
     order = np.argsort(-score, kind="stable")
-    # For the decline decision: what the best-scoring candidate (the first hit, unless re-ranked)
-    # holds itself, and the heaviest concept it and its context lack.
-    top = int(order[0])
+    reranked = None if reranker is None else _reranked(index, query, reranker, candidates, order, score)
+    best_similarity = None
+    if reranked is None:
+        hits = _pick(index, candidates, order[:CANDIDATE_POOL], score, confidence, k)
+    else:
+        new_order, similarity = reranked
+        hits = _pick(index, candidates, new_order, score, confidence, k, similarity)
+        best_similarity = float(similarity.take(new_order).max())
+    # For the decline decision: what the first hit holds itself, and the heaviest concept it and
+    # its context lack (candidates are sorted, so its place among them is a binary search).
+    top = int(candidates.searchsorted(hits[0].chunk)) if hits else int(order[0])
     own = covered[:, top]
     missing = weights[(own == 0) & (context_cover[:, top] == 0)]
     heaviest = 1.0 if unknown else (float(missing.max()) / rarest if len(missing) else 0.0)
-    own_confidence = float(own.sum() / total)
-    reranked = None if reranker is None else _reranked(index, query, reranker, candidates, order, score)
-    if reranked is None:
-        hits = _pick(index, candidates, order[:CANDIDATE_POOL], score, confidence, k)
-        best_confidence = max((h.confidence for h in hits), default=0.0)
-        return Ranking(hits=hits, confidence=best_confidence, own_confidence=own_confidence, heaviest_missing=heaviest)
-    new_order, similarity = reranked
-    hits = _pick(index, candidates, new_order, score, confidence, k, similarity)
-    # The confidence is the lexical ranking's (its best k candidates), or a shown passage's if higher.
-    best_confidence = max(float(confidence.take(order[:k]).max()), max((h.confidence for h in hits), default=0.0))
     return Ranking(
         hits=hits,
-        confidence=best_confidence,
-        own_confidence=own_confidence,
+        confidence=max((h.confidence for h in hits), default=0.0),
+        own_confidence=float(own.sum() / total),
         heaviest_missing=heaviest,
-        best_similarity=float(similarity.take(new_order).max()),
+        best_similarity=best_similarity,
     )
 
 
