@@ -56,6 +56,14 @@ class AskService(Protocol):
     ) -> bool: ...
 
 
+class JobAskService(AskService, Protocol):
+    """What answering durable jobs needs besides `AskService`: asking by keys, not raw IDs."""
+
+    def pseudonyms(self, platform: str, user_id: str, channel_id: str | None = ...) -> tuple[str, str | None]: ...
+
+    def ask_as(self, question: str, user_key: str, platform: str, channel_key: str | None = ...) -> Answer: ...
+
+
 @dataclass
 class QuestionService:
     core: Answerer
@@ -81,9 +89,18 @@ class QuestionService:
         Never raises: a rate-limited user gets Outcome.RATE_LIMITED, a failure inside
         the core gets Outcome.ERROR with an apology (and the traceback in the log).
         """
-        self._start_background_work()
-        user_key = self._key(platform, user_id)
+        user_key, channel_key = self.pseudonyms(platform, user_id, channel_id)
+        return self.ask_as(question, user_key, platform, channel_key)
+
+    def pseudonyms(self, platform: str, user_id: str, channel_id: str | None = None) -> tuple[str, str | None]:
+        """The keyed hashes the service knows a platform user and channel by (for a durable job,
+        which must not carry the raw IDs)."""
         channel_key = self._key(platform, f"channel:{channel_id}") if channel_id is not None else None
+        return self._key(platform, user_id), channel_key
+
+    def ask_as(self, question: str, user_key: str, platform: str, channel_key: str | None = None) -> Answer:
+        """`ask` for an asker already known by their keys (`pseudonyms`): a durable job's question."""
+        self._start_background_work()
         if not self.limiter.allow(user_key):
             # Not logged: a flood of refused questions would tell nothing about the articles.
             return Answer(question=question, outcome=Outcome.RATE_LIMITED, message=RATE_LIMITED_MESSAGE)

@@ -73,6 +73,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     shards=settings.discord_shards,
                     seen=bot.stores.seen_events,
                     guild_id=settings.discord_guild_id,
+                    jobs=bot.stores.jobs,
                 )
                 asyncio.run(serve(client, token.reveal()))
             return ExitCode.OK
