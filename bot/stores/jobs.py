@@ -84,7 +84,8 @@ class QuestionJob:
     received_at: float = 0.0
 
     def encode(self) -> str:
-        return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
+        # ASCII: a lone surrogate (odd Unicode a platform can send) survives the trip through Redis.
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=True)
 
     @classmethod
     def decode(cls, text: str) -> "QuestionJob":
