@@ -8,8 +8,9 @@ and the tests build through these functions, so there is one way to assemble the
 Failure behaviour: `load_core` and `build_service` raise `CorpusError` when the articles cannot
 be loaded (the caller decides how to say so); `deployment_secret` raises `SetupError` when the key
 cannot be had, and `running` when Redis records another secret's fingerprint (replicas must share
-one); a question log that cannot be opened is logged
-and left out, never fatal (answering matters more than logging); `running` closes the service
+one); a question log that cannot be opened is logged and left out, never fatal (answering matters
+more than logging), except one this replica must not write into (its database records another
+secret's fingerprint, or a newer schema: SetupError); `running` closes the service
 whatever happens inside it.
 """
 
@@ -20,7 +21,6 @@ import logging
 import os
 import socket
 import uuid
-import sqlite3
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -31,6 +31,7 @@ from bot.service.questions import QuestionService
 from bot.service.reload import CorpusWatcher
 from bot.settings import Settings
 from bot.stores.choice import Stores, open_stores
+from bot.stores.questionlog.database import DATABASE_ERRORS, describe_database
 from bot.stores.questionlog.store import QuestionLog
 from index.analysis import Analyzer
 from index.cache import LoadedIndex, load_or_build
@@ -92,17 +93,39 @@ def stores_for(settings: Settings) -> Stores:
 
 def open_question_log(settings: Settings) -> QuestionLog | None:
     """The question log, or None: when QABOT_QUESTION_LOG is off, or (with one error in the log)
-    when it cannot be opened, since answering questions matters more than logging them."""
+    when it cannot be opened, since answering questions matters more than logging them.
+
+    With QABOT_DATABASE_URL it is the PostgreSQL log every replica shares, else the SQLite file.
+    Raises SetupError (KeyMismatchError, SchemaTooNewError) when this replica must not write into
+    the log at all: it hashes IDs with another key, or the log is newer than this code.
+    """
     if not settings.question_log:
         return None
     path = settings.question_log_file()
+    # The deployment secret, as text: the log rehashes the service's keys with it. Its database
+    # records the secret's fingerprint, so a replica with another secret is refused (SetupError).
+    key = deployment_secret(settings)
+    secret, fingerprint = key.decode("utf-8"), secret_fingerprint(key)
+    url = settings.database_url.reveal()
+    where = f"in {describe_database(url)}" if url else f"at {path}"
     try:
-        # The deployment secret, as text: the log rehashes the service's keys with it.
-        secret = deployment_secret(settings).decode("utf-8")
-        return QuestionLog.open(path, secret=secret, retention_days=settings.question_log_days)
-    except (OSError, sqlite3.Error, ValueError) as exc:
-        log.error("the question log at %s cannot be used (%s); answering without it, and without 👍/👎", path, exc)
+        if url:
+            return QuestionLog.open_postgres(
+                url, secret=secret, retention_days=settings.question_log_days, fingerprint=fingerprint
+            )
+        return QuestionLog.open(path, secret=secret, retention_days=settings.question_log_days, fingerprint=fingerprint)
+    except (OSError, ValueError, *DATABASE_ERRORS) as exc:
+        log.error(
+            "the question log %s cannot be used (%s); answering without it, and without 👍/👎",
+            where,
+            _one_line(exc),
+        )
         return None
+
+
+def _one_line(exc: BaseException) -> str:
+    # psycopg's messages run over several lines (and may quote the connection string's host).
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def build_service(settings: Settings, stores: Stores | None = None) -> QuestionService:

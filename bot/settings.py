@@ -135,6 +135,28 @@ def _redis_url(text: str) -> Secret:
     return Secret(value)
 
 
+def _database_url(text: str) -> Secret:
+    # A Secret: the URL usually carries the database password.
+    value = text.strip()
+    if value and not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError("must start with postgresql://, for example postgresql://qabot:PASSWORD@127.0.0.1:5432/qabot")
+    return Secret(value)
+
+
+def _port(text: str) -> int:
+    value = _whole_number(text, "must be a port number from 0 to 65535 (0: any free port)")
+    if not 0 <= value <= 65535:
+        raise ValueError("must be a port number from 0 to 65535 (0: any free port)")
+    return value
+
+
+def _host(text: str) -> str:
+    value = text.strip()
+    if not value or any(c.isspace() for c in value):
+        raise ValueError("must be a host name or address, for example 127.0.0.1")
+    return value
+
+
 def _positive_seconds(text: str) -> float:
     value = _number(text, "must be a number of seconds above 0")
     if not value > 0:
@@ -293,6 +315,12 @@ class Settings:
         _positive_int,
         30,
         "Questions older than this many days are deleted from the log.",
+    )
+    database_url: Secret = _setting(
+        "QABOT_DATABASE_URL",
+        _database_url,
+        Secret(""),
+        "PostgreSQL database (postgresql://...) holding the question log every replica shares; empty: the SQLite file.",
     )
 
     job_claim_seconds: float = _setting(
