@@ -119,7 +119,7 @@ def test_a_replica_killed_mid_burst_loses_no_question_and_none_is_answered_twice
     answered_after_takeover, found_posted = taken_over(survivor.lines)
     record_property(
         "load figures",
-        f"kill -9 of 1 of 2 replicas after {BURST // 3} of {BURST} events were accepted: "
+        f"slack: kill -9 of 1 of 2 replicas after {BURST // 3} of {BURST} events were accepted: "
         f"{accepted_by_doomed} accepted by the killed one, {answered_at_kill} answered at the kill, "
         f"{answered_after_takeover} taken over and answered, {found_posted} taken over and found answered, "
         f"all {BURST} answered exactly once, the last {seconds:.1f} s after the burst was sent",
@@ -154,7 +154,7 @@ def test_a_redis_restart_mid_burst_loses_no_question_and_none_is_answered_twice(
         queued_after_all = sum(int(m.group(2)) for m in settled if m)
         record_property(
             "load figures",
-            f"Redis stopped for 1 s after {down_at} of {BURST} events were accepted ({back_at} by the end): "
+            f"slack: Redis stopped for 1 s after {down_at} of {BURST} events were accepted ({back_at} by the end): "
             f"{held_then_queued} held and queued when it was back, {queued_after_all} held but queued after all, "
             f"all {BURST} answered exactly once, the last {seconds:.1f} s after the burst was sent",
         )
