@@ -141,7 +141,7 @@ def test_the_log_outlives_a_restart_of_its_postgresql(tmp_path, core):
         first = log.record(core.answer("who owns ring"), question="who owns ring", platform="slack", user_key="k")
         server.restart()
         # The first call after the restart may meet the dropped connection; the next one reconnects.
-        with pytest.raises(Exception):
+        with pytest.raises(Exception):  # noqa: B017 (psycopg raises one of several errors, depending on timing)
             log.record(core.answer("who owns ring"), question="lost in the restart", platform="slack", user_key="k")
         second = log.record(core.answer("who owns ring"), question="who owns ring", platform="slack", user_key="k")
         assert second > first
