@@ -236,7 +236,10 @@ class RedisJobQueue:
             job = self._job(entry_id, fields, reclaimed=True)
             if job is not None:
                 return job
-        read = self.client.xreadgroup(self.group, self.consumer, {self.stream: ">"}, count=1, block=block_ms)
+        # redis-py types the reply loosely; it is [[stream, [(entry ID, fields), ...]], ...].
+        read: list[Any] = self.client.xreadgroup(  # type: ignore[assignment]
+            self.group, self.consumer, {self.stream: ">"}, count=1, block=block_ms
+        )
         for _stream, stream_entries in read or []:
             for entry_id, fields in stream_entries:
                 job = self._job(entry_id, fields, reclaimed=False)
