@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -117,6 +118,12 @@ def test_a_replica_killed_mid_burst_loses_no_question_and_none_is_answered_twice
     seconds = wait_until_every_thread_has_a_reply(fake_slack, events)
     assert_answered_exactly_once(fake_slack, events)
     answered_after_takeover, found_posted = taken_over(survivor.lines)
+    # What an operator watching /metrics sees: nothing waiting, and the survivor's take-overs.
+    with urllib.request.urlopen(senders[1].url.replace("/slack/events", "/metrics"), timeout=10) as response:
+        metrics = response.read().decode()
+    assert re.search(r"^qabot_jobs_waiting 0\.0$", metrics, re.M), metrics
+    reclaimed = re.search(r"^qabot_jobs_reclaimed_total (\d+)\.0$", metrics, re.M)
+    assert reclaimed and int(reclaimed.group(1)) >= answered_after_takeover + found_posted
     record_property(
         "load figures",
         f"slack: kill -9 of 1 of 2 replicas after {BURST // 3} of {BURST} events were accepted: "
