@@ -176,6 +176,11 @@ def _slack_ids(text: str) -> tuple[str, ...]:
     return tuple(ids)
 
 
+def _semantic_model(text: str) -> str:
+    value = text.strip()
+    return value.lower() if value.lower() in {"static", "off"} else value
+
+
 def _setting(env: str, parse: Callable[[str], object], default: object, doc: str):
     return field(default=default, metadata={"env": env, "parse": parse, "doc": doc})
 
@@ -200,6 +205,13 @@ class Settings:
         None,
         "Probability (0..1) that the best passage answers, below which the bot declines; "
         "empty: the decline model's own threshold (index/data/decline_model.json).",
+    )
+    semantic_model: str = _setting(
+        "QABOT_SEMANTIC_MODEL",
+        _semantic_model,
+        "static",
+        "Re-rank the best passages by meaning: 'static' (the bundled model, no torch), 'off', "
+        "or a sentence-transformers model name or folder (needs the extra qabot[semantic]).",
     )
     max_question_chars: int = _setting(
         "QABOT_MAX_QUESTION_CHARS", _positive_int, 1000, "Longer questions are politely refused."
@@ -351,6 +363,13 @@ class Settings:
         "PostgreSQL database (postgresql://...) holding the question log every replica shares; empty: the SQLite file.",
     )
 
+    job_claim_seconds: float = _setting(
+        "QABOT_JOB_CLAIM_SECONDS",
+        _positive_seconds,
+        10.0,
+        "With Redis: a question job left this long by a replica (it stopped renewing its claim) is "
+        "answered by another one.",
+    )
     secret: Secret = _setting(
         "QABOT_SECRET",
         _secret,

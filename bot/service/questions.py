@@ -70,6 +70,14 @@ class AskService(Protocol):
     ) -> bool: ...
 
 
+class JobAskService(AskService, Protocol):
+    """What answering durable jobs needs besides `AskService`: asking by keys, not raw IDs."""
+
+    def pseudonyms(self, platform: str, user_id: str, channel_id: str | None = ...) -> tuple[str, str | None]: ...
+
+    def ask_as(self, question: str, user_key: str, platform: str, channel_key: str | None = ...) -> Answer: ...
+
+
 @dataclass
 class QuestionService:
     core: Answerer
@@ -108,8 +116,29 @@ class QuestionService:
         One line at info level says how it went, with the request's opaque ID (never the
         question, the user or the channel).
         """
+        user_key, channel_key = self.pseudonyms(platform, user_id, channel_id)
+        conversation_key = self._conversation_key(platform, conversation) if conversation is not None else None
+        return self.ask_as(question, user_key, platform, channel_key, conversation_key)
+
+    def pseudonyms(self, platform: str, user_id: str, channel_id: str | None = None) -> tuple[str, str | None]:
+        """The keyed hashes the service knows a platform user and channel by (for a durable job,
+        which must not carry the raw IDs)."""
+        channel_key = self._key(platform, f"channel:{channel_id}") if channel_id is not None else None
+        return self._key(platform, user_id), channel_key
+
+    def ask_as(
+        self,
+        question: str,
+        user_key: str,
+        platform: str,
+        channel_key: str | None = None,
+        conversation_key: str | None = None,
+    ) -> Answer:
+        """`ask` for an asker already known by their keys (`pseudonyms`): a durable job's question,
+        and every question `ask` is given. Logs the one info line per question. `conversation_key`
+        is a conversation's hashed key (as `ask` makes it)."""
         with request_scope():  # the ID is on every line logged meanwhile (bot.logging_setup)
-            answer = self._ask(question, user_id, platform, channel_id, conversation)
+            answer = self._answer_keyed(question, user_key, platform, channel_key, conversation_key)
             log.info(
                 "question on %s: %s in %.0f ms%s",
                 platform,
@@ -126,12 +155,10 @@ class QuestionService:
             )
             return answer
 
-    def _ask(
-        self, question: str, user_id: str, platform: str, channel_id: str | None, conversation: str | None
+    def _answer_keyed(
+        self, question: str, user_key: str, platform: str, channel_key: str | None, conversation_key: str | None
     ) -> Answer:
         self._start_background_work()
-        user_key = self._key(platform, user_id)
-        channel_key = self._key(platform, f"channel:{channel_id}") if channel_id is not None else None
         if not self.limiter.allow(user_key):
             # Not logged: a flood of refused questions would tell nothing about the articles.
             if self.metrics is not None:
@@ -140,11 +167,10 @@ class QuestionService:
         started = time.perf_counter()
         core = self.core  # one read: a reload swapping the core mid-question changes nothing here
         try:
-            if conversation is None:
+            if conversation_key is None:
                 answer = core.answer(question)
             else:
-                ongoing = self.conversations.open(self._conversation_key(platform, conversation))
-                answer = core.answer(question, ongoing)
+                answer = core.answer(question, self.conversations.open(conversation_key))
         except Exception:
             log.exception("answering failed")
             answer = Answer(question=question, outcome=Outcome.ERROR, message=ERROR_MESSAGE)

@@ -27,7 +27,7 @@ def manifest() -> dict[str, Any]:
 def test_the_bot_asks_only_for_the_scopes_it_uses(manifest):
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == [
         "app_mentions:read",
-        "channels:history",  # message.channels: thread follow-ups without a mention, auto channels
+        "channels:history",  # message.channels (follow-ups, auto channels); a taken-over job's thread
         "chat:write",
         "commands",  # /ask and the message shortcut
         "groups:history",  # message.groups: the same in private channels

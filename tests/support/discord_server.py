@@ -137,6 +137,8 @@ class FakeDiscord:
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
+        self._posted: dict[int, list[dict[str, Any]]] = {}
+        """Every message the bot sent, per channel, for reading the channel's history back."""
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._sessions: dict[str, _Session] = {}
@@ -653,7 +655,7 @@ class FakeDiscord:
         path = "/" + request.match_info["path"]
         body = await request.json() if request.can_read_body and request.content_type == "application/json" else None
         authorization = request.headers.get("Authorization")
-        status, reply, headers = self._route(request.method, path, body, authorization)
+        status, reply, headers = self._route(request.method, path, body, authorization, dict(request.query))
         if status == 200 and (thread := re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path)):
             # The bot opened a thread on a message: Discord tells it so (THREAD_CREATE), which
             # is how later messages in the thread are known to be in one.
@@ -672,8 +674,9 @@ class FakeDiscord:
         )
 
     def _route(
-        self, method: str, path: str, body: Any, authorization: str | None
+        self, method: str, path: str, body: Any, authorization: str | None, query: dict[str, str] | None = None
     ) -> tuple[int, Any, dict[str, str]]:
+        query = query or {}
         for failure in self._failures:
             if failure.remaining > 0 and failure.method == method and failure.path.fullmatch(path):
                 failure.seen += 1
@@ -702,6 +705,8 @@ class FakeDiscord:
         if method == "POST" and (match := re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path)):
             # A thread started on a message has that message's ID.
             return 200, self._thread(int(match.group(2)), int(match.group(1)), body.get("name", ""), self.bot), {}
+        if method == "GET" and (match := re.fullmatch(r"/channels/(\d+)/messages", path)):
+            return 200, self._history(int(match.group(1)), query), {}
         if method == "PUT" and re.fullmatch(r"/channels/\d+/messages/\d+/reactions/[^/]+/@me", path):
             return 204, None, {}
         if method == "POST" and re.fullmatch(r"/interactions/\d+/[^/]+/callback", path):
@@ -774,7 +779,19 @@ class FakeDiscord:
         }
         if body.get("message_reference"):
             message["message_reference"] = body["message_reference"]
+        self._posted.setdefault(channel_id, []).append(message)
         return message
+
+    def _history(self, channel_id: int, query: dict[str, str]) -> list[dict[str, Any]]:
+        """The bot's messages in a channel: the `limit` right after `after` (an ID), or the newest,
+        listed newest first, as Discord lists them."""
+        limit = int(query.get("limit") or 50)
+        ordered = sorted(self._posted.get(channel_id, []), key=lambda m: int(m["id"]))
+        if query.get("after"):
+            page = [m for m in ordered if int(m["id"]) > int(query["after"])][:limit]
+        else:
+            page = ordered[-limit:]
+        return list(reversed(page))
 
     def snowflake(self) -> int:
         """A new, unique Discord ID."""

@@ -83,6 +83,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     guild_id=settings.discord_guild_id,
                     auto_channels=frozenset(settings.discord_auto_channels),
                     ask_about_private=settings.ask_about_visibility == "private",
+                    jobs=bot.stores.jobs,
                     # The /ask hint is registered once, at start: an example from the articles then.
                     example_question=composition.example_question(bot.service),
                 )

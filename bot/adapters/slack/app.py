@@ -22,6 +22,10 @@ mention or, for `QABOT_CONVERSATION_MINUTES` and `follow_up_messages` questions,
 one (only in threads the bot answered in). `auto_channels` answer every top-level
 question without a mention. A direct-message conversation is one conversation too.
 
+With Redis, mentions and direct messages are durable jobs (`jobs`): queued by the middleware
+before Slack's request is acknowledged, answered by whichever replica's job workers take them,
+so a replica dying after the acknowledgement loses nothing. `/ask` is answered in-process.
+
 Feedback: a logged answer carries 👍/👎 buttons (they work in threads, direct
 messages and `/ask` answers alike, ephemeral ones included, and need no extra
 OAuth scope); a click is recorded as that person's vote on that answer.
@@ -46,9 +50,11 @@ from bot.adapters.slack.formatting import (
     apology_message,
     format_answer,
 )
+from bot.adapters.slack.jobs import job_for_event
 from bot.adapters.slack.markup import question_from_slack
 from bot.answering.answer import Answer, Outcome
 from bot.answering.conversation import asks_a_question
+from bot.stores.jobs import RedisJobQueue
 from bot.stores.seen_events import InMemorySeenEvents, SeenEvents
 from bot.answering.answer import Vote
 from bot.answering.messages import ERROR_MESSAGE
@@ -87,11 +93,16 @@ class SlackQuestions:
     """Channels where every top-level question is answered in its thread, no mention needed."""
     follow_up_messages: int = 15
     """Questions answered without a mention in a thread the bot answered in."""
+    jobs: RedisJobQueue | None = None
+    """With Redis: mentions and direct messages are queued here before Slack is answered."""
 
     def skip_repeated_deliveries(
-        self, body: dict[str, Any], request: BoltRequest, next: Callable[[], None]
+        self, body: dict[str, Any], request: BoltRequest, context: BoltContext, next: Callable[[], None]
     ) -> BoltResponse | None:
-        """Global middleware: acknowledge and drop an event delivery already seen."""
+        """Global middleware: acknowledge and drop an event delivery already seen; with a job
+        queue, queue a question durably and acknowledge it (the job workers answer it)."""
+        if self.jobs is not None and (queued := self._queue_question(body, context)) is not None:
+            return queued
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and not self.seen_events.first_time(f"{PLATFORM}:event:{event_id}"):
             retry = request.headers.get("x-slack-retry-num", ["0"])[0]
@@ -100,6 +111,21 @@ class SlackQuestions:
             return BoltResponse(status=200, body="")  # a 200 tells Slack to stop retrying
         next()
         return None
+
+    def _queue_question(self, body: dict[str, Any], context: BoltContext) -> BoltResponse | None:
+        """The response for a question now queued, held until Redis answers, or already seen; None
+        when the event is no question (the listeners handle it)."""
+        assert self.jobs is not None
+        found = job_for_event(body, context.bot_user_id, self.service)  # type: ignore[arg-type]
+        if found is None:
+            return None
+        job, event_keys = found
+        queued = self.jobs.submit(job, event_keys)
+        if queued is False:
+            log.info("dropped a repeated delivery of event %s", body.get("event_id"))
+        # A 200 only now: the job is in Redis, so a replica dying from here on loses nothing (or,
+        # Redis down, held here until it is back: see bot.stores.jobs).
+        return BoltResponse(status=200, body="")
 
     def answer_mention(self, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         """`@qabot question` in a channel: answer in the message's thread (its conversation)."""
@@ -295,11 +321,14 @@ def build_app(
     listener_executor: Executor | None = None,
     metrics: Metrics | None = None,
     conversations: SlackConversations | None = None,
+    jobs: RedisJobQueue | None = None,
 ) -> App:
     """The Bolt app, its Web API client pointed at `config.api_url` when set.
 
     `listener_executor` runs the listeners (Bolt's own pool of 5 threads when None); `metrics`
-    counts the Web API calls that fail and the ones retried.
+    counts the Web API calls that fail and the ones retried. With `jobs` (and a service that can
+    ask by keys), mentions and direct messages are queued there as durable jobs instead of being
+    answered by the listeners; the runner's job workers answer them.
 
     Builds with an `auth.test` call, so a rejected bot token fails here (as a BoltError).
     """
@@ -321,6 +350,7 @@ def build_app(
         ask_about_response_type=conversations.ask_about_response_type,
         auto_channels=conversations.auto_channels,
         follow_up_messages=conversations.follow_up_messages,
+        jobs=jobs,
     )
     app.middleware(questions.skip_repeated_deliveries)
     if metrics is not None:
