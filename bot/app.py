@@ -6,8 +6,8 @@ service its core, limiter, question log and watcher. `qabot ask`, `qabot eval`, 
 and the tests build through these functions, so there is one way to assemble the bot.
 
 Failure behaviour: `load_core` and `build_service` raise `CorpusError` when the articles cannot
-be loaded (the caller decides how to say so); a question log that cannot be opened is logged
-and left out, never fatal (answering matters more than logging); `running` closes the service
+be loaded (the caller decides how to say so; for a load in the background, see `build_service`);
+a question log that cannot be opened is logged and left out, never fatal (answering matters more than logging); `running` closes the service
 whatever happens inside it.
 """
 
@@ -16,32 +16,45 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
+import time
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from bot.answering.core import AnsweringCore
 from bot.errors import CorpusError, SetupError
 from bot.service.questions import QuestionService
 from bot.service.reload import CorpusWatcher
 from bot.settings import Settings
 from bot.stores.choice import Stores, open_stores
 from bot.stores.questionlog.store import QuestionLog
-from index.analysis import Analyzer
-from index.cache import LoadedIndex, load_or_build
+from corpus.loader import check_corpus_folder
+from index.location import MANIFEST, index_folder
+from index.progress import ProgressCallback
+
+if TYPE_CHECKING:
+    from bot.answering.core import AnsweringCore
+    from index.cache import LoadedIndex
 
 log = logging.getLogger(__name__)
 
 
-def load_core(settings: Settings) -> AnsweringCore:
+def load_core(settings: Settings, progress: ProgressCallback | None = None) -> AnsweringCore:
     """The answering core over the corpus the settings name (its index from the cache when current).
 
     A broken article file is left out (and listed in `broken_files`); raises CorpusError only
-    when the folder is missing or no article loads."""
-    return core_over(load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer()), settings)
+    when the folder is missing or no article loads. `progress` hears how far a build has got."""
+    # The index code (numpy with it) is imported here, not with this module: a bot with an index
+    # to build starts serving before it has loaded it (see `running`).
+    from index.analysis import Analyzer
+    from index.cache import load_or_build
+
+    loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer(), progress=progress)
+    return core_over(loaded, settings)
 
 
 def core_over(loaded: LoadedIndex, settings: Settings) -> AnsweringCore:
     """The answering core over an index already loaded, with the settings' limits."""
+    from bot.answering.core import AnsweringCore
+
     return AnsweringCore.from_index(
         loaded.articles,
         loaded.index,
@@ -77,23 +90,46 @@ def open_question_log(settings: Settings) -> QuestionLog | None:
         return None
 
 
-def build_service(settings: Settings, stores: Stores | None = None) -> QuestionService:
+def build_service(
+    settings: Settings, stores: Stores | None = None, in_background: bool = False
+) -> QuestionService:
     """The service for `settings`: the articles loaded (and watched for changes once asked), and
     the question log opened unless it is off. `stores` lets a runner share its rate limiter (in
-    this process or in Redis) with its adapter's duplicate check."""
-    watcher: CorpusWatcher[AnsweringCore] = CorpusWatcher(
+    this process or in Redis) with its adapter's duplicate check.
+
+    With `in_background`, it returns at once and the articles are read (the index built, if it
+    must be) in a background thread; until then a question is told the bot is still reading
+    them (`QuestionService.readiness` is "building"). A missing folder, or one with no article
+    file, still raises CorpusError at once; articles that fail to load later are logged, and
+    answered from as soon as they are fixed."""
+    service = QuestionService(core=None, limiter=(stores or stores_for(settings)).limiter)
+    watcher: CorpusWatcher["AnsweringCore"] = CorpusWatcher(
         settings.corpus_dir,
-        build=lambda: load_core(settings),
+        build=lambda: load_core(settings, progress=service.build_progress),
         interval_seconds=settings.reload_seconds,
         broken_files=lambda core: core.broken_files,  # named in the log, once each
     )
-    core = watcher.load()
-    return QuestionService(
-        core=core,
-        limiter=(stores or stores_for(settings)).limiter,
-        question_log=open_question_log(settings),
-        watcher=watcher,
-    )
+    service.watcher = watcher
+    if in_background:
+        check_corpus_folder(settings.corpus_dir)
+        service.question_log = open_question_log(settings)
+        service.load_in_background()
+    else:
+        started = time.perf_counter()
+        service.core = watcher.load()  # before the log is opened: a failure here leaves nothing open
+        log.info("ready: the articles are read (%.1f s); answering questions", time.perf_counter() - started)
+        service.question_log = open_question_log(settings)
+    return service
+
+
+def _index_to_build(settings: Settings) -> bool:
+    """Whether loading the articles would build or update the index (else it is a quick load)."""
+    if not (index_folder(settings.cache_dir, settings.corpus_dir) / MANIFEST).exists():
+        return True  # no index at all: known without importing the index code
+    from index.analysis import Analyzer
+    from index.cache import is_current
+
+    return not is_current(settings.corpus_dir, settings.cache_dir, Analyzer())
 
 
 @dataclass(frozen=True)
@@ -110,7 +146,10 @@ def running(settings: Settings) -> Iterator[RunningBot]:
     the service when the runner is done. Raises SetupError when the articles cannot be loaded."""
     stores = stores_for(settings)
     try:
-        service = build_service(settings, stores)
+        # A current cache loads in a moment, before serving; a build (or an update) happens
+        # while serving, and questions asked meanwhile are told so.
+        building = _index_to_build(settings)
+        service = build_service(settings, stores, in_background=building)
     except CorpusError as exc:
         raise SetupError(str(exc)) from None  # CorpusError already names the folder or file
     log.info("answered events and rate limits are kept %s", stores.description)

@@ -3,3 +3,9 @@
 ANSWERED_MESSAGE = "Here is what the articles say:"
 RATE_LIMITED_MESSAGE = "You're asking faster than I can keep up. Please wait a few seconds and ask again."
 ERROR_MESSAGE = "Sorry, something went wrong while looking that up. Please try again in a moment."
+STILL_READING_MESSAGE = "I'm still reading the articles{progress}; ask again in a minute."
+"""While a bot's first index is built; `progress` is " (62%)" once the build reports it, else empty."""
+NOT_LOADED_MESSAGE = (
+    "I can't read the articles right now, so I can't answer yet; the bot's log says why. "
+    "Please ask again later."
+)
