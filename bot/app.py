@@ -7,24 +7,30 @@ and the tests build through these functions, so there is one way to assemble the
 
 Failure behaviour: `load_core` and `build_service` raise `CorpusError` when the articles cannot
 be loaded (the caller decides how to say so; for a load in the background, see `build_service`);
-a question log that cannot be opened is logged and left out, never fatal (answering matters more than logging); `running` closes the service
+`deployment_secret` raises `SetupError` when the key
+cannot be had, and `running` when Redis records another secret's fingerprint (replicas must share
+one); a question log that cannot be opened is logged and left out, never fatal (answering matters
+more than logging), except one this replica must not write into (its database records another
+secret's fingerprint, or a newer schema: SetupError); `running` closes the service
 whatever happens inside it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
+from bot.service.privacy import KeyedSeenEvents, check_secret_text, load_or_create_secret, secret_fingerprint
 from bot.errors import CorpusError, SetupError
 from bot.service.questions import QuestionService
 from bot.service.reload import CorpusWatcher
 from bot.settings import Settings
 from bot.stores.choice import Stores, open_stores
+from bot.stores.questionlog.database import DATABASE_ERRORS, describe_database
 from bot.stores.questionlog.store import QuestionLog
 from corpus.loader import check_corpus_folder
 from index.location import MANIFEST, index_folder
@@ -65,29 +71,71 @@ def core_over(loaded: LoadedIndex, settings: Settings) -> AnsweringCore:
     )
 
 
+def deployment_secret(settings: Settings) -> bytes:
+    """The key of every hash of a platform ID: QABOT_SECRET, else the key file (made on first use).
+
+    Raises SetupError (one line, never the key) when QABOT_SECRET is too short or the key file
+    cannot be made or read."""
+    try:
+        if settings.secret:
+            return check_secret_text(settings.secret.reveal(), "QABOT_SECRET")
+        return load_or_create_secret(settings.secret_key_file())
+    except ValueError as exc:
+        raise SetupError(str(exc)) from None
+    except OSError as exc:
+        raise SetupError(
+            f"cannot make or read the secret key file {settings.secret_key_file()}: {exc.strerror or exc}; "
+            "set QABOT_SECRET or QABOT_SECRET_FILE"
+        ) from None
+
+
 def stores_for(settings: Settings) -> Stores:
-    """Where rate limits and answered events are kept: this process, or the Redis the settings name."""
-    return open_stores(
+    """Where rate limits and answered events are kept: this process, or the Redis the settings name.
+    Event keys are hashed with the deployment secret before any store sees them."""
+    stores = open_stores(
         settings.rate_limit,
         redis_url=settings.redis_url.reveal(),
         redis_prefix=settings.redis_prefix,
         redis_timeout=settings.redis_timeout,
     )
+    return dataclasses.replace(stores, seen_events=KeyedSeenEvents(stores.seen_events, deployment_secret(settings)))
 
 
 def open_question_log(settings: Settings) -> QuestionLog | None:
     """The question log, or None: when QABOT_QUESTION_LOG is off, or (with one error in the log)
-    when it cannot be opened, since answering questions matters more than logging them."""
+    when it cannot be opened, since answering questions matters more than logging them.
+
+    With QABOT_DATABASE_URL it is the PostgreSQL log every replica shares, else the SQLite file.
+    Raises SetupError (KeyMismatchError, SchemaTooNewError) when this replica must not write into
+    the log at all: it hashes IDs with another key, or the log is newer than this code.
+    """
     if not settings.question_log:
         return None
     path = settings.question_log_file()
+    # The deployment secret, as text: the log rehashes the service's keys with it. Its database
+    # records the secret's fingerprint, so a replica with another secret is refused (SetupError).
+    key = deployment_secret(settings)
+    secret, fingerprint = key.decode("utf-8"), secret_fingerprint(key)
+    url = settings.database_url.reveal()
+    where = f"in {describe_database(url)}" if url else f"at {path}"
     try:
-        return QuestionLog.open(
-            path, secret=settings.question_log_secret.reveal(), retention_days=settings.question_log_days
+        if url:
+            return QuestionLog.open_postgres(
+                url, secret=secret, retention_days=settings.question_log_days, fingerprint=fingerprint
+            )
+        return QuestionLog.open(path, secret=secret, retention_days=settings.question_log_days, fingerprint=fingerprint)
+    except (OSError, ValueError, *DATABASE_ERRORS) as exc:
+        log.error(
+            "the question log %s cannot be used (%s); answering without it, and without 👍/👎",
+            where,
+            _one_line(exc),
         )
-    except (OSError, sqlite3.Error, ValueError) as exc:
-        log.error("the question log at %s cannot be used (%s); answering without it, and without 👍/👎", path, exc)
         return None
+
+
+def _one_line(exc: BaseException) -> str:
+    # psycopg's messages run over several lines (and may quote the connection string's host).
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def build_service(
@@ -102,7 +150,9 @@ def build_service(
     them (`QuestionService.readiness` is "building"). A missing folder, or one with no article
     file, still raises CorpusError at once; articles that fail to load later are logged, and
     answered from as soon as they are fixed."""
-    service = QuestionService(core=None, limiter=(stores or stores_for(settings)).limiter)
+    service = QuestionService(
+        core=None, limiter=(stores or stores_for(settings)).limiter, id_secret=deployment_secret(settings)
+    )
     watcher: CorpusWatcher["AnsweringCore"] = CorpusWatcher(
         settings.corpus_dir,
         build=lambda: load_core(settings, progress=service.build_progress),
@@ -145,6 +195,9 @@ def running(settings: Settings) -> Iterator[RunningBot]:
     """Build the bot's service and stores, watch the articles (SIGHUP reloads at once), and close
     the service when the runner is done. Raises SetupError when the articles cannot be loaded."""
     stores = stores_for(settings)
+    refusal = stores.compare_secret(secret_fingerprint(deployment_secret(settings)))
+    if refusal is not None:
+        raise SetupError(refusal)
     try:
         # A current cache loads in a moment, before serving; a build (or an update) happens
         # while serving, and questions asked meanwhile are told so.

@@ -74,12 +74,13 @@ class SecretRedactor(logging.Filter):
 
 
 def configured_secrets(settings: Settings) -> list[str]:
-    """Every secret value in `settings`, and the password inside QABOT_REDIS_URL."""
+    """Every secret value in `settings`, and the passwords inside QABOT_REDIS_URL and QABOT_DATABASE_URL."""
     values = [getattr(settings, f.name).reveal() for f in fields(settings) if isinstance(f.default, Secret)]
-    redis_url = settings.redis_url.reveal()
-    if redis_url:
+    for url in (settings.redis_url.reveal(), settings.database_url.reveal()):
+        if not url:
+            continue
         try:
-            password = urlsplit(redis_url).password
+            password = urlsplit(url).password
         except ValueError:
             password = None
         if password:

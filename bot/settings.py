@@ -21,6 +21,10 @@ from bot.stores.ratelimit import RateLimit
 
 APP_NAME = "qabot"
 
+RENAMED = {"QABOT_QUESTION_LOG_SECRET": "QABOT_SECRET"}
+"""Settings that were renamed: one still set stops the bot with a line naming the new name,
+rather than being silently ignored (an ignored key would change every hash)."""
+
 
 class Secret:
     """A token or secret. Printing, logging or repr-ing it never shows the value."""
@@ -131,6 +135,28 @@ def _redis_url(text: str) -> Secret:
     return Secret(value)
 
 
+def _database_url(text: str) -> Secret:
+    # A Secret: the URL usually carries the database password.
+    value = text.strip()
+    if value and not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError("must start with postgresql://, for example postgresql://qabot:PASSWORD@127.0.0.1:5432/qabot")
+    return Secret(value)
+
+
+def _port(text: str) -> int:
+    value = _whole_number(text, "must be a port number from 0 to 65535 (0: any free port)")
+    if not 0 <= value <= 65535:
+        raise ValueError("must be a port number from 0 to 65535 (0: any free port)")
+    return value
+
+
+def _host(text: str) -> str:
+    value = text.strip()
+    if not value or any(c.isspace() for c in value):
+        raise ValueError("must be a host name or address, for example 127.0.0.1")
+    return value
+
+
 def _positive_seconds(text: str) -> float:
     value = _number(text, "must be a number of seconds above 0")
     if not value > 0:
@@ -179,11 +205,12 @@ class Settings:
         "Where the built index is cached (outside the source tree).",
     )
     top_k: int = _setting("QABOT_TOP_K", _positive_int, 3, "How many passages an answer shows.")
-    min_confidence: float = _setting(
+    min_confidence: float | None = _setting(
         "QABOT_MIN_CONFIDENCE",
         _fraction,
-        0.42,
-        "How much of a question's weight (0..1) the best passage must cover to count as an answer.",
+        None,
+        "Probability (0..1) that the best passage answers, below which the bot declines; "
+        "empty: the decline model's own threshold (index/data/decline_model.json).",
     )
     max_question_chars: int = _setting(
         "QABOT_MAX_QUESTION_CHARS", _positive_int, 1000, "Longer questions are politely refused."
@@ -283,18 +310,38 @@ class Settings:
         None,
         "The question log's SQLite file. Default: questions.sqlite3 in the user data folder.",
     )
-    question_log_secret: Secret = _setting(
-        "QABOT_QUESTION_LOG_SECRET",
-        _secret,
-        Secret(""),
-        "Key for hashing user and channel IDs in the log. Default: a random key kept beside the log file.",
-    )
     question_log_days: int = _setting(
         "QABOT_QUESTION_LOG_DAYS",
         _positive_int,
         30,
         "Questions older than this many days are deleted from the log.",
     )
+    database_url: Secret = _setting(
+        "QABOT_DATABASE_URL",
+        _database_url,
+        Secret(""),
+        "PostgreSQL database (postgresql://...) holding the question log every replica shares; empty: the SQLite file.",
+    )
+
+    secret: Secret = _setting(
+        "QABOT_SECRET",
+        _secret,
+        Secret(""),
+        "Key for every hash of a platform ID (rate limits, answered events, jobs, the question log); "
+        "every replica needs the same one. Default: a random key made on first use in QABOT_SECRET_FILE.",
+    )
+    secret_file: Path | None = _setting(
+        "QABOT_SECRET_FILE",
+        _path,
+        None,
+        "Where the key is kept when QABOT_SECRET is unset. Default: secret.key in the user data folder.",
+    )
+
+    def secret_key_file(self) -> Path:
+        """The key file used when QABOT_SECRET is unset (resolved when asked, like the log's path)."""
+        if self.secret_file is not None:
+            return self.secret_file
+        return Path(platformdirs.user_data_dir(APP_NAME)) / "secret.key"
 
     def question_log_file(self) -> Path:
         """Where the question log lives. Resolved when asked, so a changed XDG_DATA_HOME or HOME counts."""
@@ -318,6 +365,9 @@ class Settings:
         if dotenv_path is not None and Path(dotenv_path).is_file():
             source.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
         source.update(os.environ if environ is None else environ)
+        for old_name, new_name in RENAMED.items():
+            if source.get(old_name, "").strip():
+                raise SettingsError(f"{old_name} is replaced by {new_name} (one key for every hash); rename it")
         values: dict[str, object] = {}
         for f in fields(cls):
             env = f.metadata["env"]

@@ -10,6 +10,7 @@ million sentences stay quick).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Sequence
 
 from index.query import QuestionKind
@@ -19,6 +20,11 @@ HAS_NUMBER = 2
 HAS_REASON = 4
 HAS_NAME = 8
 HAS_PLACE = 16
+IS_HEADLINE = 32
+"""A headline: the first paragraph of an article, one sentence, no full stop."""
+MAY_DEFINE = 64
+"""The sentence has the shape of a definition somewhere ("Name, a ...", "Name is the ...",
+"called Name", "Name (ABC)"): only these are checked against a "what is X" question's X."""
 
 _TIME_WORDS = frozenset(
     "january february march april june july august september october november december "
@@ -73,7 +79,79 @@ def sentence_flags(sentence: str, words: Sequence[str]) -> int:
         flags |= HAS_NAME
     if _PLACE.search(sentence):
         flags |= HAS_PLACE
+    if may_define(sentence):
+        flags |= MAY_DEFINE
     return flags
+
+
+_SENTENCE_END = (".", "!", "?", '"', "\u201d", "'", "\u2019", ")", ":")
+
+
+def is_headline(sentence: str, paragraph: int, alone: bool) -> bool:
+    """A sentence alone in an article's first paragraph, without a full stop: its headline."""
+    return paragraph == 0 and alone and not sentence.rstrip().endswith(_SENTENCE_END)
+
+
+_DEFINING_CUE = (
+    r"(?:\s+\([^)]{0,80}\))?"  # "Flock Safety (Flock),"
+    r"(?:\s*,\s*|\s+[\u2014\u2013-]+\s+|\s+(?:is|was|are|were|has been)\s+)"
+    r"(?:(?:a|an|the|one of the|which|who|known as|described as)\b)"
+    r"(?!\s+(?:move|decision|step|sign|shift|change|development|day|week|month|year|time)\b)"
+)
+"""What follows a name that says what it is. "X, a move that ..." speaks of the clause, not X."""
+_NAME_TAIL = r"(?:\s+[A-Z][\w\u2019'&.-]*)*"
+"""A name may go on past the question's words: "what is flock" -> "Flock Safety, a firm..."."""
+
+
+_ANY_DEFINITION = re.compile(
+    rf"[A-Z][\w\u2019'&.-]*{_NAME_TAIL}(?:\s+[a-z]+)?{_DEFINING_CUE}"
+    r"|\b(?:called|named|known as|dubbed)\s+[\"\u201c]?[A-Za-z]"
+    r"|\s\([A-Z][\w.&-]*\)"
+)
+
+
+def may_define(sentence: str) -> bool:
+    """Whether the sentence says what something is, whatever it is (see MAY_DEFINE)."""
+    return _ANY_DEFINITION.search(sentence) is not None
+
+
+@lru_cache(maxsize=256)
+def defining_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A pattern that finds a sentence saying what the thing named by `words` is (each a
+    word's start, any case): "X, a ...", "X is the ...", "X's feature, which ...",
+    "X — the company ...", "a program called X", "Customs and Border Protection (X)"."""
+    starts = [re.escape(w) for w in words if w]
+    if not starts:
+        return None
+    name = r"\s+".join(rf"(?i:{w})\w*" for w in starts)
+    return re.compile(
+        rf"\b{name}{_NAME_TAIL}(?:\s+[a-z]+)?{_DEFINING_CUE}"
+        rf"|\b(?:called|named|known as|dubbed)\s+[\"\u201c]?{name}"
+        rf"|[A-Z]\w+(?:\s+(?:and\s+|of\s+|for\s+|the\s+)?[A-Z]\w+)+\s+\({name}\)"
+    )
+
+
+_CAPITALISED = re.compile(r"(?<=[\w,;:\u201d\"'] )[A-Z][\w\u2019'-]*")
+
+
+def offers_answer(kind: QuestionKind, sentence: str, words: Sequence[str], asked: frozenset[str]) -> bool | None:
+    """Whether the sentence holds an answer of the kind asked that the question does not
+    already give: a date for "when", a number for "how many", a name for "who", a place for
+    "where" other than the question's own words (`asked`, casefolded); a reason cue for "why".
+    None for kinds with no such answer (yes/no, other, definitions)."""
+    fresh = [w for w in words if w not in asked]
+    if kind is QuestionKind.TIME:
+        return any(w in _TIME_WORDS or _is_year(w) for w in fresh)
+    if kind is QuestionKind.QUANTITY:
+        return any(w[:1].isdigit() or w in _NUMBER_WORDS for w in fresh)
+    if kind is QuestionKind.PERSON:
+        return any(name.casefold().rstrip("\u2019's") not in asked for name in _CAPITALISED.findall(sentence))
+    if kind is QuestionKind.PLACE:
+        return any(m.group(0).split()[-1].casefold() not in asked for m in _PLACE.finditer(sentence))
+    if kind is QuestionKind.REASON:
+        vocabulary = set(words)
+        return bool(vocabulary & _REASON_WORDS) or _has_phrase(words, _REASON_PHRASES)
+    return None
 
 
 def wanted_flag(kind: QuestionKind) -> int:

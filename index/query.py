@@ -37,9 +37,15 @@ EXPANSION_WEIGHT = 0.45
 """An expansion next to a word the articles do use."""
 MAX_CONCEPTS = 40
 """Questions longer than this (in content words) are cut; nobody asks that much at once."""
+COMMON_WORDS = 2000
+COMMON_SHARE = 0.05
+"""A four-letter question word the articles lack is corrected only to one of their most frequent
+words: the first COMMON_SHARE of their vocabulary, at most COMMON_WORDS."""
 
 
 class QuestionKind(str, enum.Enum):
+    DEFINITION = "definition"
+    """"what is X", "who is X": the answer says what X is."""
     REASON = "reason"
     TIME = "time"
     QUANTITY = "quantity"
@@ -47,6 +53,30 @@ class QuestionKind(str, enum.Enum):
     PLACE = "place"
     YES_NO = "yes_no"
     OTHER = "other"
+
+
+_DEFINITION = re.compile(
+    r"^\s*(?:so\s+)?(?:what|wat|wut|who)(?:'s|s|\s+is|\s+are|\s+was|\s+were)\s+(?:the\s+|a\s+|an\s+)?"
+    r"(?P<subject>[^\s?!.,]+(?:\s+[^\s?!.,]+){0,3}?)\s*(?:exactly|again|anyway)?\s*[?!.]*\s*$"
+)
+"""The whole question is "what is X" / "who's X" (X up to four words): X is to be defined."""
+
+
+def definition_subject(question: str) -> str | None:
+    """X in "what is X?", "whats X", "who is X" (casefolded), else None."""
+    match = _DEFINITION.match(clean_text(question).casefold())
+    if not match:
+        return None
+    subject = match.group("subject")
+    words = subject.split()
+    # "what is France a region of": X would end in a preposition or hold an article, so the
+    # question asks something about X, not what X is.
+    if words[-1] in _NOT_SUBJECT_END or any(w in ("a", "an", "the") for w in words[1:]):
+        return None
+    return subject
+
+
+_NOT_SUBJECT_END = frozenset("of in on at to for from with by about into than as a an the".split())
 
 
 _KIND_PATTERNS: list[tuple[QuestionKind, re.Pattern[str]]] = [
@@ -80,12 +110,18 @@ _ANSWER_TYPE_NOUNS = re.compile(
 )
 
 
+_CATEGORY = re.compile(r"^\s*(?:which|what)\s+([^\W\d_]+)\b")
+"""The noun right after an opening "which" / "what": often the category of the answer."""
+
+
 def strip_answer_type_words(question: str) -> str:
     return _ANSWER_TYPE_NOUNS.sub(" ", question)
 
 
 def question_kind(question: str) -> QuestionKind:
     text = clean_text(question).casefold()
+    if definition_subject(text) is not None:
+        return QuestionKind.DEFINITION
     for kind, pattern in _KIND_PATTERNS:
         if pattern.search(text):
             return kind
@@ -194,9 +230,18 @@ class Vocabulary:
         for word in self.surface:
             self._buckets.setdefault((word[:1], len(word)), []).append(word)
 
+    @cached_property
+    def common(self) -> frozenset[str]:
+        """The articles' most frequent words (`surface` is in frequency order):
+        short words are corrected only to these, where a one-letter slip is likely a typo."""
+        return frozenset(list(self.surface)[: min(COMMON_WORDS, int(COMMON_SHARE * len(self.surface)))])
+
     def correct(self, word: str) -> str | None:
-        """The closest article word (or stopword) to a misspelt `word`, or None."""
-        if len(word) < 5 or not word.isalpha():
+        """The closest article word (or stopword) to a misspelt `word`, or None.
+
+        Words of 5 letters or more: within one edit (two from 8 letters). Four-letter words:
+        one edit from one of the articles' common words (or a stopword), same first letter."""
+        if len(word) < 4 or not word.isalpha():
             return None
         # Imported here: most questions need no spelling repair, and start-up time matters.
         from rapidfuzz import process
@@ -207,8 +252,40 @@ class Vocabulary:
             w for size in range(len(word) - limit, len(word) + limit + 1)
             for w in self._buckets.get((word[:1], size), ())
         ]
-        best = process.extractOne(word, candidates, scorer=Levenshtein.distance, score_cutoff=limit)
+        if len(word) == 4:
+            common = self.common
+            candidates = [w for w in candidates if w in common or w not in self.surface]
+        found = process.extract(word, candidates, scorer=Levenshtein.distance, score_cutoff=limit, limit=None)
+        if not found:
+            return None
+        # Equally close: a stopword first ("realy" is "really", not "real"), then the commoner word.
+        rank = self._frequency_rank
+        return min(found, key=lambda f: (f[1], rank.get(f[0], -1)))[0]
+
+    @cached_property
+    def _frequency_rank(self) -> dict[str, int]:
+        return {w: i for i, w in enumerate(self.surface)}
+
+    def correct_term(self, term: str) -> str | None:
+        """An index term one edit from a misspelt word's stem ("anounc" -> "announc": the
+        misspelling is two edits from "announced" but one from its stem), or None."""
+        if len(term) < 5 or not term.isalpha():
+            return None
+        from rapidfuzz import process
+        from rapidfuzz.distance import Levenshtein
+
+        buckets = self._term_buckets
+        candidates = [t for size in (len(term) - 1, len(term), len(term) + 1) for t in buckets.get((term[:1], size), ())]
+        best = process.extractOne(term, candidates, scorer=Levenshtein.distance, score_cutoff=1)
         return best[0] if best else None
+
+    @cached_property
+    def _term_buckets(self) -> dict[tuple[str, int], list[str]]:
+        buckets: dict[tuple[str, int], list[str]] = {}
+        for term in self.terms:
+            if term.isalpha():
+                buckets.setdefault((term[:1], len(term)), []).append(term)
+        return buckets
 
 
 def parse_question(
@@ -216,7 +293,15 @@ def parse_question(
 ) -> Query:
     """Turn a question into concepts with weighted index terms."""
     lexicon = lexicon or Lexicon.bundled()
-    words = analyzer.words(strip_answer_type_words(clean_text(question).casefold()))
+    text = strip_answer_type_words(clean_text(question).casefold())
+    words = analyzer.words(text)
+    category = _CATEGORY.match(text)
+    if category and words and words[0] in ("which", "what"):
+        # "which river flows through paris": the articles name the river ("the Seine") without
+        # calling it one; a category word they never use is the kind of answer, not a missing word.
+        noun = category.group(1)
+        if analyzer.term(noun) not in vocabulary.terms and noun not in lexicon.entries and len(words) > 2:
+            del words[1]
     concepts: list[Concept] = []
     i = 0
     phrase_starts = lexicon.phrase_starts
@@ -250,6 +335,8 @@ def _word_concept(
     expansions = lexicon.entries.get((word,), ())
     if term is None and not expansions:
         return None  # a stopword
+    if expansions and term not in vocabulary.terms and not any(analyzer.phrase_terms(p) for p in expansions):
+        return None  # chat shorthand for a stopword ("u" -> you, "wat" -> what)
     terms: dict[str, float] = {}
     if term is not None and term in vocabulary.terms:
         terms[term] = OWN_WEIGHT
@@ -267,6 +354,10 @@ def _word_concept(
                     return None  # a misspelt stopword ("realy")
                 terms[fixed] = REPAIRED_WEIGHT
                 expansions = lexicon.entries.get((corrected,), ())
+            else:
+                fixed = vocabulary.correct_term(term)
+                if fixed is not None:
+                    terms[fixed] = REPAIRED_WEIGHT
     _add_expansions(terms, expansions, analyzer, vocabulary)
     if term is None and not terms:
         return None

@@ -17,7 +17,9 @@ sentences state the same fact only when both hold:
     5800000, as is "5.8 million dollars"), and percent and currency signs;
   - months, weekdays and "today"/"yesterday"/"tomorrow"/"tonight";
   - negation ("not", "never", "didn't", "without", ...): present in both or in neither;
-  - vague amounts ("hundreds", "thousands", "dozens" of ...);
+  - ordinals ("first", "21st"), vague amounts ("hundreds", "thousands" of ...) and
+    the direction of a change or comparison ("rose"/"fell", "more"/"fewer",
+    "before"/"after"): a near-copy with the opposite word says the opposite;
   - names: each name (a run of capitalised words that are not stopwords: people,
     firms, places, acronyms) must be found in the other sentence: all its words
     there in any case, or a name of the other's made of some of its words.
@@ -107,7 +109,17 @@ _VAGUE_AMOUNTS = {
     "millions": "millions", "billions": "billions", "trillions": "trillions",
 }
 """Amounts without a number: "thousands of requests" is not "hundreds of requests"."""
-_NOT_NAMES = frozenset((*_MONTHS, *_CAPITALISED_MONTHS, *_DAYS, *_NEGATIONS, *_ORDINALS, *_VAGUE_AMOUNTS))
+_DIRECTIONS = {
+    **dict.fromkeys(("rise", "rises", "rose", "risen", "rising", "increase", "increases", "increased",
+                     "increasing", "grew", "grow", "grows", "growing", "grown"), "up"),
+    **dict.fromkeys(("fall", "falls", "fell", "fallen", "falling", "decrease", "decreases", "decreased",
+                     "decreasing", "declined", "shrank", "shrunk"), "down"),
+    **dict.fromkeys(("more", "higher", "greater", "larger", "most", "highest", "largest"), "more"),
+    **dict.fromkeys(("less", "fewer", "lower", "smaller", "least", "fewest", "lowest", "smallest"), "less"),
+    "before": "before", "after": "after",
+}
+"""Words for the direction of a change or a comparison: "rose to 27%" is not "fell to 27%"."""
+_NOT_NAMES = frozenset((*_MONTHS, *_CAPITALISED_MONTHS, *_DAYS, *_NEGATIONS, *_ORDINALS, *_VAGUE_AMOUNTS, *_DIRECTIONS))
 """Capitalised, these are still anchors of their own kind, not names ("October", "Never")."""
 NEGATED = "¬"
 """The anchor a sentence with any negation carries (presence, not count)."""
@@ -121,7 +133,8 @@ class Facts(NamedTuple):
     """What `same_fact` compares of one sentence, besides its content terms."""
 
     anchors: frozenset[str]
-    """Numbers (canonical values), signs, months, days, and `NEGATED` if negated."""
+    """Numbers (canonical values), signs, months, days, ordinals, vague amounts, directions,
+    and `NEGATED` if negated."""
     names: frozenset[frozenset[str]]
     """Each name (a run of capitalised non-stopwords) as its set of words, case-folded,
     possessive "'s" dropped."""
@@ -178,6 +191,8 @@ def sentence_facts(text: str, stopwords: frozenset[str]) -> Facts:
             anchors.add(f"#{_ORDINALS[folded]}")
         elif folded in _VAGUE_AMOUNTS:
             anchors.add(f"~{_VAGUE_AMOUNTS[folded]}")
+        elif folded in _DIRECTIONS:
+            anchors.add(f"dir:{_DIRECTIONS[folded]}")
     numbers.flush()
     _end_name(name, names)
     runs = frozenset(" ".join(sequence[i : i + QUOTED_WORDS]) for i in range(len(sequence) - QUOTED_WORDS + 1))

@@ -27,8 +27,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from index.features import answer_type_required, wanted_flag
-from index.query import Concept, Query, QuestionKind
+from index.features import IS_HEADLINE, MAY_DEFINE, answer_type_required, defining_pattern, wanted_flag
+from index.query import Concept, Query, QuestionKind, definition_subject
 from index.same_fact import same_fact, share_terms
 from index.sentence_index import SentenceIndex
 
@@ -49,6 +49,14 @@ reason cue counts most."""
 UNKNOWN_WEIGHT = 1.0
 """An unknown word weighs like the rarest term: it occurs in no sentence at all."""
 MISSING_TYPE_PENALTY = 0.5
+HEADLINE_WEIGHT = 0.3
+"""A headline's score is cut to this share: it names the story without saying much, so it
+is a passage only when no sentence of the articles answers better."""
+DEFINING_BONUS = 1.0
+"""Score multiplier bonus for a sentence that says what the X of "what is X" is."""
+DEFINING_POOL = 300
+"""How many of the best candidates are checked for a definition (a regular expression each;
+the defining sentence is often long, so it can rank low on the subject's words alone)."""
 CANDIDATE_POOL = 20
 ALSO_REPORTED_FLOOR = 0.4
 """A sentence below this share of the best score is not checked as a duplicate of a passage."""
@@ -73,6 +81,11 @@ class Hit(NamedTuple):
 class Ranking(NamedTuple):
     hits: tuple[Hit, ...]
     best_coverage: float
+    own_coverage: float = 0.0
+    """The share of the question's weight the first hit's own sentence covers (no context)."""
+    heaviest_missing: float = 1.0
+    """The weight (as a share of the rarest term's) of the heaviest question concept that neither
+    the first hit nor the sentences around it hold; 1 for a word the articles never use."""
 
 
 class TermPostings(NamedTuple):
@@ -118,10 +131,16 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     own = gain.sum(axis=0)  # > 0: every candidate holds a question term
     score = own + CONTEXT_WEIGHT * np.maximum(context_gain - gain, 0.0).sum(axis=0)
 
+    flags = index.flags.take(candidates)
     flag = wanted_flag(query.kind)
-    has_type = (index.flags[candidates] & flag) != 0 if flag else None
+    has_type = (flags & flag) != 0 if flag else None
+    # One multiplier per candidate: the answer-kind bonus, and the headline's cut.
+    factor = np.where(flags & IS_HEADLINE, HEADLINE_WEIGHT, 1.0)
     if has_type is not None:
-        score = score * np.where(has_type, 1.0 + KIND_BONUS.get(query.kind, 0.0), 1.0)
+        factor *= np.where(has_type, 1.0 + KIND_BONUS.get(query.kind, 0.0), 1.0)
+    score = score * factor
+    if query.kind is QuestionKind.DEFINITION:
+        score = _prefer_definitions(index, query, candidates, score)
 
     unknown = len(query.concepts) - len(concepts)
     rarest = math.log(bm25.chunk_count + 1)
@@ -134,7 +153,47 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     order = np.argsort(-score, kind="stable")[:CANDIDATE_POOL]
     hits = _pick(index, candidates, order, score, coverage, k)
     best = max((h.coverage for h in hits), default=0.0)
-    return Ranking(hits=hits, best_coverage=best)
+    # For the decline decision: what the first hit (always the best-scoring candidate) holds itself,
+    # and the heaviest concept it and its context lack.
+    top = int(order[0])
+    own = covered[:, top]
+    missing = weights[(own == 0) & (context_cover[:, top] == 0)]
+    heaviest = 1.0 if unknown else (float(missing.max()) / rarest if len(missing) else 0.0)
+    return Ranking(hits=hits, best_coverage=best, own_coverage=float(own.sum() / total), heaviest_missing=heaviest)
+
+
+def _prefer_definitions(index: SentenceIndex, query: Query, candidates: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Lift, among the best candidates, the sentences that say what X is ("X, a ...")."""
+    subject = definition_subject(query.question)
+    if not subject:
+        return score
+    pattern = defining_pattern(tuple(_name_starts(index, query, subject.split())))
+    if pattern is None:
+        return score
+    best = np.argsort(-score, kind="stable")[:DEFINING_POOL]
+    best = best[(index.flags[candidates[best]] & MAY_DEFINE) != 0]  # a cheap first sieve, set on build
+    texts = index.texts
+    defining = [i for i, chunk in zip(best.tolist(), candidates[best].tolist()) if pattern.search(texts[chunk])]
+    if defining:
+        score = score.copy()
+        score[defining] *= 1.0 + DEFINING_BONUS
+    return score
+
+
+def _name_starts(index: SentenceIndex, query: Query, subject: list[str]) -> list[str]:
+    """How each word of X starts in the articles: the word itself when they use it, else its
+    repair's stem ("flok" -> "flock"), a Snowball stem cut back where it turned y into i."""
+    starts = []
+    analyzer = index.analyzer
+    by_word = {c.text: c for c in query.concepts}
+    for word in subject:
+        concept = by_word.get(word)
+        if concept is None or not concept.terms or analyzer.term(word) in concept.terms:
+            starts.append(word)
+            continue
+        stem = max(concept.terms, key=concept.terms.__getitem__)
+        starts.append(stem[:-1] if stem.endswith("i") else stem)
+    return starts
 
 
 def _gather(

@@ -23,7 +23,7 @@ import numpy as np
 from corpus import Article
 from index.analysis import Analyzer
 from index.chunking import Chunk, chunk_article
-from index.features import sentence_flags
+from index.features import IS_HEADLINE, is_headline, sentence_flags
 from index.progress import BuildProgress, ProgressCallback, report
 from index.query import Vocabulary
 from index.same_fact import Facts, sentence_facts
@@ -350,6 +350,11 @@ def _analyse_chunks(chunks: Sequence[Chunk], analyzer: Analyzer) -> _Part:
         flat.extend(kept)
         lengths[i] = len(kept)
         flags[i] = sentence_flags(chunk.text, words)
+        if chunk.position == 0 and chunk.paragraph == 0:
+            following = chunks[i + 1] if i + 1 < n else None
+            alone = following is None or (following.article, following.paragraph) != (chunk.article, chunk.paragraph)
+            if is_headline(chunk.text, chunk.paragraph, alone):
+                flags[i] |= IS_HEADLINE
         for acronym, name in name_initials(chunk.text):
             own = acronyms.setdefault(chunk.article, {})
             if acronym not in own:

@@ -10,6 +10,8 @@ import pytest
 from bot.answering.core import AnsweringCore
 from bot.app import load_core
 from bot.settings import Settings
+from tests.support.question_logs import LogPlace
+from tests.support.postgres_server import PostgresServer, start_postgres
 from tests.support.redis_server import RedisServer, start_redis
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,6 +50,29 @@ def redis_url(redis_server: RedisServer) -> str:
     """The URL of the session's Redis, emptied for this test."""
     redis_server.flush()
     return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the session (skipped without one, failed in CI)."""
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The URL of a new, empty database of the session's PostgreSQL, for this test alone."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log_place(request: pytest.FixtureRequest, tmp_path: Path) -> LogPlace:
+    """The question log in a SQLite file, then (the same test again) in a PostgreSQL database."""
+    path = tmp_path / "data" / "questions.sqlite3"
+    if request.param == "sqlite":
+        return LogPlace("sqlite", path)
+    return LogPlace("postgresql", path, request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture

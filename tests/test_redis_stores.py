@@ -13,6 +13,7 @@ from typing import Callable
 import pytest
 
 from bot.app import stores_for
+from bot.service.privacy import KeyedSeenEvents
 from bot.errors import SettingsError
 from bot.settings import Settings
 from bot.stores.ratelimit import RateLimit, SlidingWindowLimiter
@@ -200,7 +201,7 @@ def test_a_wrong_redis_password_fails_open_without_showing_any_password(
 def test_without_a_redis_url_the_stores_are_this_processes_own():
     stores = stores_for(Settings.load(environ={}, dotenv_path=None))
     assert isinstance(stores.limiter, SlidingWindowLimiter)
-    assert isinstance(stores.seen_events, InMemorySeenEvents)
+    assert isinstance(stores.seen_events, KeyedSeenEvents) and isinstance(stores.seen_events.inner, InMemorySeenEvents)
 
 
 def test_with_a_redis_url_both_stores_are_shared_and_the_description_hides_the_password(redis_url: str):
@@ -209,8 +210,9 @@ def test_with_a_redis_url_both_stores_are_shared_and_the_description_hides_the_p
         dotenv_path=None,
     )
     stores = stores_for(settings)
-    assert isinstance(stores.limiter, RedisRateLimiter) and isinstance(stores.seen_events, RedisSeenEvents)
-    assert stores.limiter.guard is stores.seen_events.guard, "one outage, one warning"
+    assert isinstance(stores.seen_events, KeyedSeenEvents)  # event keys hashed with the deployment secret
+    assert isinstance(stores.limiter, RedisRateLimiter) and isinstance(stores.seen_events.inner, RedisSeenEvents)
+    assert stores.limiter.guard is stores.seen_events.inner.guard, "one outage, one warning"
     assert PASSWORD not in stores.description and "127.0.0.1" in stores.description
     assert PASSWORD not in repr(stores) and PASSWORD not in repr(settings)
     replica_b = stores_for(settings)

@@ -385,3 +385,14 @@ def test_env_example_holds_no_secret():
     settings = Settings.load(environ={}, dotenv_path=example)
     secret_values = {name: getattr(settings, name) for name in vars(settings) if isinstance(getattr(settings, name), Secret)}
     assert secret_values and all(not value for value in secret_values.values())
+
+
+def test_the_database_url_and_its_password_are_secrets(postgres_url: str):
+    from tests.support.postgres_server import PASSWORD as DATABASE_PASSWORD
+
+    settings = Settings.load(environ={"QABOT_DATABASE_URL": postgres_url}, dotenv_path=None)
+    assert DATABASE_PASSWORD not in repr(settings)
+    assert sorted(configured_secrets(settings)) == sorted([postgres_url, DATABASE_PASSWORD])
+    with pytest.raises(SettingsError) as caught:
+        Settings.load(environ={"QABOT_DATABASE_URL": f"mysql://u:{DATABASE_PASSWORD}@h/db"}, dotenv_path=None)
+    assert "QABOT_DATABASE_URL" in str(caught.value) and DATABASE_PASSWORD not in str(caught.value)

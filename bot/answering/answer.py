@@ -20,6 +20,9 @@ class Outcome(str, enum.Enum):
     """The best passages answer the question with enough confidence."""
     NOT_FOUND = "not_found"
     """The articles do not answer; `passages` may hold the closest ones, marked as such."""
+    CHAT = "chat"
+    """Chat noise ("help", "thanks", "lol", "quit", "?"): not searched; the message says what
+    the bot answers from, with an example question."""
     INVALID_QUESTION = "invalid_question"
     """Empty, too long, or nothing searchable left after cleaning."""
     RATE_LIMITED = "rate_limited"

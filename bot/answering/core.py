@@ -14,9 +14,11 @@ import time
 from dataclasses import dataclass, field, replace
 
 from bot.answering.answer import Answer, Outcome, Passage, Source
+from bot.answering.help import GENERIC_EXAMPLE, chat_reply, example_question, is_chat_noise
 from bot.answering.messages import ANSWERED_MESSAGE
 from corpus import Article, CorpusFileError
 from index.analysis import clean_text
+from index.decline import DeclineModel, signals
 from index.query import Lexicon, Query, Vocabulary, parse_question
 from index.selection import Hit, rank
 from index.sentence_index import NO_NEIGHBOUR, SentenceIndex
@@ -39,7 +41,10 @@ class AnsweringCore:
     vocabulary: Vocabulary
     lexicon: Lexicon
     top_k: int = 3
-    min_confidence: float = 0.42
+    min_confidence: float | None = None
+    """Below this probability that the passages answer, decline; None: the decline model's own
+    threshold (fitted for a stated precision)."""
+    decline_model: DeclineModel = field(default_factory=DeclineModel.bundled)
     max_question_chars: int = 1000
     coverage: str = ""
     """What the corpus is about, for declines; computed once (it walks every article)."""
@@ -47,6 +52,18 @@ class AnsweringCore:
     """Article files left out because they do not load; the others answer (see corpus.loader)."""
     _sources: dict[int, Source] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Each article's Source, made the first time a passage cites it (Sources are immutable)."""
+    _examples: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
+    """The example question, found the first time a reply needs it (it asks the corpus)."""
+
+    @property
+    def example_question(self) -> str:
+        """A question these articles answer, made from them (for help replies and hints)."""
+        if not self._examples:
+            # A stand-in while the example is found: finding it asks questions, and a reply to one
+            # of those may itself want the example.
+            self._examples.append(GENERIC_EXAMPLE)
+            self._examples[0] = example_question(self)
+        return self._examples[0]
 
     @classmethod
     def from_index(
@@ -55,7 +72,7 @@ class AnsweringCore:
         index: SentenceIndex,
         *,
         top_k: int = 3,
-        min_confidence: float = 0.42,
+        min_confidence: float | None = None,
         max_question_chars: int = 1000,
         broken_files: tuple[CorpusFileError, ...] = (),
     ) -> "AnsweringCore":
@@ -92,7 +109,9 @@ class AnsweringCore:
         shown = _shorten(cleaned, SHOWN_QUESTION_CHARS)
         searchable = _MENTION.sub(" ", cleaned)
         if not cleaned:
-            return self._invalid(shown, "Please ask a question, for example: “Why did Ring drop Flock?”")
+            return self._invalid(shown, f"Please ask a question, for example: “{self.example_question}”")
+        if is_chat_noise(searchable):
+            return Answer(question=shown, outcome=Outcome.CHAT, message=chat_reply(self), coverage=self.coverage)
         if len(cleaned) > self.max_question_chars:
             return self._invalid(
                 shown,
@@ -104,28 +123,45 @@ class AnsweringCore:
             return self._invalid(
                 shown,
                 "I couldn't find any words to search for in that question. "
-                "Try asking with a few specific words, for example: “Why did Ring drop Flock?”",
+                f"Try asking with a few specific words, for example: “{self.example_question}”",
             )
         if not query.known_concepts:
             return self._not_found(shown, query, (), 0.0)
         ranking = rank(self.index, query, self.top_k)
         passages = tuple(self._passage(hit) for hit in ranking.hits)
-        if not passages or ranking.best_coverage < self.min_confidence:
-            return self._not_found(shown, query, passages, ranking.best_coverage)
+        # The decision: several signals of whether the passage answers, one fitted probability.
+        values = signals(self.index, query, ranking)
+        confidence = self.decline_model.probability(values)
+        extra = {"signals": values}
+        if not passages or confidence < self.threshold:
+            return self._not_found(shown, query, passages, confidence, extra)
         return Answer(
             question=shown,
             outcome=Outcome.ANSWERED,
             message=ANSWERED_MESSAGE,
             passages=passages,
-            confidence=ranking.best_coverage,
+            confidence=confidence,
+            extra=extra,
         )
+
+    @property
+    def threshold(self) -> float:
+        """The probability below which the core declines."""
+        return self.decline_model.threshold if self.min_confidence is None else self.min_confidence
 
     def _invalid(self, shown: str, message: str) -> Answer:
         return Answer(
             question=shown, outcome=Outcome.INVALID_QUESTION, message=message, coverage=self.coverage
         )
 
-    def _not_found(self, shown: str, query: Query, closest: tuple[Passage, ...], confidence: float) -> Answer:
+    def _not_found(
+        self,
+        shown: str,
+        query: Query,
+        closest: tuple[Passage, ...],
+        confidence: float,
+        extra: dict[str, object] | None = None,
+    ) -> Answer:
         unknown = query.unknown_words
         if unknown and not query.known_concepts:
             words = ", ".join(f"“{w}”" for w in unknown[:5])
@@ -141,6 +177,7 @@ class AnsweringCore:
             passages=closest,
             coverage=self.coverage,
             confidence=confidence,
+            extra=extra or {},
         )
 
     def _passage(self, hit: Hit) -> Passage:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import sqlite3
 import sys
 from typing import Any
 
 from bot.errors import ExitCode
 from bot.settings import Settings
-from bot.stores.questionlog.report import DEFAULT_LOW_CONFIDENCE, build_report, read_answers
+from bot.stores.questionlog.database import DATABASE_ERRORS, PostgresDatabase, describe_database
+from bot.stores.questionlog.migrations import SchemaTooNewError
+from bot.stores.questionlog.report import DEFAULT_LOW_CONFIDENCE, LoggedAnswer, build_report, read_answers
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -42,21 +43,35 @@ def show_report(args: argparse.Namespace, settings: Settings) -> int:
     if not 0.0 <= low <= 1.0:
         print("qabot: --low must be a number from 0 to 1", file=sys.stderr)
         return ExitCode.SETUP
-    path = settings.question_log_file()
     start = dt.datetime.combine(since, dt.time(), tzinfo=dt.timezone.utc) if since else None
+    url = settings.database_url.reveal()
+    where = describe_database(url) if url else str(settings.question_log_file())
     try:
-        answers = read_answers(path, start)
+        answers = _read_log(settings, start)
     except FileNotFoundError:
-        off = "" if settings.question_log else " (QABOT_QUESTION_LOG is off)"
-        print(f"qabot: no question log at {path}{off}; nothing has been logged yet", file=sys.stderr)
-        return ExitCode.FAILED
-    except sqlite3.Error as exc:
-        print(f"qabot: the question log at {path} cannot be read ({exc})", file=sys.stderr)
+        off = " (QABOT_QUESTION_LOG is off)" if not settings.question_log else ""
+        # A deployment that has logged nothing yet is not broken: say so and succeed.
+        print(f"qabot: no question log at {where}{off}; nothing has been logged yet", file=sys.stderr)
+        answers = []
+    except (*DATABASE_ERRORS, SchemaTooNewError) as exc:
+        print(f"qabot: the question log {where} cannot be read ({' '.join(str(exc).split())})", file=sys.stderr)
         return ExitCode.FAILED
     result = build_report(answers, since, low)
     if args.json:
-        payload: dict[str, Any] = {"log": str(path), **result.to_dict()}
+        payload: dict[str, Any] = {"log": where, **result.to_dict()}
         print(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
         print(result.to_text())
     return ExitCode.OK
+
+
+def _read_log(settings: Settings, start: dt.datetime | None) -> list[LoggedAnswer]:
+    """The shared PostgreSQL log when QABOT_DATABASE_URL is set, else the SQLite file."""
+    url = settings.database_url.reveal()
+    if not url:
+        return read_answers(settings.question_log_file(), start)
+    database = PostgresDatabase(url)
+    try:
+        return read_answers(database, start)
+    finally:
+        database.close()

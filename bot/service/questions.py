@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
+import secrets
 import signal
 import threading
 import time
@@ -28,7 +29,7 @@ from bot.answering.messages import ERROR_MESSAGE, NOT_LOADED_MESSAGE, RATE_LIMIT
 from bot.answering.answer import Vote
 from bot.stores.questionlog.store import QuestionLog
 from bot.stores.ratelimit import RateLimiter
-from bot.service.privacy import DEFAULT_ID_SECRET, user_key
+from bot.service.privacy import user_key
 from bot.service.reload import CorpusWatcher
 from corpus import CorpusError
 from index.progress import BuildProgress
@@ -85,8 +86,9 @@ class QuestionService:
     limiter: RateLimiter
     question_log: QuestionLog | None = None
     watcher: CorpusWatcher[Any] | None = None
-    id_secret: bytes = DEFAULT_ID_SECRET
-    """Keys the hashes of platform IDs (see `bot.service.privacy`)."""
+    id_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    """Keys the hashes of platform IDs: the deployment secret (`bot.app.deployment_secret`). A
+    service built without one (a test, a tool) hashes with a random key of its own."""
     _previous_handler: Any = field(default=None, init=False, repr=False)
     _installed_signal: int | None = field(default=None, init=False, repr=False)
     _progress: BuildProgress | None = field(default=None, init=False, repr=False)

@@ -8,10 +8,18 @@ questions sent to all of them. redis-py is imported only when Redis is used.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Callable
 
 from bot.stores.seen_events import InMemorySeenEvents, SeenEvents
 from bot.stores.ratelimit import RateLimit, RateLimiter, SlidingWindowLimiter
+
+log = logging.getLogger(__name__)
+
+
+def _nothing_shared(fingerprint: str) -> str | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -22,6 +30,9 @@ class Stores:
     seen_events: SeenEvents
     description: str
     """Where they are kept, for the start-up log line (never shows a password)."""
+    compare_secret: Callable[[str], str | None] = _nothing_shared
+    """Given this replica's secret fingerprint: None when the other replicas use the same secret
+    (or it cannot be told yet), else a one-line reason this replica must not run."""
 
 
 def open_stores(rate_limit: RateLimit, redis_url: str = "", redis_prefix: str = "qabot", redis_timeout: float = 0.5) -> Stores:
@@ -36,13 +47,37 @@ def open_stores(rate_limit: RateLimit, redis_url: str = "", redis_prefix: str = 
             seen_events=InMemorySeenEvents(),
             description="in this process only",
         )
-    from bot.stores.redis_stores import OutageGuard, RedisRateLimiter, RedisSeenEvents, connect, describe
+    from bot.stores.redis_stores import (
+        OutageGuard,
+        RedisRateLimiter,
+        RedisSeenEvents,
+        check_secret_fingerprint,
+        connect,
+        describe,
+    )
 
     client = connect(redis_url, redis_timeout)
     # One guard for both stores: one outage, one warning.
     guard = OutageGuard(describe(redis_url))
+
+    def compare_secret(fingerprint: str) -> str | None:
+        import redis
+
+        try:
+            return check_secret_fingerprint(client, redis_prefix, fingerprint, describe(redis_url))
+        except redis.RedisError as exc:
+            # The bot starts with Redis down (it answers on its own meanwhile); it cannot compare now.
+            log.warning(
+                "could not compare this replica's secret with the other replicas' (Redis at %s: %s); "
+                "starting anyway",
+                describe(redis_url),
+                type(exc).__name__,
+            )
+            return None
+
     return Stores(
         limiter=RedisRateLimiter(client, guard, rate_limit, prefix=redis_prefix),
         seen_events=RedisSeenEvents(client, guard, prefix=redis_prefix),
         description=f"shared through Redis at {describe(redis_url)} (key prefix {redis_prefix!r})",
+        compare_secret=compare_secret,
     )

@@ -136,6 +136,28 @@ class OutageGuard:
             log.info("Redis at %s is back; duplicate checks and rate limits are shared again", self.where)
 
 
+SECRET_FINGERPRINT_KEY = "secret-fingerprint"
+
+
+def check_secret_fingerprint(client: redis.Redis, prefix: str, fingerprint: str, where: str) -> str | None:
+    """Record `fingerprint` (of this replica's secret) in Redis if none is there; compare it if one is.
+
+    Returns None when they match (or this is the first replica), else a one-line reason to refuse
+    to start: replicas with different secrets would hash one user to two keys, splitting the rate
+    limit without a word. Raises redis.RedisError when Redis cannot be reached.
+    """
+    key = f"{prefix}:{SECRET_FINGERPRINT_KEY}"
+    client.set(key, fingerprint.encode("ascii"), nx=True)  # the first replica records its own
+    recorded = client.get(key)
+    if recorded is None or recorded.decode("ascii", "replace") == fingerprint:
+        return None
+    return (
+        f"QABOT_SECRET differs from the secret the other replicas use (Redis at {where} records another "
+        f"key's fingerprint under {key!r}): give every replica the same QABOT_SECRET; when replacing it on "
+        f"all of them at once, delete that Redis key first"
+    )
+
+
 @dataclass
 class RedisSeenEvents:
     """`SeenEvents` shared by every replica using the same Redis and key prefix."""

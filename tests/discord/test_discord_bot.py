@@ -93,7 +93,8 @@ async def test_a_mention_is_answered_in_reply_with_the_source_link(tmp_path):
     assert reply.body["allowed_mentions"] == {"parse": []}
     assert reply.body["content"] == expected.message
     assert bold_sentences(reply) == [p.sentence for p in expected.passages]
-    assert f"[Amazon's Ring ends deal with surveillance firm after backlash · BBC News]({BBC_URL})" in source_fields(reply)
+    first = expected.passages[0].source
+    assert f"[{first.label} · {first.publisher}]({first.url})" in source_fields(reply)
     assert all(sentence in bundled_article_text() for sentence in bold_sentences(reply))
 
 

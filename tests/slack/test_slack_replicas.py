@@ -84,3 +84,18 @@ def stop_all(replicas) -> str:
     for replica in replicas:
         assert replica.stop() == 0
     return "\n".join(line for replica in replicas for line in replica.lines)
+
+
+def test_a_replica_whose_secret_differs_refuses_to_start_with_one_line(start_qabot_slack, fake_slack: FakeSlack, redis_url: str):
+    (first,), _ = start_replicas(start_qabot_slack, fake_slack, redis_url, count=1)
+    other = start_qabot_slack(
+        "--http", "--port", "0",
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, QABOT_SLACK_API_URL=fake_slack.api_url,
+        QABOT_REDIS_URL=redis_url, QABOT_SECRET="another-deployment-secret-0123456789abcdef",
+    )  # fmt: skip
+    code, lines = other.exit_code_and_lines()
+    assert code == 2
+    errors = [line for line in lines if line.startswith("qabot slack: ")]
+    assert len(errors) == 1 and "QABOT_SECRET differs from the secret the other replicas use" in errors[0]
+    assert "another-deployment-secret" not in "\n".join(lines) and "Traceback" not in "\n".join(lines)
+    assert first.stop() == 0

@@ -33,7 +33,8 @@ class RunningQabot:
         )
         self.lines: list[str] = []
         self._changed = threading.Condition()
-        threading.Thread(target=self._collect, daemon=True).start()
+        self._collector = threading.Thread(target=self._collect, daemon=True)
+        self._collector.start()
 
     def _collect(self) -> None:
         assert self.process.stderr is not None
@@ -53,6 +54,12 @@ class RunningQabot:
                 if left <= 0 or self.process.poll() is not None:
                     raise AssertionError(f"no line matching {pattern!r} in: {self.lines}")
                 self._changed.wait(min(left, 0.2))
+
+    def exit_code_and_lines(self, timeout: float = STARTUP_TIMEOUT) -> tuple[int, list[str]]:
+        """Wait for the process to end by itself; its exit code and every line it wrote."""
+        code = self.process.wait(timeout=timeout)
+        self._collector.join(timeout=10)  # the last lines are read after the process has gone
+        return code, list(self.lines)
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)

@@ -36,7 +36,6 @@ from bot.adapters.slack.formatting import (
 from bot.adapters.slack.markup import question_from_slack
 from bot.answering.answer import Answer, Outcome
 from bot.stores.seen_events import InMemorySeenEvents, SeenEvents
-from bot.service.privacy import user_key
 from bot.answering.answer import Vote
 from bot.answering.messages import ERROR_MESSAGE
 from bot.service.questions import AskService
@@ -146,9 +145,8 @@ class SlackQuestions:
     def _first_time_for_message(self, event: dict[str, Any]) -> bool:
         # Slack may deliver one message in two events with different event_ids (an edited
         # message, or a mention that is also a direct message): a message is answered once.
-        # The channel and ts are hashed like user IDs, as the store may be shared and persisted.
-        message_key = user_key(PLATFORM, f"message:{event.get('channel', '')}:{event.get('ts', '')}")
-        return self.seen_events.first_time(f"{PLATFORM}:message:{message_key}")
+        # A shared store hashes the channel and ts with the deployment secret (privacy.KeyedSeenEvents).
+        return self.seen_events.first_time(f"{PLATFORM}:message:{event.get('channel', '')}:{event.get('ts', '')}")
 
 
 def post_reply(client: WebClient, channel: str, thread_ts: str | None, message: SlackMessage) -> bool:

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from bot.stores.questionlog.store import TIME_FORMAT
+from bot.stores.questionlog.database import Database, SqliteDatabase
+from bot.stores.questionlog.migrations import TIME_FORMAT, check_readable, has_questions_table
 
 DEFAULT_LOW_CONFIDENCE = 0.6
 GAP_OUTCOMES = ("answered", "not_found")
@@ -226,38 +226,52 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def read_answers(path: Path, since: dt.datetime | None = None) -> list[LoggedAnswer]:
-    """Every logged question since `since` (UTC), oldest first, with its vote counts. Read-only."""
-    path = Path(path).expanduser()
+def read_answers(source: Path | Database, since: dt.datetime | None = None) -> list[LoggedAnswer]:
+    """Every logged question since `since` (UTC), oldest first, with its vote counts. Read-only.
+
+    `source` is a SQLite file (FileNotFoundError when there is none) or an open `Database`
+    (the PostgreSQL log replicas share); a database nothing was logged in yet gives [].
+    """
+    if not isinstance(source, (str, Path)):
+        return _read(source, since)
+    path = Path(source).expanduser()
     if not path.is_file():
         raise FileNotFoundError(str(path))
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+    database = SqliteDatabase(path, read_only=True)
     try:
-        rows = db.execute(
-            "SELECT q.id, q.asked_at, q.platform, q.question, q.outcome, q.answered, q.confidence,"
-            " q.top_score, q.latency_ms, q.passages,"
-            " COALESCE(SUM(f.vote = 1), 0), COALESCE(SUM(f.vote = -1), 0)"
-            " FROM questions q LEFT JOIN feedback f ON f.question_id = q.id"
-            " WHERE q.asked_at >= ? GROUP BY q.id ORDER BY q.asked_at, q.id",
-            ((since or dt.datetime.min).strftime(TIME_FORMAT),),
-        ).fetchall()
+        return _read(database, since)
     finally:
-        db.close()
+        database.close()
+
+
+def _read(database: Database, since: dt.datetime | None) -> list[LoggedAnswer]:
+    check_readable(database)
+    if not has_questions_table(database):
+        return []  # a database the bot has not written to yet
+    rows = database.execute(
+        "SELECT q.id, q.asked_at, q.platform, q.question, q.outcome, q.answered, q.confidence,"
+        " q.top_score, q.latency_ms, q.passages,"
+        " COALESCE(SUM(CASE WHEN f.vote = 1 THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN f.vote = -1 THEN 1 ELSE 0 END), 0)"
+        " FROM questions q LEFT JOIN feedback f ON f.question_id = q.id"
+        " WHERE q.asked_at >= ? GROUP BY q.id ORDER BY q.asked_at, q.id",
+        ((since or dt.datetime.min).strftime(TIME_FORMAT),),
+    )
     return [_logged_answer(row) for row in rows]
 
 
-def _logged_answer(row: tuple) -> LoggedAnswer:
+def _logged_answer(row: tuple[Any, ...]) -> LoggedAnswer:
     (answer_id, asked_at, platform, question, outcome, answered, confidence, top_score, latency, passages, up, down) = row
     return LoggedAnswer(
-        answer_id=answer_id,
+        answer_id=int(answer_id),
         asked_at=dt.datetime.strptime(asked_at, TIME_FORMAT).replace(tzinfo=dt.timezone.utc),
         platform=platform,
         question=question,
         outcome=outcome,
         answered=bool(answered),
-        confidence=confidence,
-        top_score=top_score,
-        latency_ms=latency,
+        confidence=float(confidence),
+        top_score=None if top_score is None else float(top_score),
+        latency_ms=float(latency),
         passages=tuple(ShownPassage(**p) for p in json.loads(passages)),
         up_votes=int(up),
         down_votes=int(down),
