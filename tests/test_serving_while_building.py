@@ -76,17 +76,19 @@ def test_a_question_asked_while_the_first_index_is_built_is_told_how_far_it_got(
     tmp_path, corpus, build_paused_halfway, caplog
 ):
     caplog.set_level(logging.INFO)
-    begun = time.monotonic()
-    service = started(tmp_path, corpus)
+    service = started(tmp_path, corpus)  # returns while the build is held: it did not wait for it
     try:
-        assert time.monotonic() - begun < 1.0, "the service is there at once, before the index"
-        eventually(lambda: service.build_percent == 49, "the build reports its first batch")
+        eventually(lambda: bool(service.build_percent), "the build reports its first batch")
         assert service.readiness is Readiness.BUILDING
+        percent = service.build_percent
+        assert percent is not None and 0 < percent < 100
 
         answer = service.ask(QUESTION, "U1", "slack")
         assert answer.outcome is Outcome.NOT_READY and not answer.answered and not answer.passages
-        assert answer.message == "I'm still reading the articles (49%); ask again in a minute."
-        assert any("still being read (49%)" in r.getMessage() and "building" in r.getMessage() for r in caplog.records)
+        assert answer.message == f"I'm still reading the articles ({percent}%); ask again in a minute."
+        assert any(
+            f"still being read ({percent}%)" in r.getMessage() and "building" in r.getMessage() for r in caplog.records
+        )
 
         build_paused_halfway.set()
         eventually(lambda: service.readiness is Readiness.READY, "the index is ready")
