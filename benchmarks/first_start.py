@@ -96,7 +96,7 @@ def first_start(articles: int, corpus: Path | None = None, wait_until_ready: boo
         "first_reply_seconds": round(replied, 3),
         "first_reply": everything_shown(reply).splitlines()[0],
         "ready_seconds": round(ready, 1) if ready is not None else None,
-        "progress_lines": [line.split(": ", 1)[-1] for _, line in lines if "reading the articles:" in line][:3],
+        "progress_lines": [line.split(": ", 1)[-1] for _, line in lines if "building the index:" in line][:3],
     }
 
 

@@ -34,7 +34,7 @@ from bot.stores.questionlog.database import DATABASE_ERRORS, describe_database
 from bot.stores.questionlog.store import QuestionLog
 from corpus.loader import check_corpus_folder
 from index.location import MANIFEST, index_folder
-from index.progress import ProgressCallback
+from index.progress import BuildProgress, ProgressCallback, for_log
 
 if TYPE_CHECKING:
     from bot.answering.core import AnsweringCore
@@ -44,16 +44,18 @@ log = logging.getLogger(__name__)
 
 
 def load_core(settings: Settings, progress: ProgressCallback | None = None) -> AnsweringCore:
-    """The answering core over the corpus the settings name (its index from the cache when current).
+    """The answering core over the corpus the settings name (its index from the cache when
+    current, else updated with the changed articles only, or built).
 
     A broken article file is left out (and listed in `broken_files`); raises CorpusError only
-    when the folder is missing or no article loads. `progress` hears how far a build has got."""
+    when the folder is missing or no article loads. `progress` hears how a build goes (see
+    `index.progress`); by default a build logs a line every few seconds."""
     # The index code (numpy with it) is imported here, not with this module: a bot with an index
     # to build starts serving before it has loaded it (see `running`).
     from index.analysis import Analyzer
     from index.cache import load_or_build
 
-    loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer(), progress=progress)
+    loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer(), progress=progress or for_log(log))
     return core_over(loaded, settings)
 
 
@@ -155,7 +157,7 @@ def build_service(
     )
     watcher: CorpusWatcher["AnsweringCore"] = CorpusWatcher(
         settings.corpus_dir,
-        build=lambda: load_core(settings, progress=service.build_progress),
+        build=lambda: load_core(settings, progress=_kept_and_logged(service)),
         interval_seconds=settings.reload_seconds,
         broken_files=lambda core: core.broken_files,  # named in the log, once each
     )
@@ -170,6 +172,17 @@ def build_service(
         log.info("ready: the articles are read (%.1f s); answering questions", time.perf_counter() - started)
         service.question_log = open_question_log(settings)
     return service
+
+
+def _kept_and_logged(service: QuestionService) -> ProgressCallback:
+    """A build's progress: kept by the service (for "still reading (62%)") and logged every few seconds."""
+    log_lines = for_log(log)
+
+    def on_progress(progress: BuildProgress) -> None:
+        service.build_progress(progress)
+        log_lines(progress)
+
+    return on_progress
 
 
 def _index_to_build(settings: Settings) -> bool:

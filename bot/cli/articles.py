@@ -61,7 +61,7 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
     )
     limits = FetchLimits(timeout_seconds=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes)
     try:
-        added = ingest(args.source, settings.corpus_dir, flags, limits)
+        added = ingest(args.source, settings.corpus_dir, flags, limits, known=lambda: _known_articles(settings))
     except IngestError as exc:
         print(f"qabot: {exc}", file=sys.stderr)
         return ExitCode.FAILED
@@ -80,8 +80,60 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
         print("  The page names no canonical URL, so answers will quote it without a link; add one with --url.")
     if Path(settings.corpus_dir).resolve() == BUNDLED_DIR.resolve():
         print("  Note: this is the bundled corpus folder; set QABOT_CORPUS_DIR to keep your articles elsewhere.")
+    _update_index(settings)
     print("Running bots answer from it within a few seconds (QABOT_RELOAD_SECONDS), or at once on SIGHUP.")
     return ExitCode.OK
+
+
+def _update_index(settings: Settings) -> None:
+    """Bring the cached index up to date now (only the changed article is analysed), so the
+    next `qabot ask` and the running bots' reload find it ready. A failure here is only
+    reported: the article file is in place, and the next load updates the index."""
+    from corpus import CorpusError
+    from index.analysis import Analyzer
+    from index.cache import refresh
+
+    try:
+        done = refresh(settings.corpus_dir, settings.cache_dir, Analyzer())
+    except (CorpusError, OSError) as exc:
+        print(f"qabot: the index was not updated ({exc}); the next start updates it", file=sys.stderr)
+        return
+    print(f"Index updated in {done.seconds:.1f} s.")
+
+
+def _known_articles(settings: Settings) -> list[Any] | None:
+    """The folder's articles with their URLs and text keys, from the index brought up to date
+    (reading only the files changed since): the duplicate check then reads no other file.
+    None when there is no index to ask (then every file is read)."""
+    from corpus import Article, CorpusError
+    from corpus.store import KnownArticle, StoredArticle
+    from index.analysis import Analyzer
+    from index.cache import read_metadata, refresh
+
+    try:
+        refresh(settings.corpus_dir, settings.cache_dir, Analyzer())
+    except (CorpusError, OSError):
+        return None  # an empty or unreadable folder: the plain way says what is wrong
+    metadata = read_metadata(settings.corpus_dir, settings.cache_dir)
+    if metadata is None or any(a.text_key is None for a in metadata.articles):
+        return None
+    folder = Path(settings.corpus_dir)
+    return [
+        KnownArticle(
+            StoredArticle(
+                Article(
+                    article_id=a.article_id,
+                    paragraphs=(a.first_paragraph,) if a.first_paragraph else (),
+                    title=a.title,
+                    publisher=a.publisher,
+                    url=a.url,
+                ),
+                folder / f"{a.article_id}.md",
+            ),
+            a.text_key,  # type: ignore[arg-type]
+        )
+        for a in metadata.articles
+    ]
 
 
 SHOWN_ARTICLES = 10
@@ -188,5 +240,6 @@ def remove_article(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Removed {removed.path.name}: “{removed.article.label}”")
     else:
         print(f"Removed {removed.name} (it did not load as an article)")
+    _update_index(settings)
     print("Running bots stop quoting it within a few seconds (QABOT_RELOAD_SECONDS), or at once on SIGHUP.")
     return ExitCode.OK

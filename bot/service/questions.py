@@ -37,9 +37,6 @@ from index.progress import BuildProgress
 log = logging.getLogger(__name__)
 
 
-PROGRESS_LOG_SECONDS = 5.0
-"""A build's progress is logged at most this often."""
-
 RELOAD_SIGNAL: int | None = getattr(signal, "SIGHUP", None)
 """The signal that makes a running bot look at its articles at once (none on Windows)."""
 
@@ -93,7 +90,6 @@ class QuestionService:
     _installed_signal: int | None = field(default=None, init=False, repr=False)
     _progress: BuildProgress | None = field(default=None, init=False, repr=False)
     _load_error: str | None = field(default=None, init=False, repr=False)
-    _progress_logged: float = field(default=0.0, init=False, repr=False)
 
     def ask(
         self, question: str, user_id: str, platform: str = "unknown", channel_id: str | None = None
@@ -166,20 +162,8 @@ class QuestionService:
         self._start_background_work()  # watch the folder: a fix is picked up, as any change
 
     def build_progress(self, progress: BuildProgress) -> None:
-        """The index build's progress callback (see `index.progress`): kept for replies, logged now and then."""
+        """Hears the index build's progress (see `index.progress`), for the replies while building."""
         self._progress = progress
-        now = time.monotonic()
-        if progress.finished or now - self._progress_logged < PROGRESS_LOG_SECONDS:
-            return
-        self._progress_logged = now
-        left = progress.seconds_left
-        log.info(
-            "reading the articles: %d%% (%s of %s articles)%s",
-            int(progress.fraction * 100),
-            f"{progress.articles_done:,}",
-            f"{progress.articles_total:,}",
-            f", about {left:.0f} s left" if left is not None else "",
-        )
 
     def _not_ready(self, question: str) -> Answer:
         """The reply while there is no core yet. Not logged as a question: it says nothing of the articles."""
