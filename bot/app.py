@@ -195,6 +195,18 @@ def _index_to_build(settings: Settings) -> bool:
     return not is_current(settings.corpus_dir, settings.cache_dir, Analyzer())
 
 
+def example_question(service: QuestionService) -> str | None:
+    """A question the service's articles answer, made from them, for command hints (the Discord
+    /ask option, the Slack manifest's usage hint); None when its core makes none, or when it has
+    none yet (a first index still being built)."""
+    core = service.core
+    if core is None:
+        return None  # still reading the articles (see `build_service`): the generic hint
+    from bot.answering.core import AnsweringCore
+
+    return core.example_question if isinstance(core, AnsweringCore) else None
+
+
 @dataclass(frozen=True)
 class RunningBot:
     """What a runner serves a platform with: the service and the stores its adapter shares."""
