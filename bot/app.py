@@ -30,7 +30,7 @@ from bot.service.questions import QuestionService
 from bot.service.reload import CorpusWatcher
 from bot.settings import Settings
 from bot.stores.choice import Stores, open_stores
-from bot.stores.questionlog.database import DATABASE_ERRORS, describe_database
+from bot.stores.questionlog.database import LOG_FAILURES, describe_database
 from bot.stores.questionlog.store import QuestionLog
 from corpus.loader import check_corpus_folder
 from index.location import MANIFEST, index_folder
@@ -126,7 +126,7 @@ def open_question_log(settings: Settings) -> QuestionLog | None:
                 url, secret=secret, retention_days=settings.question_log_days, fingerprint=fingerprint
             )
         return QuestionLog.open(path, secret=secret, retention_days=settings.question_log_days, fingerprint=fingerprint)
-    except (OSError, ValueError, *DATABASE_ERRORS) as exc:
+    except LOG_FAILURES as exc:
         log.error(
             "the question log %s cannot be used (%s); answering without it, and without 👍/👎",
             where,

@@ -17,6 +17,7 @@ from dotenv import dotenv_values
 
 import corpus
 from bot.errors import SettingsError
+from bot.secret import Secret
 from bot.stores.ratelimit import RateLimit
 
 APP_NAME = "qabot"
@@ -24,32 +25,6 @@ APP_NAME = "qabot"
 RENAMED = {"QABOT_QUESTION_LOG_SECRET": "QABOT_SECRET"}
 """Settings that were renamed: one still set stops the bot with a line naming the new name,
 rather than being silently ignored (an ignored key would change every hash)."""
-
-
-class Secret:
-    """A token or secret. Printing, logging or repr-ing it never shows the value."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('********')" if self._value else "Secret('')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 def _whole_number(text: str, requirement: str) -> int:

@@ -24,6 +24,7 @@ from typing import Iterator
 
 import pytest
 from tests.support.discord_harness import bot_in_server
+from tests.support.processes import QABOT, qabot_environment
 from tests.support.discord_server import FakeDiscord
 
 from bot.adapters.slack.app import build_app
@@ -309,9 +310,9 @@ async def test_qabot_discord_at_debug_level_logs_no_token_interaction_token_or_u
     fake.answer_with_status("POST", r"/webhooks/\d+/[^/]+", status=429, retry_after=0.05)
     async with fake:
         process = await asyncio.create_subprocess_exec(
-            *_python(), "-m", "bot.cli", "discord",
+            *QABOT, "discord",
             cwd=tmp_path,
-            env=_clean_environment(
+            env=qabot_environment(
                 tmp_path,
                 DISCORD_TOKEN=DISCORD_TOKEN,
                 QABOT_DISCORD_API_URL=fake.api_url,
@@ -338,19 +339,6 @@ async def test_qabot_discord_at_debug_level_logs_no_token_interaction_token_or_u
     assert_no_secret_in(logged)
     assert interaction["token"] not in logged
     assert str(alice.id) not in logged, "a raw user ID reached the log"
-
-
-def _python() -> list[str]:
-    import sys
-
-    return [sys.executable]
-
-
-def _clean_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
-    import os
-
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "QABOT_", "SLACK_"))}
-    return {**environment, "QABOT_CACHE_DIR": str(tmp_path / "cache"), **settings}
 
 
 # ---------------------------------------------------------------- the files settings come from

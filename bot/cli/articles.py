@@ -17,7 +17,7 @@ from bot.settings import Settings
 
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     add = sub.add_parser(
         "add",
         help="add an article from a web address, a saved HTML page, or a Markdown or text file",

@@ -109,7 +109,7 @@ class CorpusWatcher(Generic[CoreT]):
             if self.settling:
                 return None  # a writer may be mid-file: look again in a moment
             unchanged = look is not None and look == self._loaded_look and not look.fresh
-            if unchanged and self._loaded_fingerprint is None:
+            if unchanged and look is not None and self._loaded_fingerprint is None:
                 # The files are as they were when the core was built: their fingerprint is the loaded one.
                 self._loaded_fingerprint = self._fingerprint_if_unchanged(look)
             if unchanged and not force:

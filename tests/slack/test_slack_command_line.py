@@ -3,32 +3,24 @@ a right one answers questions in either mode and stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
-import sys
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from corpus import BUNDLED_DIR, render_article
+from corpus import render_article
 from tests.support.slack_payloads import ASKER, SignedSender, events_api_envelope, mention
 from tests.support.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
 from tests.support.slack_helpers import SPOKESPERSON, everything_shown
+from tests.support.processes import run_qabot
 from tests.support.synthetic import articles as synthetic_articles
 from tests.support.slack_processes import STARTUP_TIMEOUT, environment
 
 
 def qabot_slack(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "slack", *args],
-        env=env,
-        cwd=cwd,  # a folder without a .env file
-        capture_output=True,
-        text=True,
-        timeout=STARTUP_TIMEOUT,
-    )
+    return run_qabot("slack", *args, env=env, cwd=cwd, timeout=STARTUP_TIMEOUT)  # cwd: a folder without a .env file
 
 
 def free_port_in_use() -> Iterator[int]:
@@ -158,10 +150,8 @@ def test_qabot_slack_http_answers_a_signed_mention_and_stops_cleanly(start_qabot
 
 
 def test_qabot_slack_starts_and_answers_with_a_broken_article_in_the_folder(
-    start_qabot_slack, fake_slack: FakeSlack, tmp_path: Path
+    start_qabot_slack, fake_slack: FakeSlack, tmp_path: Path, articles: Path
 ):
-    articles = tmp_path / "articles"
-    shutil.copytree(BUNDLED_DIR, articles)
     (articles / "draft.md").write_bytes(b"---\ntitle: Draft\npublished: 13 Feb\n---\n\nA draft.\n")
     qabot = start_qabot_slack(
         "--http",
@@ -183,10 +173,8 @@ def test_qabot_slack_starts_and_answers_with_a_broken_article_in_the_folder(
 
 
 def test_qabot_slack_http_listens_at_once_and_says_it_is_still_reading_while_the_first_index_is_built(
-    start_qabot_slack, fake_slack: FakeSlack, tmp_path: Path
+    start_qabot_slack, fake_slack: FakeSlack, tmp_path: Path, articles: Path
 ):
-    articles = tmp_path / "articles"
-    shutil.copytree(BUNDLED_DIR, articles)
     for article in synthetic_articles(60_000):  # 3,000 articles: a build of some seconds, no cache
         (articles / f"{article.article_id}.md").write_text(render_article(article), encoding="utf-8")
     qabot = start_qabot_slack(

@@ -29,7 +29,7 @@ def replica(start_qabot_slack, fake_slack: FakeSlack, database_url: str, secret:
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         QABOT_SLACK_API_URL=fake_slack.api_url,
         QABOT_DATABASE_URL=database_url,
-        QABOT_QUESTION_LOG_SECRET=secret,
+        QABOT_SECRET=secret,
         QABOT_HEALTH_PORT="0",
     )
 
@@ -92,6 +92,6 @@ def test_a_replica_with_another_key_refuses_to_start(
     assert other.process.wait(timeout=60) == 2
     time.sleep(0.5)  # the last stderr lines are still being read
     said = "\n".join(other.lines)
-    assert "hashes IDs with another key" in said and "QABOT_QUESTION_LOG_SECRET" in said
+    assert "hashes IDs with another key" in said and "QABOT_SECRET" in said
     assert "a-different-secret" not in said and LOG_SECRET not in said and "Traceback" not in said
     assert first.stop() == 0

@@ -1,4 +1,7 @@
-"""The Slack app: mentions, direct messages and `/ask`, as plain listener functions on a Bolt `App`.
+"""The Slack app: mentions, direct messages, `/ask` and vote buttons, as listeners on a Bolt `App`.
+
+Each listener is one method of `SlackQuestions`, which holds what they share (the service,
+the seen-events store, who sees /ask answers); `build_app` registers them.
 
 How the app is served (Socket Mode or HTTP) is chosen by `runner`; nothing here
 depends on it. Bolt acknowledges every event before the listener runs, and the
