@@ -22,11 +22,13 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from bot.service.privacy import KeyedSeenEvents, check_secret_text, load_or_create_secret, secret_fingerprint
 from bot.errors import CorpusError, SetupError
-from bot.service.questions import QuestionService
+from bot.service.health import Health, HealthServer, start_health_server
+from bot.service.metrics import Metrics
+from bot.service.questions import QuestionService, Readiness
 from bot.service.reload import CorpusWatcher
 from bot.settings import Settings
 from bot.stores.choice import Stores, open_stores
@@ -141,11 +143,12 @@ def _one_line(exc: BaseException) -> str:
 
 
 def build_service(
-    settings: Settings, stores: Stores | None = None, in_background: bool = False
+    settings: Settings, stores: Stores | None = None, metrics: Metrics | None = None, in_background: bool = False
 ) -> QuestionService:
     """The service for `settings`: the articles loaded (and watched for changes once asked), and
     the question log opened unless it is off. `stores` lets a runner share its rate limiter (in
-    this process or in Redis) with its adapter's duplicate check.
+    this process or in Redis) with its adapter's duplicate check; `metrics` counts its questions
+    and reloads.
 
     With `in_background`, it returns at once and the articles are read (the index built, if it
     must be) in a background thread; until then a question is told the bot is still reading
@@ -153,7 +156,10 @@ def build_service(
     file, still raises CorpusError at once; articles that fail to load later are logged, and
     answered from as soon as they are fixed."""
     service = QuestionService(
-        core=None, limiter=(stores or stores_for(settings)).limiter, id_secret=deployment_secret(settings)
+        core=None,
+        limiter=(stores or stores_for(settings)).limiter,
+        id_secret=deployment_secret(settings),
+        metrics=metrics,
     )
     watcher: CorpusWatcher["AnsweringCore"] = CorpusWatcher(
         settings.corpus_dir,
@@ -162,6 +168,8 @@ def build_service(
         broken_files=lambda core: core.broken_files,  # named in the log, once each
     )
     service.watcher = watcher
+    if metrics is not None:
+        metrics.observe_reloads(lambda: {"loaded": watcher.reloads_loaded, "failed": watcher.reloads_failed})
     if in_background:
         check_corpus_folder(settings.corpus_dir)
         service.question_log = open_question_log(settings)
@@ -195,6 +203,78 @@ def _index_to_build(settings: Settings) -> bool:
     return not is_current(settings.corpus_dir, settings.cache_dir, Analyzer())
 
 
+def health_for(settings: Settings, service: QuestionService, metrics: Metrics) -> Health:
+    """The readiness checks of a bot: its articles, and Redis and the question log's database when
+    configured. The runner adds the platform's own check ('platform')."""
+    health = Health(metrics)
+    health.add_check("index", lambda: _index_problem(service))
+    redis_url = settings.redis_url.reveal()
+    if redis_url:
+        health.add_check("redis", _redis_probe(redis_url, settings.redis_timeout))
+    if settings.question_log:
+        health.add_check("database", lambda: _question_log_problem(service))
+    return health
+
+
+def _index_problem(service: QuestionService) -> str | None:
+    """None once the articles answer; else "building" (with how far it got) or why they do not load."""
+    readiness = service.readiness
+    if readiness is Readiness.READY:
+        return None
+    if readiness is Readiness.FAILED:
+        return "failed: the articles could not be loaded (the error is in the bot's log)"
+    percent = service.build_percent
+    return "building: the articles are being indexed" + (f" ({percent}%)" if percent is not None else "")
+
+
+def _redis_probe(url: str, timeout: float) -> Callable[[], str | None]:
+    import redis  # only a bot that uses Redis needs it
+
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+
+    def probe() -> str | None:
+        try:
+            client.ping()
+        except redis.RedisError as exc:  # the type only: the message may quote the URL
+            return f"Redis does not answer ({type(exc).__name__})"
+        return None
+
+    return probe
+
+
+def _question_log_problem(service: QuestionService) -> str | None:
+    question_log = service.question_log
+    if question_log is None:
+        return "the question log could not be opened (its error is in the bot's log)"
+    if not question_log.ping():
+        return f"the question log {question_log.database.description} does not answer"
+    return None
+
+
+@contextlib.contextmanager
+def serving_health(settings: Settings, health: Health) -> Iterator[HealthServer | None]:
+    """/healthz, /readyz and /metrics on QABOT_HEALTH_HOST:QABOT_HEALTH_PORT while inside.
+
+    A port that cannot be bound is one error line, and the bot runs on without them:
+    answering matters more than being watched (a container's HEALTHCHECK then reports it)."""
+    try:
+        server = start_health_server(health, settings.health_host, settings.health_port)
+    except OSError as exc:
+        log.error(
+            "cannot serve /healthz, /readyz and /metrics on %s:%d (%s); running without them",
+            settings.health_host,
+            settings.health_port,
+            exc.strerror or exc,
+        )
+        yield None
+        return
+    log.info("serving /healthz, /readyz and /metrics at %s", server.url)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def example_question(service: QuestionService) -> str | None:
     """A question the service's articles answer, made from them, for command hints (the Discord
     /ask option, the Slack manifest's usage hint); None when its core makes none, or when it has
@@ -209,10 +289,13 @@ def example_question(service: QuestionService) -> str | None:
 
 @dataclass(frozen=True)
 class RunningBot:
-    """What a runner serves a platform with: the service and the stores its adapter shares."""
+    """What a runner serves a platform with: the service, the stores its adapter shares, what
+    counts for /metrics and the readiness checks (the runner adds the platform's)."""
 
     service: QuestionService
     stores: Stores
+    metrics: Metrics
+    health: Health
 
 
 @contextlib.contextmanager
@@ -223,17 +306,18 @@ def running(settings: Settings) -> Iterator[RunningBot]:
     refusal = stores.compare_secret(secret_fingerprint(deployment_secret(settings)))
     if refusal is not None:
         raise SetupError(refusal)
+    metrics = Metrics()
     try:
         # A current cache loads in a moment, before serving; a build (or an update) happens
-        # while serving, and questions asked meanwhile are told so.
+        # while serving, and questions asked meanwhile are told so (and /readyz says "building").
         building = _index_to_build(settings)
-        service = build_service(settings, stores, in_background=building)
+        service = build_service(settings, stores, metrics, in_background=building)
     except CorpusError as exc:
         raise SetupError(str(exc)) from None  # CorpusError already names the folder or file
     log.info("answered events and rate limits are kept %s", stores.description)
     try:
         # New and removed articles are picked up while running; SIGHUP checks at once.
         service.watch_corpus()
-        yield RunningBot(service, stores)
+        yield RunningBot(service, stores, metrics, health_for(settings, service, metrics))
     finally:
         service.close()

@@ -318,6 +318,25 @@ class Settings:
             return self.secret_file
         return Path(platformdirs.user_data_dir(APP_NAME)) / "secret.key"
 
+    health_host: str = _setting(
+        "QABOT_HEALTH_HOST",
+        _host,
+        "127.0.0.1",
+        "Address /healthz, /readyz and /metrics listen on in Socket Mode and on Discord.",
+    )
+    health_port: int = _setting(
+        "QABOT_HEALTH_PORT",
+        _port,
+        8081,
+        "Port of /healthz, /readyz and /metrics in Socket Mode and on Discord (0: any free port, logged).",
+    )
+    log_format: str = _setting(
+        "QABOT_LOG_FORMAT",
+        _choice("text", "json"),
+        "text",
+        "Log lines as text, or as one JSON object per line for log shippers.",
+    )
+
     def question_log_file(self) -> Path:
         """Where the question log lives. Resolved when asked, so a changed XDG_DATA_HOME or HOME counts."""
         if self.question_log_path is not None:

@@ -21,8 +21,9 @@ SHARED_EVAL = REPO.parent / "shared" / "eval" / "dev.jsonl"
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
-    """Settings from an empty environment, caching under tmp_path."""
+    """Settings from an empty environment, caching under tmp_path (health endpoints on a free port)."""
     overrides.setdefault("cache_dir", tmp_path / "cache")
+    overrides.setdefault("health_port", 0)
     return Settings.load(environ={}, dotenv_path=None, **overrides)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 import re
 import shutil
@@ -384,3 +385,28 @@ def test_the_database_url_and_its_password_are_secrets(postgres_url: str):
     with pytest.raises(SettingsError) as caught:
         Settings.load(environ={"QABOT_DATABASE_URL": f"mysql://u:{DATABASE_PASSWORD}@h/db"}, dotenv_path=None)
     assert "QABOT_DATABASE_URL" in str(caught.value) and DATABASE_PASSWORD not in str(caught.value)
+
+
+def test_json_log_lines_are_redacted_too():
+    settings = Settings.load(
+        environ={"SLACK_BOT_TOKEN": "plain-secret-without-a-shape", "QABOT_LOG_FORMAT": "json"}, dotenv_path=None
+    )
+    stream = io.StringIO()
+    logger = logging.getLogger("tests.secrets.json")
+    handler = redacting_handler(settings, stream)
+    logger.addHandler(handler)
+    try:
+        logger.error("calling with %s", "plain-secret-without-a-shape", extra={"platform": "xoxb-1234-5678-AbCdEfGh"})
+        try:
+            raise RuntimeError("POST https://hooks.slack.com/commands/T0FAKETEAM/1234567890/AbCdEfGhIjKlMnOpQrStUvWx")
+        except RuntimeError:
+            logger.exception("boom with plain-secret-without-a-shape")
+    finally:
+        logger.removeHandler(handler)
+    first, second = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert first["message"] == "calling with (redacted)" and first["level"] == "error"
+    assert first["platform"] == "xox?-(redacted)"
+    assert second["message"] == "boom with (redacted)" and "RuntimeError" in second["exception"]
+    written = stream.getvalue()
+    for secret in ("plain-secret-without-a-shape", "AbCdEfGhIjKlMnOpQrStUvWx", "xoxb-1234"):
+        assert secret not in written

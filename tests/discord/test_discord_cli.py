@@ -35,7 +35,7 @@ class Finished:
 
 
 def discord_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
-    return qabot_environment(tmp_path, QABOT_LOG_LEVEL="warning", **settings)
+    return qabot_environment(tmp_path, **{"QABOT_LOG_LEVEL": "warning", **settings})
 
 
 async def start_qabot(tmp_path: Path, *args: str, **settings: str) -> asyncio.subprocess.Process:

@@ -3,6 +3,7 @@ a right one answers questions in either mode and stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 from pathlib import Path
@@ -144,7 +145,9 @@ def test_qabot_slack_http_answers_a_signed_mention_and_stops_cleanly(start_qabot
     assert SPOKESPERSON in everything_shown(reply)
     assert qabot.stop() == 0
     logged = "\n".join(qabot.lines)
-    assert "Traceback" not in logged and "mention: answered" in logged
+    assert "Traceback" not in logged
+    # One line per question at info level, with an opaque request ID (no user, channel or question).
+    assert re.search(r"\[[0-9a-f]{12}\]: question on slack: answered in \d+ ms \(answer \d+\)", logged)
     for secret in (BOT_TOKEN, APP_TOKEN, SIGNING_SECRET, ASKER):
         assert secret not in logged
 
@@ -216,6 +219,8 @@ def test_qabot_slack_in_socket_mode_answers_an_envelope_and_stops_cleanly(start_
     assert SPOKESPERSON in everything_shown(reply)
     assert qabot.stop() == 0
     logged = "\n".join(qabot.lines)
-    assert "Traceback" not in logged and "mention: answered" in logged
+    assert "Traceback" not in logged
+    # One line per question at info level, with an opaque request ID (no user, channel or question).
+    assert re.search(r"\[[0-9a-f]{12}\]: question on slack: answered in \d+ ms \(answer \d+\)", logged)
     for secret in (BOT_TOKEN, APP_TOKEN, SIGNING_SECRET, ASKER):
         assert secret not in logged

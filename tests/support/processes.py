@@ -21,9 +21,11 @@ QABOT = (sys.executable, "-m", "bot.cli")
 
 def qabot_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
     """This machine's environment without any bot setting; HOME and QABOT_CACHE_DIR under
-    `tmp_path` (unless `settings` name them); then `settings`."""
+    `tmp_path` and QABOT_HEALTH_PORT=0 (unless `settings` name them); then `settings`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "QABOT_", "SLACK_"))}
     env.update(HOME=str(tmp_path / "home"), QABOT_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(REPO))
+    # The health endpoints on a free port: tests run side by side (unless a test names one).
+    env.update(QABOT_HEALTH_PORT="0")
     env.update(settings)
     return env
 
