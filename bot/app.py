@@ -28,7 +28,7 @@ from bot.service.privacy import KeyedSeenEvents, check_secret_text, load_or_crea
 from bot.errors import CorpusError, SetupError
 from bot.service.health import Health, HealthServer, start_health_server
 from bot.service.metrics import Metrics
-from bot.service.questions import QuestionService, Readiness
+from bot.service.questions import QuestionService, IndexReadiness
 from bot.service.reload import CorpusWatcher
 from bot.settings import Settings
 from bot.stores.choice import Stores, open_stores
@@ -219,9 +219,9 @@ def health_for(settings: Settings, service: QuestionService, metrics: Metrics) -
 def _index_problem(service: QuestionService) -> str | None:
     """None once the articles answer; else "building" (with how far it got) or why they do not load."""
     readiness = service.readiness
-    if readiness is Readiness.READY:
+    if readiness is IndexReadiness.READY:
         return None
-    if readiness is Readiness.FAILED:
+    if readiness is IndexReadiness.FAILED:
         return "failed: the articles could not be loaded (the error is in the bot's log)"
     percent = service.build_percent
     return "building: the articles are being indexed" + (f" ({percent}%)" if percent is not None else "")

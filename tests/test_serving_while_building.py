@@ -16,8 +16,10 @@ import pytest
 
 import index.cache
 from bot.answering.answer import Outcome
-from bot.app import build_service
-from bot.service.questions import QuestionService, Readiness
+from bot.app import build_service, health_for
+from bot.service.metrics import Metrics
+from bot.settings import Settings
+from bot.service.questions import QuestionService, IndexReadiness
 from bot.stores.ratelimit import RateLimit
 from corpus import BUNDLED_DIR, CorpusError, render_article
 from index.progress import BuildProgress
@@ -65,11 +67,14 @@ def build_paused_halfway(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.
     go_on.set()
 
 
-def started(tmp_path: Path, corpus_dir: Path) -> QuestionService:
-    settings = make_settings(
+def quick_settings(tmp_path: Path, corpus_dir: Path) -> Settings:
+    return make_settings(
         tmp_path, corpus_dir=corpus_dir, question_log=False, rate_limit=RateLimit(0, 1), reload_seconds=0.05
     )
-    return build_service(settings, in_background=True)
+
+
+def started(tmp_path: Path, corpus_dir: Path) -> QuestionService:
+    return build_service(quick_settings(tmp_path, corpus_dir), in_background=True)
 
 
 def test_a_question_asked_while_the_first_index_is_built_is_told_how_far_it_got(
@@ -79,7 +84,7 @@ def test_a_question_asked_while_the_first_index_is_built_is_told_how_far_it_got(
     service = started(tmp_path, corpus)  # returns while the build is held: it did not wait for it
     try:
         eventually(lambda: bool(service.build_percent), "the build reports its first batch")
-        assert service.readiness is Readiness.BUILDING
+        assert service.readiness is IndexReadiness.BUILDING
         percent = service.build_percent
         assert percent is not None and 0 < percent < 100
 
@@ -89,9 +94,12 @@ def test_a_question_asked_while_the_first_index_is_built_is_told_how_far_it_got(
         assert any(
             f"still being read ({percent}%)" in r.getMessage() and "building" in r.getMessage() for r in caplog.records
         )
+        readyz = health_for(quick_settings(tmp_path, corpus), service, Metrics()).readiness()
+        assert not readyz.ready
+        assert readyz.reasons == (f"index: building: the articles are being indexed ({percent}%)",)
 
         build_paused_halfway.set()
-        eventually(lambda: service.readiness is Readiness.READY, "the index is ready")
+        eventually(lambda: service.readiness is IndexReadiness.READY, "the index is ready")
         answer = service.ask(QUESTION, "U1", "slack")
         assert answer.answered and any("A Flock spokesperson" in p.text for p in answer.passages)
     finally:
@@ -106,14 +114,14 @@ def test_when_no_article_loads_at_start_the_asker_is_told_and_a_fix_is_picked_up
     only.write_text("---\npublished: 13 Feb\n---\n\nRing dropped Flock in February.\n", encoding="utf-8")
     service = started(tmp_path, folder)
     try:
-        eventually(lambda: service.readiness is Readiness.FAILED, "the failed load is noticed")
+        eventually(lambda: service.readiness is IndexReadiness.FAILED, "the failed load is noticed")
         [error] = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
         assert "only.md, line 2" in error and "bad date" in error
         answer = service.ask("Why did Ring drop Flock?", "U1", "slack")
         assert answer.outcome is Outcome.NOT_READY and "can't read the articles right now" in answer.message
 
         only.write_text("---\npublished: 2026-02-13\n---\n\nRing dropped Flock in February.\n", encoding="utf-8")
-        eventually(lambda: service.readiness is Readiness.READY, "the fixed article is loaded")
+        eventually(lambda: service.readiness is IndexReadiness.READY, "the fixed article is loaded")
         assert service.ask("Why did Ring drop Flock?", "U1", "slack").answered
         assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 1
     finally:

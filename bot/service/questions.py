@@ -67,8 +67,8 @@ class AskService(Protocol):
     ) -> bool: ...
 
 
-class Readiness(str, enum.Enum):
-    """Whether the service answers from the articles yet."""
+class IndexReadiness(str, enum.Enum):
+    """Whether the service answers from the articles yet (/readyz's "index" check, `bot.app`)."""
 
     BUILDING = "building"
     """The first index is being built (or loaded); questions are told to ask again shortly."""
@@ -155,10 +155,10 @@ class QuestionService:
     # -- serving while the first index is built ------------------------------------
 
     @property
-    def readiness(self) -> Readiness:
+    def readiness(self) -> IndexReadiness:
         if self.core is not None:
-            return Readiness.READY
-        return Readiness.FAILED if self._load_error is not None else Readiness.BUILDING
+            return IndexReadiness.READY
+        return IndexReadiness.FAILED if self._load_error is not None else IndexReadiness.BUILDING
 
     @property
     def build_percent(self) -> int | None:
