@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 from bot.answering.core import AnsweringCore
@@ -27,7 +28,9 @@ from bot.service.privacy import KeyedSeenEvents, check_secret_text, load_or_crea
 from bot.errors import CorpusError, SetupError
 from bot.service.questions import QuestionService
 from bot.service.reload import CorpusWatcher
-from bot.settings import Settings
+from bot.settings import Settings, user_corpus_dir
+from corpus import BUNDLED_DIR
+from corpus.store import copy_articles
 from bot.stores.choice import Stores, open_stores
 from bot.stores.questionlog.database import DATABASE_ERRORS, describe_database
 from bot.stores.questionlog.store import QuestionLog
@@ -55,6 +58,37 @@ def core_over(loaded: LoadedIndex, settings: Settings) -> AnsweringCore:
         max_question_chars=settings.max_question_chars,
         broken_files=loaded.broken,
     )
+
+
+@dataclass(frozen=True)
+class WritableCorpus:
+    """The folder `qabot add` and `qabot follow` write into, and where its articles were copied
+    from when this call made it (None: it already existed)."""
+
+    folder: Path
+    copied_from: Path | None = None
+    copied: int = 0
+
+
+def writable_corpus(settings: Settings) -> WritableCorpus:
+    """The corpus folder to change. The bundled articles are part of the installed package (an
+    upgrade replaces them), so they are never written: the first change copies them into the user
+    data folder, which the default QABOT_CORPUS_DIR then follows (`bot.settings.default_corpus_dir`).
+
+    Raises SetupError when that copy cannot be made."""
+    folder = Path(settings.corpus_dir)
+    if folder.resolve() != BUNDLED_DIR.resolve():
+        return WritableCorpus(folder)
+    target = user_corpus_dir()
+    if target.is_dir():
+        return WritableCorpus(target)
+    try:
+        copied = copy_articles(BUNDLED_DIR, target)
+    except OSError as exc:
+        raise SetupError(
+            f"cannot copy the bundled articles to {target} ({exc.strerror or exc}); set QABOT_CORPUS_DIR to a folder of your own"
+        ) from None
+    return WritableCorpus(target, BUNDLED_DIR, copied)
 
 
 def deployment_secret(settings: Settings) -> bytes:

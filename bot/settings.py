@@ -187,6 +187,19 @@ def _shards(text: str) -> int | str | None:
     return count
 
 
+def user_corpus_dir() -> Path:
+    """Where an installed qabot keeps its articles once an admin adds one: the bundled folder is
+    part of the installed package (read-only, and replaced by the next upgrade)."""
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "corpus"
+
+
+def default_corpus_dir() -> Path:
+    """The one rule for QABOT_CORPUS_DIR's default: the user data folder's corpus if it exists,
+    else the bundled articles."""
+    user = user_corpus_dir()
+    return user if user.is_dir() else corpus.BUNDLED_DIR
+
+
 def _setting(env: str, parse: Callable[[str], object], default: object, doc: str):
     return field(default=default, metadata={"env": env, "parse": parse, "doc": doc})
 
@@ -196,7 +209,11 @@ class Settings:
     """All settings of the bot. Build with `Settings.load()`."""
 
     corpus_dir: Path = _setting(
-        "QABOT_CORPUS_DIR", _path, corpus.BUNDLED_DIR, "Folder of article files to answer from."
+        "QABOT_CORPUS_DIR",
+        _path,
+        None,
+        "Folder of article files to answer from. Default: the user data folder's corpus if it exists "
+        "(the first qabot add or follow makes it, from the bundled articles), else the bundled articles.",
     )
     cache_dir: Path = _setting(
         "QABOT_CACHE_DIR",
@@ -336,6 +353,10 @@ class Settings:
         None,
         "Where the key is kept when QABOT_SECRET is unset. Default: secret.key in the user data folder.",
     )
+
+    def __post_init__(self) -> None:
+        if self.corpus_dir is None:  # resolved when the settings are made, so a new user corpus counts
+            object.__setattr__(self, "corpus_dir", default_corpus_dir())
 
     def secret_key_file(self) -> Path:
         """The key file used when QABOT_SECRET is unset (resolved when asked, like the log's path)."""

@@ -5,6 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+MIN_WORDS = 30
+"""Less text than this is a login wall, a cookie notice or an index page, not an article; a page
+and a text file are held to the same minimum."""
+
 
 @dataclass(frozen=True)
 class ArticleDraft:

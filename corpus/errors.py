@@ -7,6 +7,7 @@
      +-- ExtractError          no article could be read from a page
      +-- TextFileError         a Markdown or text file cannot be read as an article
      +-- IngestError           `qabot add` did not add the article (the corpus is unchanged)
+     |    +-- DuplicateArticleError  the corpus already has it
      +-- StoreError            the corpus folder cannot be changed as asked
 
 The base lives here, in the lowest layer, because corpus must not import the bot; `bot.errors`
@@ -53,6 +54,10 @@ class TextFileError(QabotError, ValueError):
 
 class IngestError(QabotError):
     """The article was not added; the message says why. The corpus is unchanged."""
+
+
+class DuplicateArticleError(IngestError):
+    """The article is already in the corpus (the same URL or the same text); nothing was added."""
 
 
 class StoreError(QabotError):

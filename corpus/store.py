@@ -156,6 +156,29 @@ def write_new_file(path: Path, raw: bytes) -> None:
     _sync_folder(path.parent)
 
 
+def copy_articles(source: Path, target: Path) -> int:
+    """Copy every article file of `source` into the new folder `target`, all at once: the files go
+    into a hidden folder beside it, which is renamed into place, so `target` never exists half-full
+    (and a reader seeing it knows it is whole). Returns how many files were copied."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        count = 0
+        for path in article_paths(source):
+            (temp / path.name).write_bytes(path.read_bytes())
+            os.chmod(temp / path.name, 0o644)
+            count += 1
+        os.chmod(temp, 0o755)  # mkdtemp makes 0700; articles are no secret, and a bot may run as another user
+        os.rename(temp, target)  # fails if another process made `target` meanwhile: theirs is kept
+    except BaseException:
+        for leftover in temp.glob("*"):
+            leftover.unlink(missing_ok=True)
+        temp.rmdir()
+        raise
+    _sync_folder(target.parent)
+    return count
+
+
 def remove_file(folder: Path, article_id: str) -> StoredArticle | Path:
     """Delete one article file; returns what it held (or just its path, when it did not parse)."""
     article_id = check_article_id(article_id)
