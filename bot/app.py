@@ -27,9 +27,13 @@ from bot.answering.core import AnsweringCore
 from bot.service.privacy import KeyedSeenEvents, check_secret_text, load_or_create_secret, secret_fingerprint
 from bot.errors import CorpusError, SetupError
 from bot.service.questions import QuestionService
+from bot.service.following import Follower
 from bot.service.reload import CorpusWatcher
+from bot.logging_setup import quiet_fetch_libraries
 from bot.settings import Settings, user_corpus_dir
 from corpus import BUNDLED_DIR
+from corpus.fetch import FetchLimits
+from corpus.follow import CheckReport, check_sources
 from corpus.store import copy_articles
 from bot.stores.choice import Stores, open_stores
 from bot.stores.questionlog.database import DATABASE_ERRORS, describe_database
@@ -89,6 +93,18 @@ def writable_corpus(settings: Settings) -> WritableCorpus:
             f"cannot copy the bundled articles to {target} ({exc.strerror or exc}); set QABOT_CORPUS_DIR to a folder of your own"
         ) from None
     return WritableCorpus(target, BUNDLED_DIR, copied)
+
+
+def follow_round(settings: Settings, folder: Path | None = None, *, due_only: bool = True) -> list[CheckReport] | None:
+    """Check the followed feeds and sitemaps of the corpus folder once (see `corpus.follow`), with the
+    settings' fetch limits and pause per host. None when another check is running."""
+    return check_sources(
+        Path(folder or settings.corpus_dir),
+        FetchLimits(timeout_seconds=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes),
+        interval_seconds=settings.follow_minutes * 60,
+        host_delay=settings.follow_host_delay,
+        due_only=due_only,
+    )
 
 
 def deployment_secret(settings: Settings) -> bytes:
@@ -199,9 +215,22 @@ def running(settings: Settings) -> Iterator[RunningBot]:
     except CorpusError as exc:
         raise SetupError(str(exc)) from None  # CorpusError already names the folder or file
     log.info("answered events and rate limits are kept %s", stores.description)
+    follower = _follower(settings)
     try:
         # New and removed articles are picked up while running; SIGHUP checks at once.
         service.watch_corpus()
+        if follower is not None:
+            follower.start()  # new articles from followed feeds, which the watcher then picks up
         yield RunningBot(service, stores)
     finally:
+        if follower is not None:
+            follower.stop()
         service.close()
+
+
+def _follower(settings: Settings) -> Follower | None:
+    """The background checker of followed feeds (`qabot follow`), unless QABOT_FOLLOW_MINUTES is 0."""
+    if settings.follow_minutes <= 0:
+        return None
+    quiet_fetch_libraries()  # one line per failing feed from corpus.follow, not urllib3's retries
+    return Follower(lambda: follow_round(settings), settings.follow_minutes * 60)

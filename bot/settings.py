@@ -309,6 +309,18 @@ class Settings:
         10_000_000,
         "qabot add: web pages larger than this many bytes are refused.",
     )
+    follow_minutes: float = _setting(
+        "QABOT_FOLLOW_MINUTES",
+        _seconds_or_off,
+        30.0,
+        "A running bot checks the followed feeds and sitemaps (qabot follow) this often, in minutes; 0: never.",
+    )
+    follow_host_delay: float = _setting(
+        "QABOT_FOLLOW_HOST_DELAY",
+        _seconds_or_off,
+        2.0,
+        "Seconds between two requests to one site when checking followed sources (robots.txt is respected too).",
+    )
     reload_seconds: float = _setting(
         "QABOT_RELOAD_SECONDS",
         _seconds_or_off,

@@ -4,6 +4,7 @@
      +-- CorpusError           the corpus folder cannot be used
      |    +-- CorpusFileError  one article file is broken (names the file, the line, the problem)
      +-- FetchError            a web page could not be fetched
+     |    +-- HTTPStatusError  the server answered 4xx or 5xx
      +-- ExtractError          no article could be read from a page
      +-- TextFileError         a Markdown or text file cannot be read as an article
      +-- IngestError           `qabot add` did not add the article (the corpus is unchanged)
@@ -42,6 +43,14 @@ class CorpusFileError(CorpusError):
 
 class FetchError(QabotError):
     """The page could not be fetched; the message says why in one line."""
+
+
+class HTTPStatusError(FetchError):
+    """The server answered with an error status (`status`: 404, 500, ...)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ExtractError(QabotError, ValueError):

@@ -29,7 +29,7 @@ from urllib3.exceptions import (
     TimeoutError as Urllib3TimeoutError,
 )
 
-from corpus.errors import FetchError
+from corpus.errors import FetchError, HTTPStatusError
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 USER_AGENT = "qabot/0.1 (adds a news article to a question-answering bot's corpus)"
@@ -143,7 +143,7 @@ def _read_response(
         return Fetched(final_url, 304, "", None, b"", etag, last_modified)
     if response.status >= 400:
         reason = f" {response.reason}" if response.reason else ""
-        raise FetchError(f"{final_url} answered HTTP {response.status}{reason}")
+        raise HTTPStatusError(f"{final_url} answered HTTP {response.status}{reason}", response.status)
     content_type, charset = _content_type(response.headers.get("Content-Type", ""))
     if accept is not None and content_type and content_type not in accept:
         raise FetchError(f"{final_url} is not an HTML page (Content-Type: {content_type})")
