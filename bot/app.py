@@ -40,16 +40,20 @@ from bot.stores.questionlog.database import DATABASE_ERRORS, describe_database
 from bot.stores.questionlog.store import QuestionLog
 from index.analysis import Analyzer
 from index.cache import LoadedIndex, load_or_build
+from index.progress import ProgressCallback, for_log
 
 log = logging.getLogger(__name__)
 
 
-def load_core(settings: Settings) -> AnsweringCore:
-    """The answering core over the corpus the settings name (its index from the cache when current).
+def load_core(settings: Settings, progress: ProgressCallback | None = None) -> AnsweringCore:
+    """The answering core over the corpus the settings name (its index from the cache when
+    current, else updated with the changed articles only, or built).
 
     A broken article file is left out (and listed in `broken_files`); raises CorpusError only
-    when the folder is missing or no article loads."""
-    return core_over(load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer()), settings)
+    when the folder is missing or no article loads. `progress` hears how a build goes (see
+    `index.progress`); by default a build logs a line every few seconds."""
+    loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer(), progress=progress or for_log(log))
+    return core_over(loaded, settings)
 
 
 def core_over(loaded: LoadedIndex, settings: Settings) -> AnsweringCore:

@@ -8,6 +8,7 @@ import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from corpus.article import Article
@@ -18,9 +19,11 @@ from corpus.fileformat import MAX_FIELD_CHARS
 from corpus.html_extract import ExtractError, extract_html
 from corpus.loader import ARTICLE_SUFFIX
 from corpus.store import (
+    KnownArticle,
     StoreError,
     check_article_id,
     find_duplicate,
+    find_duplicate_among,
     read_folder,
     suggest_id,
     validated_file,
@@ -61,14 +64,19 @@ def add_article(
     flags: MetadataFlags = NO_FLAGS,
     limits: FetchLimits = DEFAULT_LIMITS,
     today: dt.date | None = None,
+    known: Callable[[], Sequence[KnownArticle] | None] | None = None,
 ) -> AddedArticle:
-    """Read `source`, make it an article, refuse duplicates, and write it into `folder`."""
+    """Read `source`, make it an article, refuse duplicates, and write it into `folder`.
+
+    `known`, if given, lists the folder's articles with their text keys (an index's metadata,
+    read without opening every file); when it gives None, every file is read and compared."""
     folder = Path(folder)
     if not folder.is_dir():
         raise IngestError(f"{folder}: no such folder of articles (check QABOT_CORPUS_DIR)")
     draft, origin = read_source(source, limits)
     draft = apply_flags(draft, flags)
-    contents = read_folder(folder)
+    listed = known() if known is not None else None
+    contents = read_folder(folder) if listed is None else None
     try:
         article_id = (
             check_article_id(flags.article_id)
@@ -88,7 +96,9 @@ def add_article(
                 note=note,
             )
         )
-        duplicate = find_duplicate(article, contents.articles)
+        duplicate = (
+            find_duplicate_among(article, listed) if contents is None else find_duplicate(article, contents.articles)
+        )
         if duplicate:
             raise DuplicateArticleError(
                 f"not added: {duplicate.existing.path.name} already has {duplicate.reason} "

@@ -218,11 +218,16 @@ def broken_file_lines(broken: tuple[CorpusFileError, ...], limit: int = SHOWN_BR
 class FileStat:
     """One entry named like an article, as listed: its size and modification time (ns)."""
 
-    path: Path
+    folder: str
+    name: str
     size: int
     mtime_ns: int
     is_file: bool
     """False for a folder (or anything else) named like an article: broken, never read."""
+
+    @property
+    def path(self) -> Path:
+        return Path(self.folder, self.name)  # made on demand: 20,000 Path objects take a second
 
     @property
     def fresh(self) -> bool:
@@ -237,19 +242,17 @@ def list_article_files(folder: Path | str) -> list[FileStat]:
 
     Raises CorpusError when the folder is missing or holds no article entry.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
+    if not os.path.isdir(folder):
         raise CorpusError(f"{folder}: no such folder of articles (check QABOT_CORPUS_DIR)")
+    where = str(folder)
     found = []
     for entry in _article_entries(folder):
         try:
             info = entry.stat()
-            found.append(FileStat(Path(entry.path), info.st_size, info.st_mtime_ns, _is_file(entry)))
-        except FileNotFoundError:
-            if os.path.lexists(entry.path):  # a dangling link
-                found.append(FileStat(Path(entry.path), -1, -1, True))
+            found.append(FileStat(where, entry.name, info.st_size, info.st_mtime_ns, _is_file(entry)))
         except OSError:
-            found.append(FileStat(Path(entry.path), -1, -1, True))
+            if os.path.lexists(entry.path):  # a dangling link, or one we may not look at
+                found.append(FileStat(where, entry.name, -1, -1, True))
     if not found:
         raise CorpusError(f"{folder}: no article files (*{ARTICLE_SUFFIX}) found")
     return found

@@ -7,12 +7,14 @@ the loader ignores (it reads only `*.md`), synced, and renamed into place.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from corpus.article import Article
@@ -79,6 +81,35 @@ def comparable_text(article: Article) -> str:
     """The article's words only: the same text with other quotes, spacing or case compares equal."""
     text = unicodedata.normalize("NFKC", article.text).casefold()
     return " ".join(re.findall(r"\w+", text))
+
+
+def text_key(article: Article) -> str:
+    """A short fingerprint of `comparable_text`: what an index keeps to find the same text again."""
+    return hashlib.sha256(comparable_text(article).encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class KnownArticle:
+    """An article already in the folder, as the duplicate check needs it: its URL and text key
+    (from the index's metadata, without reading the file)."""
+
+    stored: StoredArticle
+    """Its metadata; the text may be only the first paragraph."""
+    text_key: str
+
+
+def find_duplicate_among(article: Article, known: Sequence[KnownArticle]) -> Duplicate | None:
+    """`find_duplicate` against articles known by their URL and text key."""
+    url = comparable_url(article.url) if article.url else None
+    if url:
+        for entry in known:
+            if entry.stored.article.url and comparable_url(entry.stored.article.url) == url:
+                return Duplicate(entry.stored, "the same URL")
+    key = text_key(article)
+    for entry in known:
+        if entry.text_key == key:
+            return Duplicate(entry.stored, "the same text")
+    return None
 
 
 def find_duplicate(article: Article, existing: tuple[StoredArticle, ...]) -> Duplicate | None:

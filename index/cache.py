@@ -45,10 +45,13 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
+
+import numpy as np
 
 from corpus import Article, CorpusError, CorpusFileError, parse_article, stat_signature
 from corpus.loader import FileStat, list_article_files, read_article_file
+from corpus.store import text_key
 from index.analysis import Analyzer
 from index.progress import BuildProgress, ProgressCallback, report
 from index.segments import Segment, article_file_name, combine, open_segment, write_segment
@@ -109,6 +112,9 @@ class IndexedArticle:
     url: str | None
     label: str = ""
     """What to call it, as `Article.label` (its title, else publisher, else first words)."""
+    first_paragraph: str | None = None
+    text_key: str | None = None
+    """`corpus.store.text_key` of the article's whole text."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,24 @@ def merge(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer) -> LoadedIndex:
     return _Store(Path(corpus_dir), Path(cache_dir), analyzer).load(None, merge=True)
 
 
+@dataclass(frozen=True)
+class Refreshed:
+    analysed_articles: int
+    """Articles read and analysed (added or changed since the index was last brought up to date)."""
+    broken: tuple[CorpusFileError, ...]
+    seconds: float
+
+
+def refresh(
+    corpus_dir: Path, cache_dir: Path, analyzer: Analyzer, progress: ProgressCallback | None = None
+) -> Refreshed:
+    """Bring the cached index up to date with the folder (analysing only changed articles),
+    without putting it together for answering: what `qabot add` does, so that the next
+    `qabot ask` and the running bots find it current. Raises as `load_or_build`."""
+    loaded = _Store(Path(corpus_dir), Path(cache_dir), analyzer).load(progress, want_index=False)
+    return Refreshed(loaded.analysed_articles, loaded.broken, loaded.seconds)
+
+
 def read_metadata(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None) -> IndexMetadata | None:
     """What the cached index holds, article by article, without loading its arrays or
     reading any article file. None when there is no usable index for this corpus folder
@@ -190,6 +214,8 @@ def read_metadata(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None =
                             published=record["published"],
                             url=record["url"],
                             label=named.label,
+                            first_paragraph=first,
+                            text_key=record.get("text_key"),
                         )
                     )
     except (StoreDamaged, KeyError, TypeError, ValueError):
@@ -250,13 +276,14 @@ class _Store:
                 log.warning("index cache manifest %s is unusable (%s); rebuilding it", self.manifest_path, exc)
             return None
 
-    def open_segments(self, manifest: dict[str, Any]) -> list[Segment | None]:
-        """Each segment of the manifest, or None for one that is damaged (with a warning)."""
+    def open_segments(self, manifest: dict[str, Any], arrays: bool = True) -> list[Segment | None]:
+        """Each segment of the manifest, or None for one that is damaged (with a warning).
+        Without `arrays`, only each segment's articles are read and checked."""
         opened: list[Segment | None] = []
         for entry in manifest["segments"]:
             folder = self.folder / entry["name"]
             try:
-                segment = open_segment(folder, entry["name"], entry["files"], self.analyzer)
+                segment = open_segment(folder, entry["name"], entry["files"], self.analyzer, arrays=arrays)
                 if any(not 0 <= d < len(segment.articles) for d in entry["deleted"]):
                     raise StoreDamaged(f"{folder}: deleted article out of range")
                 opened.append(segment)
@@ -267,23 +294,25 @@ class _Store:
 
     # -- loading and updating ----------------------------------------------------
 
-    def load(self, progress: ProgressCallback | None, merge: bool = False) -> LoadedIndex:
+    def load(self, progress: ProgressCallback | None, merge: bool = False, want_index: bool = True) -> LoadedIndex:
         started = time.perf_counter()
         # Fast path: the files' names, sizes and times are as when the index was written, so
         # it is current without reading (and hashing) any article.
         signature = stat_signature(self.corpus_dir)
         manifest = self.read_manifest()
         if manifest is not None and signature is not None and manifest["signature"] == signature and not merge:
+            if not want_index:
+                return _unloaded(manifest, started, self.folder)
             segments = self.open_segments(manifest)
-            if all(s is not None for s in segments):
-                live = [(s, frozenset(e["deleted"])) for s, e in zip(segments, manifest["segments"]) if s is not None]
+            live = [(s, frozenset(e["deleted"])) for s, e in zip(segments, manifest["segments"]) if s is not None]
+            if len(live) == len(segments) and not _needs_merge(live):
                 articles, index = combine(live, self.analyzer)
                 return LoadedIndex(
                     articles, index, _key(manifest), True, time.perf_counter() - started,
                     segments=len(live), location=self.folder, broken=_errors(manifest["broken"]),
                 )
         with self._updating():
-            return self._update(signature, started, progress, merge)
+            return self._update(signature, started, progress, merge, want_index)
 
     @contextlib.contextmanager
     def _updating(self) -> Iterator[None]:
@@ -303,12 +332,13 @@ class _Store:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def _update(
-        self, signature: str | None, started: float, progress: ProgressCallback | None, merge: bool
+        self, signature: str | None, started: float, progress: ProgressCallback | None, merge: bool, want_index: bool
     ) -> LoadedIndex:
         manifest = self.read_manifest(quiet=True)  # again: another process may have updated it meanwhile
         listed = list_article_files(self.corpus_dir)
         entries: list[dict[str, Any]] = manifest["segments"] if manifest else []
-        segments: list[Segment | None] = self.open_segments(manifest) if manifest else []
+        # An update that only records changes (refresh) needs no arrays, unless it must merge.
+        segments: list[Segment | None] = self.open_segments(manifest, arrays=want_index or merge) if manifest else []
         known: dict[str, list[Any]] = {
             name: record for name, record in (manifest["files"] if manifest else {}).items()
             if segments[record[3]] is not None  # record: size, mtime, sha256, segment, local
@@ -321,7 +351,7 @@ class _Store:
         changed: list[tuple[FileStat, str]] = []
         new_articles: list[Article] = []
         for stat in listed:
-            name = stat.path.name
+            name = stat.name
             record = known.get(name)
             if record is not None and record[:2] == [stat.size, stat.mtime_ns] and not stat.fresh:
                 files[name] = record
@@ -351,7 +381,7 @@ class _Store:
                 broken[name] = [stat.size, stat.mtime_ns, digest, exc.line, exc.problem, exc.path]
                 continue
             changed.append((stat, digest))
-        current = {stat.path.name for stat in listed}
+        current = {stat.name for stat in listed}
         for name, record in known.items():
             if name not in current:
                 deleted[record[3]].add(record[4])  # removed
@@ -383,27 +413,27 @@ class _Store:
             build_seconds = time.perf_counter() - build_started
             analysed_sentences = built.size
             name = _segment_name(generation)
-            segment = _as_segment(name, self.folder / name, built, ordered)
+            segment = _as_segment(name, self.folder / name, built, ordered, [text_key(a) for a in ordered])
             new_segment = (segment, {"name": name, "files": None, "deleted": []})
             for local, i in enumerate(order):
                 stat, digest = changed[i]
-                files[stat.path.name] = [stat.size, stat.mtime_ns, digest, len(kept), local]
+                files[stat.name] = [stat.size, stat.mtime_ns, digest, len(kept), local]
 
         live = [(s, frozenset(d)) for s, _, d in kept]
         if new_segment is not None:
             live.append((new_segment[0], frozenset()))
-        total = sum(len(s.index.article) for s, _ in live)
-        deleted_sentences = sum(sum(s.sentences[d] for d in dead) for s, dead in live)
-        must_merge = len(live) > 1 and (
-            merge or len(live) > MAX_SEGMENTS or deleted_sentences > MAX_DELETED_SHARE * max(total, 1)
+        must_merge = merge and (len(live) > 1 or bool(live[0][1])) or _needs_merge(live)
+        if must_merge and not (want_index or merge):
+            # Recording changes only (refresh): the next load merges, with the arrays at hand.
+            must_merge = False
+        articles, index = (
+            combine(live, self.analyzer, for_writing=must_merge) if want_index or must_merge else ((), None)
         )
-        if merge and len(live) == 1 and live[0][1]:
-            must_merge = True
-        articles, index = combine(live, self.analyzer)
         if must_merge:
-            log.info("merging %d index segments into one", len(live))
+            log.debug("merging %d index segments into one", len(live))
             name = _segment_name(generation)
-            merged = _as_segment(name, self.folder / name, index, articles)
+            keys = {a.article_id: k for s, _ in live for a, k in zip(s.articles, s.text_keys)}
+            merged = _as_segment(name, self.folder / name, index, articles, [keys[a.article_id] for a in articles])
             by_name = {article_file_name(a): i for i, a in enumerate(articles)}
             files = {n: [*r[:3], 0, by_name[n]] for n, r in files.items()}
             new_segment = (merged, {"name": name, "files": None, "deleted": []})
@@ -434,7 +464,7 @@ class _Store:
             report(progress, BuildProgress(analysed, analysed, analysed_sentences, build_seconds, finished=True))
         return LoadedIndex(
             articles,
-            index,
+            index,  # type: ignore[arg-type]  # None only for refresh(), which does not return it
             _key(new_manifest),
             from_cache=not analysed,
             seconds=time.perf_counter() - started,
@@ -449,7 +479,9 @@ class _Store:
 
     def _write_segment(self, segment: Segment, entry: dict[str, Any]) -> bool:
         try:
-            entry["files"] = write_segment(self.folder, segment.name, segment.index, segment.articles)
+            entry["files"] = write_segment(
+                self.folder, segment.name, segment.index, segment.articles, segment.text_keys
+            )
             return True
         except Exception as exc:  # a cache that cannot be written only costs a rebuild next time
             log.warning("could not write the index cache to %s (%s); answering from memory", self.folder, exc)
@@ -487,11 +519,30 @@ class _Store:
             pass  # tidying up is never worth failing over
 
 
-def _as_segment(name: str, folder: Path, index: SentenceIndex, articles: Any) -> Segment:
-    import numpy as np
-
+def _as_segment(
+    name: str, folder: Path, index: SentenceIndex, articles: Sequence[Article], text_keys: Sequence[str | None]
+) -> Segment:
+    """A segment about to be written (its index in memory)."""
     counts = np.bincount(index.article, minlength=len(articles)).tolist() if len(articles) else []
-    return Segment(name=name, folder=folder, index=index, articles=tuple(articles), sentences=tuple(counts))
+    return Segment(
+        name=name, folder=folder, index=index, articles=tuple(articles), sentences=tuple(counts),
+        text_keys=tuple(text_keys),
+    )
+
+
+def _needs_merge(live: Sequence[tuple[Segment, frozenset[int]]]) -> bool:
+    """Too many segments, or too much deleted: time to merge them into one."""
+    total = sum(sum(s.sentences) for s, _ in live)
+    deleted = sum(sum(s.sentences[d] for d in dead) for s, dead in live)
+    return len(live) > MAX_SEGMENTS or (len(live) > 1 and deleted > MAX_DELETED_SHARE * max(total, 1))
+
+
+def _unloaded(manifest: dict[str, Any], started: float, folder: Path) -> LoadedIndex:
+    """What `refresh` learns when the index is already current."""
+    return LoadedIndex(
+        (), None, _key(manifest), True, time.perf_counter() - started,  # type: ignore[arg-type]
+        segments=len(manifest["segments"]), location=folder, broken=_errors(manifest["broken"]),
+    )
 
 
 def _errors(broken: dict[str, list[Any]]) -> tuple[CorpusFileError, ...]:

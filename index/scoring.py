@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -68,9 +68,11 @@ class BM25PlusIndex:
         b: float = B,
         delta: float = DELTA,
         derived: "BM25Derived | None" = None,
+        lazy: bool = False,
     ) -> None:
         """`derived`: the idf, gains and impact lists as stored with these very postings (a
-        memory-mapped index); without it they are computed, which reads every posting."""
+        memory-mapped index); without it they are computed, which reads every posting, or
+        with `lazy`, term by term when first used."""
         self.vocabulary = vocabulary
         self.postings_start = postings_start
         self.postings_chunk = postings_chunk
@@ -83,6 +85,7 @@ class BM25PlusIndex:
         # A term in more than 2% of the chunks says little on its own; for a quick first pass
         # over a large corpus, its IMPACT_LIST best chunks (highest gain) stand for all of them.
         self.common_df = max(IMPACT_LIST, self.chunk_count // 50)
+        self._gain_ready: np.ndarray | None = None
         if derived is not None:
             self.idf, self.postings_gain, self.impact = derived.idf, derived.postings_gain, derived.impact
             return
@@ -91,24 +94,40 @@ class BM25PlusIndex:
         self.idf = np.array(
             [math.log((self.chunk_count + 1) / int(f)) for f in frequency.tolist()], dtype=np.float64
         )
-        # Every posting's gain (idf * tf-part) once, in float32, for ranking answers quickly.
+        self.impact = _ImpactLists(self, np.flatnonzero(frequency > self.common_df))
+        # Every posting's gain (idf * tf-part), in float32, for ranking answers quickly;
         # get_scores() recomputes in float64 so that it stays bit-identical to rank-bm25.
-        # In slices: the float64 temporaries of a large corpus would otherwise
-        # take several times the postings' own memory.
-        self.postings_gain = np.empty(len(postings_chunk), dtype=np.float32)
-        norm = self._norm
-        for lo in range(0, len(postings_chunk), _GAIN_SLICE):
-            hi = min(lo + _GAIN_SLICE, len(postings_chunk))
-            term_of_posting = np.searchsorted(postings_start, np.arange(lo, hi), side="right") - 1
-            tf = postings_tf[lo:hi].astype(np.float64)
-            self.postings_gain[lo:hi] = (
-                self.idf[term_of_posting] * (tf * (self.k1 + 1)) / (norm[postings_chunk[lo:hi]] + tf)
-            )
-        self.impact: dict[int, np.ndarray] = {}
-        for term in np.flatnonzero(frequency > self.common_df):
-            chunks, gains = self.postings(int(term))
-            best = np.argpartition(gains, -IMPACT_LIST)[-IMPACT_LIST:]
-            self.impact[int(term)] = np.sort(chunks[best])
+        self.postings_gain = np.zeros(len(postings_chunk), dtype=np.float32)
+        self._gain_ready = np.zeros(len(frequency), dtype=bool)
+        if lazy:
+            # Segments just combined (index.segments): each term's gains are computed the first
+            # time a question uses it, so a reload costs no pass over every posting.
+            return
+        self.all_gains()
+
+    def _fill_gains(self, lo_term: int, hi_term: int) -> None:
+        """Compute the gains of terms lo_term..hi_term-1, in rank-bm25's operation order."""
+        lo, hi = int(self.postings_start[lo_term]), int(self.postings_start[hi_term])
+        if hi > lo:
+            frequency = np.diff(self.postings_start[lo_term : hi_term + 1])
+            term_idf = np.repeat(self.idf[lo_term:hi_term], frequency)
+            tf = self.postings_tf[lo:hi].astype(np.float64)
+            self.postings_gain[lo:hi] = term_idf * (tf * (self.k1 + 1)) / (self._norm[self.postings_chunk[lo:hi]] + tf)
+        self._gain_ready[lo_term:hi_term] = True
+
+    def all_gains(self) -> np.ndarray:
+        """Every posting's gain (computing those not computed yet)."""
+        if self._gain_ready is None:
+            return self.postings_gain
+        terms = len(self._gain_ready)
+        # In slices: the float64 temporaries of a large corpus would otherwise take several
+        # times the postings' own memory.
+        bounds = np.searchsorted(self.postings_start, np.arange(0, int(self.postings_start[-1]), _GAIN_SLICE))
+        cuts = sorted({0, terms, *(min(int(x), terms) for x in bounds)})
+        for lo_term, hi_term in zip(cuts[:-1], cuts[1:]):
+            if not self._gain_ready[lo_term:hi_term].all():
+                self._fill_gains(lo_term, hi_term)
+        return self.postings_gain
 
     @functools.cached_property
     def _norm(self) -> np.ndarray:
@@ -148,6 +167,9 @@ class BM25PlusIndex:
 
     def postings(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
         """(chunks containing the term, their precomputed float32 gains): views, no copying."""
+        ready = self._gain_ready
+        if ready is not None and not ready[term_id]:
+            self._fill_gains(term_id, term_id + 1)  # two threads may both compute it: same values
         lo, hi = self.postings_start[term_id : term_id + 2].tolist()  # plain ints slice faster
         return self.postings_chunk[lo:hi], self.postings_gain[lo:hi]
 
@@ -176,3 +198,34 @@ class BM25PlusIndex:
         """The n best chunks by `get_scores`, ties broken by corpus order (earlier first)."""
         scores = self.get_scores(query)
         return sorted(range(self.chunk_count), key=lambda i: (-scores[i], i))[:n]
+
+
+class _ImpactLists(Mapping[int, np.ndarray]):
+    """Each very common term's IMPACT_LIST best chunks (sorted), computed when first asked for."""
+
+    def __init__(self, bm25: BM25PlusIndex, common_terms: np.ndarray) -> None:
+        self._bm25 = bm25
+        self._common = frozenset(common_terms.tolist())
+        self._found: dict[int, np.ndarray] = {}
+
+    def __getitem__(self, term: int) -> np.ndarray:
+        found = self._found.get(term)
+        if found is None:
+            if term not in self._common:
+                raise KeyError(term)
+            chunks, gains = self._bm25.postings(term)
+            best = np.argpartition(gains, -IMPACT_LIST)[-IMPACT_LIST:]
+            found = self._found[term] = np.sort(chunks[best])
+        return found
+
+    def get(self, term: int, default: Any = None) -> Any:  # type: ignore[override]
+        return self[term] if term in self._common else default
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(sorted(self._common))
+
+    def __len__(self) -> int:
+        return len(self._common)
+
+    def __contains__(self, term: object) -> bool:
+        return term in self._common

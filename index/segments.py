@@ -90,30 +90,58 @@ class Segment:
     name: str
     folder: Path
     index: SentenceIndex
-    """Numbered within the segment. Its stored gains are the segment's own statistics'."""
+    """Numbered within the segment. Its stored gains are the segment's own statistics'.
+    (None only for a segment opened without its arrays, see `open_segment`.)"""
     articles: tuple[Article, ...]
     """Metadata and first paragraph of each article, in the segment's order."""
     sentences: tuple[int, ...]
     """Sentences of each article."""
+    text_keys: tuple[str | None, ...]
+    """Each article's `corpus.store.text_key` (its whole text's), for finding duplicates."""
 
-    def surface_counts(self) -> dict[str, int]:
-        """Each spelling-repair word's count (read from disk: answering does not need them)."""
-        if self.index.surface_counts is not None:
-            return self.index.surface_counts
-        return {w: c for w, _, c in load_json(self.folder, "surface.json")}
+    def surface_words(self) -> dict[str, tuple[str, int]]:
+        """Each spelling-repair word's term and count (read from disk: answering does not need
+        the counts)."""
+        index = self.index
+        if index.surface_counts is not None:
+            return {w: (t, index.surface_counts.get(w, 0)) for w, t in index.surface.items()}
+        return {w: (t, c) for w, t, c in load_json(self.folder, "surface.json")}
 
     def article_acronyms(self) -> list[dict[str, tuple[str, ...]]]:
-        """Each article's own acronyms (read from disk, like `surface_counts`)."""
+        """Each article's own acronyms (read from disk, like `surface_words`)."""
         if self.index.article_acronyms is not None:
             return list(self.index.article_acronyms)
         return [{a: tuple(t) for a, t in own.items()} for own in load_json(self.folder, "acronyms.json")]
+
+    def first_acronyms(self, deleted: frozenset[int]) -> dict[str, tuple[int, tuple[str, ...]]]:
+        """Acronym -> (article, meaning) of the first live article of the segment that spells it
+        out. Stored for the whole segment; recomputed only when a deleted article was first."""
+        if self.index.article_acronyms is None:
+            stored = load_json(self.folder, "meta.json")["first_acronyms"]
+            first = {a: (int(n), tuple(t)) for a, (n, t) in stored.items()}
+            if not any(n in deleted for n, _ in first.values()):
+                return first
+        return first_acronyms(self.article_acronyms(), deleted)
+
+
+def first_acronyms(
+    article_acronyms: Sequence[dict[str, tuple[str, ...]]], deleted: frozenset[int] = frozenset()
+) -> dict[str, tuple[int, tuple[str, ...]]]:
+    first: dict[str, tuple[int, tuple[str, ...]]] = {}
+    for number, own in enumerate(article_acronyms):
+        if number not in deleted:
+            for acronym, terms in own.items():
+                first.setdefault(acronym, (number, terms))
+    return first
 
 
 def article_file_name(article: Article) -> str:
     return article.article_id + ARTICLE_SUFFIX
 
 
-def write_segment(parent: Path, name: str, index: SentenceIndex, articles: Sequence[Article]) -> dict[str, Any]:
+def write_segment(
+    parent: Path, name: str, index: SentenceIndex, articles: Sequence[Article], text_keys: Sequence[str | None]
+) -> dict[str, Any]:
     """Write `index` (with its `articles`) as segment `name` under `parent`, whole or not at all.
     Returns the files written with their sizes and checksums, for the manifest."""
     assert index.surface_counts is not None and index.article_acronyms is not None, "a built index"
@@ -141,7 +169,7 @@ def write_segment(parent: Path, name: str, index: SentenceIndex, articles: Seque
         "postings_tf": bm25.postings_tf,
         "chunk_length": bm25.chunk_length,
         "idf": bm25.idf,
-        "postings_gain": bm25.postings_gain,
+        "postings_gain": bm25.all_gains(),
         "impact_terms": impact_terms,
         "impact_start": impact_start,
         "impact_chunks": np.concatenate(impact_lists) if impact_lists else np.zeros(0, dtype=np.int32),
@@ -158,17 +186,34 @@ def write_segment(parent: Path, name: str, index: SentenceIndex, articles: Seque
         save_json(out.path, "vocabulary.json", vocabulary)
         save_json(out.path, "surface.json", [[w, t, index.surface_counts.get(w, 0)] for w, t in index.surface.items()])
         save_json(out.path, "acronyms.json", [{a: list(t) for a, t in own.items()} for own in index.article_acronyms])
-        save_json(out.path, "meta.json", {"answer_acronyms": {a: list(t) for a, t in index.acronyms.items()}})
+        save_json(
+            out.path,
+            "meta.json",
+            {
+                "answer_acronyms": {a: list(t) for a, t in index.acronyms.items()},
+                "first_acronyms": {a: [n, list(t)] for a, (n, t) in first_acronyms(index.article_acronyms).items()},
+            },
+        )
         save_json(
             out.path,
             "articles.json",
-            [_article_record(a, n) for a, n in zip(articles, sentences)],
+            [_article_record(a, n, k) for a, n, k in zip(articles, sentences, text_keys)],
         )
         return out.commit()
 
 
-def open_segment(folder: Path, name: str, files: dict[str, Any], analyzer: Analyzer) -> Segment:
-    """The segment in `folder`, its arrays memory-mapped, after checking every file against `files`."""
+def open_segment(
+    folder: Path, name: str, files: dict[str, Any], analyzer: Analyzer, arrays: bool = True
+) -> Segment:
+    """The segment in `folder`, its arrays memory-mapped, after checking every file against
+    `files`. Without `arrays`, only its articles (checked likewise): what an update needs to
+    know of a segment it does not answer from; its `index` is then None."""
+    if not arrays:
+        if not isinstance(files, dict) or "articles.json" not in files:
+            raise StoreDamaged(f"{folder}: no articles recorded")
+        verify(folder, {"articles.json": files["articles.json"]})
+        articles, sentences, text_keys = _articles_of(folder)
+        return Segment(name, folder, None, articles, sentences, text_keys)  # type: ignore[arg-type]
     verify(folder, files)
     arrays = {n: load_array(folder, n, dtype, ndim) for n, (dtype, ndim) in _ARRAYS.items()}
     try:
@@ -176,11 +221,9 @@ def open_segment(folder: Path, name: str, files: dict[str, Any], analyzer: Analy
         surface = {w: t for w, t, _ in load_json(folder, "surface.json")}
         meta = load_json(folder, "meta.json")
         acronyms = {a: tuple(t) for a, t in meta["answer_acronyms"].items()}
-        records = load_json(folder, "articles.json")
-        articles = tuple(_article_from(r) for r in records)
-        sentences = tuple(int(r["sentences"]) for r in records)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise StoreDamaged(f"{folder}: {type(exc).__name__}: {exc}") from None
+    articles, sentences, text_keys = _articles_of(folder)
     n = len(arrays["article"])
     _check_shapes(folder, arrays, n, len(vocabulary_list))
     impact = {
@@ -213,7 +256,21 @@ def open_segment(folder: Path, name: str, files: dict[str, Any], analyzer: Analy
         acronyms=acronyms,
         around=arrays["around"],
     )
-    return Segment(name=name, folder=folder, index=index, articles=articles, sentences=sentences)
+    return Segment(
+        name=name, folder=folder, index=index, articles=articles, sentences=sentences, text_keys=text_keys
+    )
+
+
+def _articles_of(folder: Path) -> tuple[tuple[Article, ...], tuple[int, ...], tuple[str | None, ...]]:
+    try:
+        records = load_json(folder, "articles.json")
+        return (
+            tuple(_article_from(r) for r in records),
+            tuple(int(r["sentences"]) for r in records),
+            tuple(r.get("text_key") for r in records),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise StoreDamaged(f"{folder}: {type(exc).__name__}: {exc}") from None
 
 
 def _check_shapes(folder: Path, arrays: dict[str, np.ndarray], n: int, terms: int) -> None:
@@ -246,7 +303,7 @@ def _check_shapes(folder: Path, arrays: dict[str, np.ndarray], n: int, terms: in
         raise StoreDamaged(f"{folder}: offsets do not end where their arrays do")
 
 
-def _article_record(article: Article, sentences: int) -> dict[str, Any]:
+def _article_record(article: Article, sentences: int, text_key: str | None) -> dict[str, Any]:
     return {
         "id": article.article_id,
         "title": article.title,
@@ -257,6 +314,7 @@ def _article_record(article: Article, sentences: int) -> dict[str, Any]:
         "note": article.note,
         "first_paragraph": article.paragraphs[0] if article.paragraphs else None,
         "sentences": sentences,
+        "text_key": text_key,
     }
 
 
@@ -276,10 +334,12 @@ def _article_from(record: dict[str, Any]) -> Article:
 
 
 def combine(
-    live: Sequence[tuple[Segment, frozenset[int]]], analyzer: Analyzer
+    live: Sequence[tuple[Segment, frozenset[int]]], analyzer: Analyzer, for_writing: bool = False
 ) -> tuple[tuple[Article, ...], SentenceIndex]:
     """The articles and the index to answer from: segments with their deleted articles
-    (numbers within the segment) left out. See the module docstring."""
+    (numbers within the segment) left out. See the module docstring. `for_writing`: also
+    everything needed to write the result as one segment (each article's acronyms, every
+    gain); otherwise gains are computed term by term as questions need them."""
     if len(live) == 1 and not live[0][1]:
         segment = live[0][0]
         return segment.articles, segment.index
@@ -297,10 +357,9 @@ def combine(
     terms_start, terms = [], []
     vocabulary: dict[str, int] = {}
     per_segment_postings = []
-    surface_counts: Counter[str] = Counter()
-    chunk_base = 0
-    blob_base = 0
-    terms_base = 0
+    surface_words: dict[str, list[Any]] = {}
+    acronym_candidates: dict[str, tuple[str, tuple[str, ...]]] = {}
+    chunk_base = blob_base = terms_base = 0
     for s, (segment, deleted) in enumerate(live):
         index = segment.index
         bm25 = index.bm25
@@ -309,65 +368,81 @@ def combine(
             [number_of.get((s, local), -1) for local in range(len(segment.articles))], dtype=np.int32
         )
         chunk_article = to_number[index.article] if len(index.article) else np.zeros(0, dtype=np.int32)
-        alive = chunk_article >= 0
-        kept = np.flatnonzero(alive)
-        to_chunk = np.full(index.size, -1, dtype=np.int64)
-        to_chunk[kept] = np.arange(chunk_base, chunk_base + len(kept))
-
         offsets = np.asarray(index.texts.offsets)
-        sizes = np.diff(offsets)[kept]
-        byte_alive = np.repeat(alive, np.diff(offsets))
-        texts_blob.append(np.asarray(index.texts.blob)[byte_alive])
-        texts_offsets.append(blob_base + np.cumsum(sizes))
-        blob_base += int(sizes.sum())
-        article.append(chunk_article[kept])
-        paragraph.append(np.asarray(index.paragraph)[kept])
-        position.append(np.asarray(index.position)[kept])
-        flags.append(np.asarray(index.flags)[kept])
-        length.append(np.asarray(bm25.chunk_length)[kept])
-
-        # Postings of live sentences, term by term (local term ids).
+        postings_chunk = np.asarray(bm25.postings_chunk)
         frequency = np.diff(np.asarray(bm25.postings_start))
         posting_term = np.repeat(np.arange(len(frequency), dtype=np.int32), frequency)
-        posting_alive = alive[np.asarray(bm25.postings_chunk)] if len(frequency) else np.zeros(0, dtype=bool)
-        live_term = posting_term[posting_alive]
-        live_df = np.bincount(live_term, minlength=len(frequency))
+        forward_counts = np.diff(np.asarray(index.terms_start))
         local_terms = [""] * len(frequency)
         for term, term_id in bm25.vocabulary.items():
             local_terms[term_id] = term
+        if deleted:
+            alive = chunk_article >= 0
+            kept = np.flatnonzero(alive)
+            to_chunk = np.full(index.size, -1, dtype=np.int64)
+            to_chunk[kept] = np.arange(chunk_base, chunk_base + len(kept))
+            texts_blob.append(np.asarray(index.texts.blob)[np.repeat(alive, np.diff(offsets))])
+            sizes = np.diff(offsets)[kept]
+            for values, out in ((index.paragraph, paragraph), (index.position, position), (index.flags, flags)):
+                out.append(np.asarray(values)[kept])
+            length.append(np.asarray(bm25.chunk_length)[kept])
+            article.append(chunk_article[kept])
+            posting_alive = alive[postings_chunk]
+            live_term = posting_term[posting_alive]
+            live_chunks = to_chunk[postings_chunk[posting_alive]]
+            live_tf = np.asarray(bm25.postings_tf)[posting_alive]
+            forward = np.asarray(index.terms)[np.repeat(alive, forward_counts)]
+            forward_counts = forward_counts[kept]
+            live_df = np.bincount(live_term, minlength=len(frequency))
+        else:
+            # Nothing deleted: the segment's arrays as they are (no masks over every byte).
+            kept_count = index.size
+            texts_blob.append(index.texts.blob)
+            sizes = np.diff(offsets)
+            for values, out in ((index.paragraph, paragraph), (index.position, position), (index.flags, flags)):
+                out.append(values)
+            length.append(bm25.chunk_length)
+            article.append(chunk_article)
+            live_term, live_chunks, live_tf = posting_term, postings_chunk.astype(np.int64) + chunk_base, bm25.postings_tf
+            forward = index.terms
+            live_df = frequency
         to_term = np.full(len(frequency), -1, dtype=np.int64)
         for term_id in np.flatnonzero(live_df).tolist():
             to_term[term_id] = vocabulary.setdefault(local_terms[term_id], len(vocabulary))
-        per_segment_postings.append(
-            (
-                to_term[live_term],
-                to_chunk[np.asarray(bm25.postings_chunk)[posting_alive]],
-                np.asarray(bm25.postings_tf)[posting_alive],
-            )
-        )
-
-        # Forward index (each sentence's distinct terms), renumbered.
-        forward_counts = np.diff(np.asarray(index.terms_start))
-        forward_alive = np.repeat(alive, forward_counts)
-        terms.append(to_term[np.asarray(index.terms)[forward_alive]].astype(np.int32))
-        terms_start.append(terms_base + np.cumsum(forward_counts[kept]))
-        terms_base += int(forward_counts[kept].sum())
+        per_segment_postings.append((to_term[live_term], live_chunks, live_tf))
+        texts_offsets.append(blob_base + np.cumsum(sizes))
+        blob_base += int(sizes.sum())
+        terms.append(to_term[np.asarray(forward)].astype(np.int32))
+        terms_start.append(terms_base + np.cumsum(forward_counts))
+        terms_base += int(forward_counts.sum())
 
         # Spelling-repair words: the segment's counts, less those of its deleted articles.
-        surface_counts.update(segment.surface_counts())
+        for word, (stem, count) in segment.surface_words().items():
+            entry = surface_words.get(word)
+            if entry is None:
+                surface_words[word] = [stem, count]
+            else:
+                entry[1] += count
         if deleted:
-            surface_counts.subtract(_deleted_words(index, alive, analyzer))
-        chunk_base += len(kept)
+            for word, count in _deleted_words(index, alive, analyzer).items():
+                if word in surface_words:
+                    surface_words[word][1] -= count
+        # Acronyms: each segment's first live definer; across segments the first by file name.
+        for acronym, (local, meaning) in segment.first_acronyms(deleted).items():
+            name = article_file_name(segment.articles[local])
+            known = acronym_candidates.get(acronym)
+            if known is None or name < known[0]:
+                acronym_candidates[acronym] = (name, meaning)
+        chunk_base += len(kept) if deleted else kept_count
 
-    n = chunk_base
     start = np.zeros(len(vocabulary) + 1, dtype=np.int64)
     df = np.zeros(len(vocabulary), dtype=np.int64)
     for term_ids, _, _ in per_segment_postings:
         df += np.bincount(term_ids, minlength=len(vocabulary))
     np.cumsum(df, out=start[1:])
     total = int(start[-1])
-    postings_chunk = np.empty(total, dtype=np.int32)
-    postings_tf = np.empty(total, dtype=np.uint16)
+    postings_chunk_all = np.empty(total, dtype=np.int32)
+    postings_tf_all = np.empty(total, dtype=np.uint16)
     # Each term's postings: segment by segment, so chunk numbers stay ascending within a term.
     filled = start[:-1].copy()
     for term_ids, chunks, tf in per_segment_postings:
@@ -377,26 +452,31 @@ def combine(
         group_start = np.flatnonzero(np.r_[True, term_ids[1:] != term_ids[:-1]])
         group_term = term_ids[group_start]
         group_size = np.diff(np.r_[group_start, len(term_ids)])
-        within = np.arange(len(term_ids)) - np.repeat(group_start, group_size)
-        destination = np.repeat(filled[group_term], group_size) + within
-        postings_chunk[destination] = chunks
-        postings_tf[destination] = tf
+        destination = np.arange(len(term_ids), dtype=np.int64)
+        destination += np.repeat(filled[group_term] - group_start, group_size)
+        postings_chunk_all[destination] = chunks
+        postings_tf_all[destination] = tf
         filled[group_term] += group_size
     del per_segment_postings
 
-    chunk_length = _concat(length, np.int32)
-    bm25 = BM25PlusIndex(vocabulary, start, postings_chunk, postings_tf, chunk_length)
+    bm25 = BM25PlusIndex(
+        vocabulary, start, postings_chunk_all, postings_tf_all, _concat(length, np.int32), lazy=not for_writing
+    )
     article_all = _concat(article, np.int32)
     paragraph_all = _concat(paragraph, np.int32)
     previous, following = neighbours(article_all, paragraph_all)
-    words = {w: c for w, c in surface_counts.items() if c > 0}
-    surface = surface_table(words, analyzer)
-    acronyms_by_article: list[dict[str, tuple[str, ...]]] = [{} for _ in named]
-    for s, (segment, deleted) in enumerate(live):
-        for local, own in enumerate(segment.article_acronyms()):
-            number = number_of.get((s, local))
-            if number is not None:
-                acronyms_by_article[number] = own
+    words = {w: (t, c) for w, (t, c) in surface_words.items() if c > 0}
+    surface = surface_table({w: c for w, (_, c) in words.items()}, analyzer, {w: t for w, (t, _) in words.items()})
+    acronyms = {a: meaning for a, (_, meaning) in acronym_candidates.items() if a not in surface and meaning}
+    article_acronyms = None
+    if for_writing:
+        article_acronyms = [{} for _ in named]
+        for s, (segment, _) in enumerate(live):
+            for local, own in enumerate(segment.article_acronyms()):
+                number = number_of.get((s, local))
+                if number is not None:
+                    article_acronyms[number] = own
+        assert acronym_table(article_acronyms, surface) == acronyms
     index = SentenceIndex(
         analyzer=analyzer,
         texts=TextStore(
@@ -412,11 +492,10 @@ def combine(
         terms=_concat(terms, np.int32),
         bm25=bm25,
         surface=surface,
-        acronyms=acronym_table(acronyms_by_article, surface),
-        surface_counts=words,
-        article_acronyms=tuple(acronyms_by_article),
+        acronyms=acronyms,
+        surface_counts={w: c for w, (_, c) in words.items()} if for_writing else None,
+        article_acronyms=tuple(article_acronyms) if article_acronyms is not None else None,
     )
-    assert index.size == n
     return articles, index
 
 

@@ -271,11 +271,13 @@ def neighbours(article: np.ndarray, paragraph: np.ndarray) -> tuple[np.ndarray, 
     return previous, following
 
 
-def surface_table(counts: dict[str, int], analyzer: Analyzer) -> dict[str, str]:
-    """Surface word -> its term, commonest first, equal counts in alphabetical order (an order
-    that does not depend on which articles were indexed first: spelling repair takes the
-    first of equally close words)."""
-    term = analyzer.term
+def surface_table(
+    counts: dict[str, int], analyzer: Analyzer, terms: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Surface word -> its term (from `terms` when known), commonest first, equal counts in
+    alphabetical order (an order that does not depend on which articles were indexed first:
+    spelling repair takes the first of equally close words)."""
+    term = terms.__getitem__ if terms is not None else analyzer.term
     return {word: term(word) for word, _ in sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))}  # type: ignore[misc]
 
 
@@ -383,7 +385,7 @@ def _concat(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
 def _dense_gains(bm25: BM25PlusIndex) -> np.ndarray:
     table = np.zeros((len(bm25.vocabulary), bm25.chunk_count + 1), dtype=np.float32)
     term_of_posting = np.repeat(np.arange(len(bm25.vocabulary)), np.diff(bm25.postings_start))
-    table[term_of_posting, bm25.postings_chunk] = bm25.postings_gain
+    table[term_of_posting, bm25.postings_chunk] = bm25.all_gains()
     return table
 
 

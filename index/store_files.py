@@ -152,7 +152,8 @@ def write_json_atomically(path: Path, value: Any) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, ensure_ascii=False, separators=(",", ":"))
+            # dumps, then one write: json.dump to a file runs the pure-Python encoder.
+            handle.write(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)  # readers see the old file or the whole new one, never half

@@ -165,25 +165,38 @@ def test_an_article_file_with_a_header_keeps_its_metadata(articles, tmp_path):
     )
 
 
-def test_the_same_article_twice_is_refused_by_url_or_by_text(articles, tmp_path):
+@pytest.mark.parametrize("way", ["every file read", "the index's text keys"])
+def test_the_same_article_twice_is_refused_by_url_or_by_text(articles, tmp_path, way, monkeypatch):
+    if way == "every file read":
+        add = add_article
+    else:  # as `qabot add` does: the index, brought up to date, knows each article's URL and text
+        from bot.cli.articles import _known_articles
+        from tests.conftest import make_settings
+
+        settings = make_settings(tmp_path, corpus_dir=articles)
+        monkeypatch.setattr("corpus.ingest.read_folder", lambda folder: pytest.fail("every file was read"))
+
+        def add(source, folder):
+            return add_article(source, folder, known=lambda: _known_articles(settings))
+
     page = tmp_path / "page.html"
     page.write_bytes(article_html())
-    add_article(str(page), articles)
+    add(str(page), articles)
     before = snapshot(articles)
 
     with pytest.raises(IngestError, match="already has the same URL"):
-        add_article(str(page), articles)
+        add(str(page), articles)
     # The same text under another address (a syndicated copy with other quotes and spacing) too.
     copy = tmp_path / "copy.html"
     copy.write_bytes(article_html(canonical="https://elsewhere.example/copy").replace(b"Friday", b"  FRIDAY "))
     with pytest.raises(IngestError, match="already has the same text") as caught:
-        add_article(str(copy), articles)
+        add(str(copy), articles)
     assert "example-tribune-flock-safety-expands-drone-program.md" in str(caught.value)
     # The bundled BBC article again, under its URL with tracking and a trailing slash.
     bbc = tmp_path / "bbc.html"
     bbc.write_bytes(article_html(canonical="https://bbc.com/news/articles/cwy8dxz1g7zo/?utm_source=x"))
     with pytest.raises(IngestError, match="bbc-ring-ends-deal-with-surveillance-firm.md already has the same URL"):
-        add_article(str(bbc), articles)
+        add(str(bbc), articles)
     assert snapshot(articles) == before
 
 

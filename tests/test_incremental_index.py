@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.synthetic import questions
-from tests.support.synthetic import articles as synthetic_articles
 from bot.answering.core import AnsweringCore
 from bot.app import core_over
 from corpus import BUNDLED_DIR, render_article
 from index.analysis import Analyzer
 from index.cache import load_or_build, merge, read_metadata
+from tests.support.synthetic import articles as synthetic_articles
+from tests.support.synthetic import questions
 from tests.conftest import make_settings
 
 ADDED = """---

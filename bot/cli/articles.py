@@ -7,6 +7,7 @@ here at module level; trafilatura and the HTTP client load with `qabot add` alon
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -60,6 +61,7 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
     from corpus.bulk import SourceOutcome, Status, add_sources
     from corpus.fetch import FetchLimits
     from corpus.ingest import MetadataFlags
+    from corpus.ingest import add_article as ingest
 
     sources: list[str] = args.sources
     several = len(sources) > 1 or Path(sources[0]).expanduser().is_dir()
@@ -83,8 +85,14 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
             f"Copied the {corpus.copied} bundled articles to {corpus.folder}, which qabot now answers from "
             "(the bundled folder is part of the installed package and is never changed)."
         )
+    target = dataclasses.replace(settings, corpus_dir=corpus.folder)
+
+    def add_one(source: str, folder: Path, flags: MetadataFlags, limits: FetchLimits) -> Any:
+        # The duplicate check reads the index's metadata (kept up to date) instead of every file.
+        return ingest(source, folder, flags, limits, known=lambda: _known_articles(target))
+
     outcomes: list[SourceOutcome] = []
-    for outcome in add_sources(sources, corpus.folder, flags, limits):
+    for outcome in add_sources(sources, corpus.folder, flags, limits, add=add_one):
         outcomes.append(outcome)
         print(outcome.line(), file=sys.stderr if outcome.status is Status.FAILED else sys.stdout, flush=True)
     added = [o.added for o in outcomes if o.added is not None]
@@ -94,6 +102,7 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
         counts = {status: sum(1 for o in outcomes if o.status is status) for status in Status}
         if len(outcomes) > 1:
             print(", ".join(f"{counts[s]} {s.value}" for s in Status) + f", in {corpus.folder}")
+        _update_index(target)
         print("Running bots answer from new articles within a few seconds (QABOT_RELOAD_SECONDS), or at once on SIGHUP.")
     failed = any(o.status is Status.FAILED for o in outcomes)
     return ExitCode.FAILED if failed else ExitCode.OK
@@ -112,6 +121,57 @@ def _print_details(added: Any) -> None:
     print(f"  {'text:':<11}{len(article.paragraphs)} paragraphs, {added.words:,} words")
     if not article.url:
         print("  The page names no canonical URL, so answers will quote it without a link; add one with --url.")
+
+
+def _update_index(settings: Settings) -> None:
+    """Bring the cached index up to date now (only the changed article is analysed), so the
+    next `qabot ask` and the running bots' reload find it ready. A failure here is only
+    reported: the article file is in place, and the next load updates the index."""
+    from corpus import CorpusError
+    from index.analysis import Analyzer
+    from index.cache import refresh
+
+    try:
+        done = refresh(settings.corpus_dir, settings.cache_dir, Analyzer())
+    except (CorpusError, OSError) as exc:
+        print(f"qabot: the index was not updated ({exc}); the next start updates it", file=sys.stderr)
+        return
+    print(f"Index updated in {done.seconds:.1f} s.")
+
+
+def _known_articles(settings: Settings) -> list[Any] | None:
+    """The folder's articles with their URLs and text keys, from the index brought up to date
+    (reading only the files changed since): the duplicate check then reads no other file.
+    None when there is no index to ask (then every file is read)."""
+    from corpus import Article, CorpusError
+    from corpus.store import KnownArticle, StoredArticle
+    from index.analysis import Analyzer
+    from index.cache import read_metadata, refresh
+
+    try:
+        refresh(settings.corpus_dir, settings.cache_dir, Analyzer())
+    except (CorpusError, OSError):
+        return None  # an empty or unreadable folder: the plain way says what is wrong
+    metadata = read_metadata(settings.corpus_dir, settings.cache_dir)
+    if metadata is None or any(a.text_key is None for a in metadata.articles):
+        return None
+    folder = Path(settings.corpus_dir)
+    return [
+        KnownArticle(
+            StoredArticle(
+                Article(
+                    article_id=a.article_id,
+                    paragraphs=(a.first_paragraph,) if a.first_paragraph else (),
+                    title=a.title,
+                    publisher=a.publisher,
+                    url=a.url,
+                ),
+                folder / f"{a.article_id}.md",
+            ),
+            a.text_key,  # type: ignore[arg-type]
+        )
+        for a in metadata.articles
+    ]
 
 
 SHOWN_ARTICLES = 10
@@ -218,5 +278,6 @@ def remove_article(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Removed {removed.path.name}: “{removed.article.label}”")
     else:
         print(f"Removed {removed.name} (it did not load as an article)")
+    _update_index(settings)
     print("Running bots stop quoting it within a few seconds (QABOT_RELOAD_SECONDS), or at once on SIGHUP.")
     return ExitCode.OK

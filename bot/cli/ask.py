@@ -102,16 +102,27 @@ def _interactive(core: AnsweringCore, color: bool) -> int:
 
 def show_index(args: argparse.Namespace, settings: Settings) -> int:
     from index.analysis import Analyzer
-    from index.cache import load_or_build
+    from index.cache import load_or_build, merge
+    from index.progress import for_stream
 
     started = time.perf_counter()
-    loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer())
+    loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer(), progress=for_stream(sys.stderr))
     _report_broken(loaded.broken)
+    how = (
+        "loaded from cache" if loaded.from_cache
+        else f"updated ({loaded.analysed_articles:,} changed articles read)"
+        if loaded.analysed_articles < len(loaded.articles)
+        else "built"
+    )
+    if loaded.segments > 1:
+        # Asked to build the index: also merge what incremental updates left in pieces, so
+        # processes share it memory-mapped.
+        how += f", {loaded.segments} segments merged into one"
+        loaded = merge(settings.corpus_dir, settings.cache_dir, Analyzer())
     index = loaded.index
     print(f"articles:  {len(loaded.articles)}  ({settings.corpus_dir})")
     print(f"sentences: {index.size}")
     print(f"terms:     {index.term_count}")
-    how = "loaded from cache" if loaded.from_cache else "built"
     print(f"index:     {how} in {time.perf_counter() - started:.2f} s")
     print(f"cache:     {loaded.location or 'not written (see the warning above)'}")
     if loaded.broken:
