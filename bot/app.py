@@ -198,6 +198,13 @@ def build_service(settings: Settings, stores: Stores | None = None) -> QuestionS
     )
 
 
+def example_question(service: QuestionService) -> str | None:
+    """A question the service's articles answer, made from them, for command hints (the Discord
+    /ask option, the Slack manifest's usage hint); None when its core makes none."""
+    core = service.core
+    return core.example_question if isinstance(core, AnsweringCore) else None
+
+
 @dataclass(frozen=True)
 class RunningBot:
     """What a runner serves a platform with: the service and the stores its adapter shares."""

@@ -19,6 +19,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     slack.add_argument("--http", action="store_true", help="serve Slack's HTTP events at /slack/events")
     slack.add_argument("--host", default="127.0.0.1", help="address to bind in --http mode (default 127.0.0.1)")
     slack.add_argument("--port", type=int, default=3000, help="port to bind in --http mode (default 3000)")
+    slack.add_argument(
+        "--manifest",
+        action="store_true",
+        help="print the Slack app manifest, /ask's usage hint a question the articles answer, then exit",
+    )
     slack.set_defaults(handler=run_slack)
 
 
@@ -29,6 +34,12 @@ def run_discord(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_slack(args: argparse.Namespace, settings: Settings) -> int:
+    if args.manifest:
+        from bot.adapters.slack.manifest import manifest_text
+        from bot.app import load_core
+
+        print(manifest_text(load_core(settings).example_question), end="")
+        return 0
     from bot.adapters.slack.runner import run
 
     return run(args, settings)

@@ -28,6 +28,7 @@ from bot.adapters.discord.formatting import (
     discord_length,
 )
 from bot.answering.answer import Answer
+from bot.app import example_question
 from bot.answering.messages import ERROR_MESSAGE, RATE_LIMITED_MESSAGE
 from bot.service.questions import QuestionService
 from bot.stores.ratelimit import RateLimit, SlidingWindowLimiter
@@ -223,6 +224,27 @@ async def test_ask_is_registered_with_its_description_globally_or_in_one_server(
         assert command["name"] == "ask"
         assert command["description"].startswith("Ask the news articles a question")
         assert [(o["name"], o["required"]) for o in command["options"]] == [("question", True), ("private", False)]
+
+
+async def test_the_ask_hint_is_a_question_the_loaded_articles_answer_not_a_fixed_story(tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "bakery.md").write_text(
+        "---\ntitle: Town bakery wins award\npublisher: Valley Gazette\n---\n\n"
+        "The judges praised the Riverside Bakery, a family business founded in 1952, for its rye bread.\n\n"
+        "Owner Maria Lopez said the Riverside Bakery would keep its prices.\n",
+        encoding="utf-8",
+    )
+    service = corpus_service(tmp_path, corpus_dir=folder)
+    example = example_question(service)
+    assert example is not None and "Riverside Bakery" in example
+    async with bot_in_server(service, example_question=example) as server:
+        [sync] = [r for r in server.discord.requests if r.method == "PUT"]
+    [command] = sync.body
+    hint = {o["name"]: o["description"] for o in command["options"]}["question"]
+    assert hint.endswith(f"for example: {example}") and len(hint) <= 100
+    assert "Ring" not in hint and "Flock" not in hint
+    assert service.ask(example, "someone").answered
 
 
 async def test_when_ask_cannot_be_registered_mentions_still_work(tmp_path, caplog):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ from tests.support.slack_payloads import slash_command, slash_command_envelope
 from tests.support.slack_helpers import AppStarter
 
 MANIFEST = Path(bot.adapters.slack.__file__).parent / "manifest.yaml"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +56,41 @@ def test_the_manifest_slash_command_is_the_one_the_app_answers(manifest, socket_
     slack.fake.send_envelope(slash_command_envelope(fields))
     [response] = slack.fake.wait_for_calls("response_url")
     assert response.error is None
+
+
+def test_the_printed_manifest_hints_ask_with_a_question_its_articles_answer(tmp_path, manifest):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "bakery.md").write_text(
+        "---\ntitle: Town bakery wins award\npublisher: Valley Gazette\n---\n\n"
+        "The judges praised the Riverside Bakery, a family business founded in 1952, for its rye bread.\n\n"
+        "Owner Maria Lopez said the Riverside Bakery would keep its prices.\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "slack", "--manifest"],
+        cwd=tmp_path,  # no .env from a developer's checkout
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(tmp_path),
+            "PYTHONPATH": str(REPO),
+            "QABOT_CACHE_DIR": str(tmp_path / "cache"),
+            "QABOT_CORPUS_DIR": str(folder),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    printed = yaml.safe_load(result.stdout)
+    [ask] = printed["features"]["slash_commands"]
+    assert ask["usage_hint"] == "What is the Riverside Bakery?"
+    assert "Ring" not in result.stdout and "Flock" not in result.stdout
+    # Everything else is the packaged manifest, scopes and events included.
+    ask["usage_hint"] = manifest["features"]["slash_commands"][0]["usage_hint"]
+    assert printed == manifest
+
+
+def test_the_packaged_manifest_names_no_story():
+    text = MANIFEST.read_text(encoding="utf-8")
+    assert "Ring" not in text and "Flock" not in text

@@ -52,10 +52,11 @@ async def bot_in_server(
     guild_id: int | None = None,
     discord: FakeDiscord | None = None,
     seen: SeenEvents | None = None,
+    example_question: str | None = None,
 ) -> AsyncIterator[Server]:
     """Start a fake Discord and the bot, logged in and ready; close both afterwards."""
     async with discord or FakeDiscord() as fake:
-        async with connected_bot(fake, service, guild_id=guild_id, seen=seen) as bot:
+        async with connected_bot(fake, service, guild_id=guild_id, seen=seen, example_question=example_question) as bot:
             yield Server(fake, bot)
 
 
@@ -67,11 +68,19 @@ async def connected_bot(
     guild_id: int | None = None,
     seen: SeenEvents | None = None,
     shards: int | str | None = None,
+    example_question: str | None = None,
 ) -> AsyncIterator[QABotClient]:
     """The real bot connected to an already running fake Discord (several may connect: replicas)."""
     with discord_endpoints(fake.api_url, fake.gateway_url):
         # A short guild_ready_timeout: the fake sends every guild at once, no need to wait 2 s.
-        bot = make_client(service, shards=shards, seen=seen, guild_id=guild_id, guild_ready_timeout=0.05)
+        bot = make_client(
+            service,
+            shards=shards,
+            seen=seen,
+            guild_id=guild_id,
+            example_question=example_question,
+            guild_ready_timeout=0.05,
+        )
         running = asyncio.create_task(bot.start(fake.token))
         try:
             await _ready(bot, running)

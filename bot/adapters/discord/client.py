@@ -70,6 +70,7 @@ class QABotClient(discord.Client):
         *,
         seen: SeenEvents | None = None,
         guild_id: int | None = None,
+        example_question: str | None = None,
         **options: Any,
     ) -> None:
         # `options` go to discord.Client as they are (the tests shorten guild_ready_timeout).
@@ -80,7 +81,7 @@ class QABotClient(discord.Client):
         self.seen: SeenEvents = seen if seen is not None else InMemorySeenEvents()
         self.guild_id = guild_id
         self.tree = app_commands.CommandTree(self)
-        self.tree.add_command(ask)
+        self.tree.add_command(ask_command(example_question))
         self.tree.error(self.on_app_command_error)
 
     async def setup_hook(self) -> None:
@@ -241,11 +242,28 @@ def strip_mention(content: str, bot_id: int) -> str:
     return " ".join(re.sub(rf"<@!?{bot_id}>", " ", content).split())
 
 
-@app_commands.command()
-@app_commands.describe(
-    question="What you want to know, for example: Why did Ring drop Flock?",
-    private="Show the answer only to you",
-)
+QUESTION_HINT = "What you want to know about the articles"
+OPTION_DESCRIPTION_LIMIT = 100
+"""Discord refuses an option description longer than this."""
+
+
+def question_hint(example: str | None) -> str:
+    """The /ask question option's description: with an example made from the corpus when it fits."""
+    if example:
+        hint = f"{QUESTION_HINT}, for example: {example}"
+        if len(hint) <= OPTION_DESCRIPTION_LIMIT:
+            return hint
+    return QUESTION_HINT
+
+
+def ask_command(example: str | None = None) -> app_commands.Command[Any, ..., None]:
+    """The /ask command, its question hinted with `example` (a question the loaded articles
+    answer, never a fixed story's)."""
+    return app_commands.describe(question=question_hint(example), private="Show the answer only to you")(
+        app_commands.Command(name="ask", description=ask.__doc__ or "Ask the articles", callback=ask)
+    )
+
+
 async def ask(interaction: discord.Interaction[QABotClient], question: str, private: bool = False) -> None:
     """Ask the news articles a question; the answer quotes them and links the sources."""
     client = interaction.client

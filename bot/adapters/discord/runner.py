@@ -73,6 +73,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     shards=settings.discord_shards,
                     seen=bot.stores.seen_events,
                     guild_id=settings.discord_guild_id,
+                    # The /ask hint is registered once, at start: an example from the articles then.
+                    example_question=composition.example_question(bot.service),
                 )
                 asyncio.run(serve(client, token.reveal()))
             return ExitCode.OK
