@@ -24,20 +24,25 @@ from pathlib import Path
 from typing import Iterator
 
 from bot.answering.core import AnsweringCore
-from bot.service.privacy import KeyedSeenEvents, check_secret_text, load_or_create_secret, secret_fingerprint
 from bot.errors import CorpusError, SetupError
-from bot.service.questions import QuestionService
-from bot.service.following import Follower
-from bot.service.reload import CorpusWatcher
 from bot.logging_setup import quiet_fetch_libraries
+from bot.service.following import Follower
+from bot.service.privacy import (
+    KeyedSeenEvents,
+    check_secret_text,
+    load_or_create_secret,
+    secret_fingerprint,
+)
+from bot.service.questions import QuestionService
+from bot.service.reload import CorpusWatcher
 from bot.settings import Settings, user_corpus_dir
+from bot.stores.choice import Stores, open_stores
+from bot.stores.questionlog.database import DATABASE_ERRORS, describe_database
+from bot.stores.questionlog.store import QuestionLog
 from corpus import BUNDLED_DIR
 from corpus.fetch import FetchLimits
 from corpus.follow import CheckReport, check_sources
 from corpus.store import copy_articles
-from bot.stores.choice import Stores, open_stores
-from bot.stores.questionlog.database import DATABASE_ERRORS, describe_database
-from bot.stores.questionlog.store import QuestionLog
 from index.analysis import Analyzer
 from index.cache import LoadedIndex, load_or_build
 from index.progress import ProgressCallback, for_log

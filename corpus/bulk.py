@@ -18,7 +18,15 @@ from typing import Callable, Iterable, Iterator
 
 from corpus.errors import DuplicateArticleError, IngestError
 from corpus.fetch import FetchLimits
-from corpus.ingest import DEFAULT_LIMITS, HTML_SUFFIXES, NO_FLAGS, WEB_PREFIXES, AddedArticle, MetadataFlags, add_article
+from corpus.ingest import (
+    DEFAULT_LIMITS,
+    HTML_SUFFIXES,
+    NO_FLAGS,
+    WEB_PREFIXES,
+    AddedArticle,
+    MetadataFlags,
+    add_article,
+)
 
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".text"})
 SOURCE_SUFFIXES = HTML_SUFFIXES | TEXT_SUFFIXES

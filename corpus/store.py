@@ -20,7 +20,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from corpus.article import Article
 from corpus.errors import StoreError
 from corpus.fileformat import CorpusFileError, parse_article, render_article
-from corpus.loader import ARTICLE_SUFFIX, MAX_FILE_BYTES, CorpusError, article_paths, read_corpus_files
+from corpus.loader import (
+    ARTICLE_SUFFIX,
+    MAX_FILE_BYTES,
+    CorpusError,
+    article_paths,
+    read_corpus_files,
+)
 
 ARTICLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ID_WORDS_CHARS = 60

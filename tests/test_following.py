@@ -7,7 +7,6 @@ bot answers from a followed article after one check and a reload.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import shutil
 import time
@@ -21,7 +20,14 @@ from corpus import BUNDLED_DIR
 from corpus.fetch import FetchLimits
 from corpus.follow import check_sources, follow, load_state, unfollow
 from tests.conftest import make_settings
-from tests.support.local_site import Page, atom_feed, local_site, news_article, rss_feed, sitemap
+from tests.support.local_site import (
+    Page,
+    atom_feed,
+    local_site,
+    news_article,
+    rss_feed,
+    sitemap,
+)
 from tests.support.run_qabot import run_qabot
 
 QUICK = FetchLimits(timeout_seconds=1.0, max_bytes=500_000, retries=0)

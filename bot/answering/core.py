@@ -15,7 +15,12 @@ import time
 from dataclasses import dataclass, field, replace
 
 from bot.answering.answer import Answer, Outcome, Passage, Source
-from bot.answering.help import GENERIC_EXAMPLE, chat_reply, example_question, is_chat_noise
+from bot.answering.help import (
+    GENERIC_EXAMPLE,
+    chat_reply,
+    example_question,
+    is_chat_noise,
+)
 from bot.answering.messages import ANSWERED_MESSAGE, LATEST_MESSAGE
 from corpus import Article, CorpusFileError
 from index.analysis import clean_text

@@ -17,7 +17,6 @@ from bot.errors import ExitCode
 from bot.settings import Settings
 
 
-
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add = sub.add_parser(
         "add",
@@ -267,7 +266,7 @@ def _more(count: int, limit: int | None, what: str) -> None:
 
 
 def remove_article(args: argparse.Namespace, settings: Settings) -> int:
-    from corpus.store import StoreError, StoredArticle, remove_file
+    from corpus.store import StoredArticle, StoreError, remove_file
 
     try:
         removed = remove_file(Path(settings.corpus_dir), args.article_id)

@@ -10,9 +10,18 @@ from typing import Any
 
 from bot.errors import ExitCode
 from bot.settings import Settings
-from bot.stores.questionlog.database import DATABASE_ERRORS, PostgresDatabase, describe_database
+from bot.stores.questionlog.database import (
+    DATABASE_ERRORS,
+    PostgresDatabase,
+    describe_database,
+)
 from bot.stores.questionlog.migrations import SchemaTooNewError
-from bot.stores.questionlog.report import DEFAULT_LOW_CONFIDENCE, LoggedAnswer, build_report, read_answers
+from bot.stores.questionlog.report import (
+    DEFAULT_LOW_CONFIDENCE,
+    LoggedAnswer,
+    build_report,
+    read_answers,
+)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
