@@ -1,7 +1,8 @@
 """Reading a feed or a sitemap into the article links it lists.
 
-RSS, Atom and JSON Feed go through feedparser, a well-kept library that copes with the many
-ways sites get feeds wrong (and, unlike trafilatura's feed finder, takes links to any host).
+RSS and Atom go through feedparser, a well-kept library that copes with the many ways sites get
+feeds wrong (and, unlike trafilatura's feed finder, takes links to any host); JSON Feed, which
+feedparser 6.0 does not read, is a few lines of the json module.
 Sitemaps (`<urlset>`, and `<sitemapindex>` naming more sitemaps) are read with lxml, with
 entities and network access off, so a hostile file cannot pull in other files or addresses.
 
@@ -11,6 +12,7 @@ nor a sitemap; items without a usable http(s) link are skipped, never an error.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -63,6 +65,8 @@ def read_feed(body: bytes, url: str) -> FeedContents:
 def _read_syndication(body: bytes, url: str) -> FeedContents:
     import feedparser  # loaded only when a feed is read
 
+    if body.lstrip()[:1] == b"{":
+        return _read_json_feed(body, url)
     parsed = feedparser.parse(body, response_headers={"content-location": url})
     version = str(parsed.get("version") or "")
     if not version:
@@ -76,6 +80,27 @@ def _read_syndication(body: bytes, url: str) -> FeedContents:
         if link:
             links.append(FeedLink(link, _plain(entry.get("title")), _plain(entry.get("summary"))))
     return FeedContents(kind, tuple(links))
+
+
+def _read_json_feed(body: bytes, url: str) -> FeedContents:
+    """JSON Feed (jsonfeed.org, versions 1 and 1.1): a small format, read with the json module
+    (feedparser 6.0 does not read it)."""
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FeedError(f"{url} is not an RSS, Atom or JSON feed, nor a sitemap (bad JSON: {exc})") from None
+    items = data.get("items") if isinstance(data, dict) else None
+    if not str(data.get("version", "") if isinstance(data, dict) else "").startswith("https://jsonfeed.org/") or not isinstance(items, list):
+        raise FeedError(f"{url} is JSON but not a JSON Feed (no jsonfeed.org version and items)")
+    links: list[FeedLink] = []
+    for item in items[:MAX_LINKS]:
+        if not isinstance(item, dict):
+            continue
+        link = _web_link(url, str(item.get("url") or item.get("external_url") or ""))
+        if link:
+            summary = item.get("summary") or item.get("content_text") or item.get("content_html") or ""
+            links.append(FeedLink(link, _plain(item.get("title")), _plain(summary)))
+    return FeedContents("json", tuple(links))
 
 
 def _read_sitemap(body: bytes, url: str) -> FeedContents:

@@ -201,3 +201,26 @@ def test_a_running_bot_answers_from_a_followed_article_after_one_check_and_a_rel
             else:
                 pytest.fail("the followed article was never answered from")
     assert answer.answered and answer.passages[0].source.url == "https://news.example/flock/5"
+
+
+def test_a_json_feed_and_a_sitemap_index_are_followed_and_a_page_that_is_no_feed_is_an_error(articles):
+    import json
+
+    with local_site() as site:
+        for n in (1, 2):
+            site.pages[f"/a/{n}"] = Page(news_article(n))
+        site.pages["/feed.json"] = Page(json.dumps({
+            "version": "https://jsonfeed.org/version/1.1", "title": "Wire",
+            "items": [{"id": "1", "url": site.url("/a/1"), "title": "Flock story part 1"}],
+        }).encode(), "application/feed+json")
+        site.pages["/sitemap-index.xml"] = Page(
+            b'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            + f"<sitemap><loc>{site.url('/sitemap-1.xml')}</loc></sitemap></sitemapindex>".encode(), "application/xml")
+        site.pages["/sitemap-1.xml"] = Page(sitemap(site, ["/a/2"]), "application/xml")
+        site.pages["/home"] = Page(b"<html><body><p>Welcome</p></body></html>")
+        for url in ("/feed.json", "/sitemap-index.xml", "/home"):
+            follow(articles, site.url(url), [])
+        reports = check(articles)
+    assert reports[site.url("/feed.json")].added == ("example-tribune-flock-story-part-1",)
+    assert reports[site.url("/sitemap-index.xml")].added == ("example-tribune-flock-story-part-2",)
+    assert (reports[site.url("/home")].error or "").startswith(f"{site.url('/home')} is not an RSS, Atom or JSON feed")
