@@ -53,11 +53,13 @@ def follow_command(args: argparse.Namespace, settings: Settings) -> int:
         source, new = follow(corpus.folder, args.url, args.match.split())
         filtered = f", keeping items that name: {' '.join(source.match)}" if source.match else ""
         print(f"{'Following' if new else 'Already following'} {source.url}{filtered}")
-        if not args.now:
+        if not args.now and settings.follow_minutes > 0:
             print(
                 f"A running bot checks it every {settings.follow_minutes:g} minutes (QABOT_FOLLOW_MINUTES); "
                 "`qabot follow --now` checks it at once."
             )
+        elif not args.now:
+            print("QABOT_FOLLOW_MINUTES is 0, so running bots do not check it; `qabot follow --now` does.")
     if args.now:
         reports = follow_round(settings, corpus.folder, due_only=False)
         if reports is None:
