@@ -21,7 +21,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from bot.answering.core import AnsweringCore
 from bot.errors import CorpusError, SetupError
@@ -40,12 +40,13 @@ from bot.stores.choice import Stores, open_stores
 from bot.stores.questionlog.database import DATABASE_ERRORS, describe_database
 from bot.stores.questionlog.store import QuestionLog
 from corpus import BUNDLED_DIR
-from corpus.fetch import FetchLimits
-from corpus.follow import CheckReport, check_sources
 from corpus.store import copy_articles
 from index.analysis import Analyzer
 from index.cache import LoadedIndex, load_or_build
 from index.progress import ProgressCallback, for_log
+
+if TYPE_CHECKING:
+    from corpus.follow import CheckReport
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,11 @@ def writable_corpus(settings: Settings) -> WritableCorpus:
 def follow_round(settings: Settings, folder: Path | None = None, *, due_only: bool = True) -> list[CheckReport] | None:
     """Check the followed feeds and sitemaps of the corpus folder once (see `corpus.follow`), with the
     settings' fetch limits and pause per host. None when another check is running."""
+    # Here, not at the top: the HTTP client and trafilatura load only when something is followed,
+    # so `qabot ask` stays fast.
+    from corpus.fetch import FetchLimits
+    from corpus.follow import check_sources
+
     return check_sources(
         Path(folder or settings.corpus_dir),
         FetchLimits(timeout_seconds=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes),
