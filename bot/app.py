@@ -21,7 +21,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from bot.answering.core import AnsweringCore
 from bot.errors import CorpusError, SetupError
@@ -33,11 +33,13 @@ from bot.service.privacy import (
     load_or_create_secret,
     secret_fingerprint,
 )
+from bot.service.health import Health, HealthServer, start_health_server
+from bot.service.metrics import Metrics
 from bot.service.questions import QuestionService
 from bot.service.reload import CorpusWatcher
 from bot.settings import Settings, user_corpus_dir
 from bot.stores.choice import Stores, open_stores
-from bot.stores.questionlog.database import DATABASE_ERRORS, describe_database
+from bot.stores.questionlog.database import LOG_FAILURES, describe_database
 from bot.stores.questionlog.store import QuestionLog
 from corpus import BUNDLED_DIR
 from corpus.store import copy_articles
@@ -175,7 +177,7 @@ def open_question_log(settings: Settings) -> QuestionLog | None:
                 url, secret=secret, retention_days=settings.question_log_days, fingerprint=fingerprint
             )
         return QuestionLog.open(path, secret=secret, retention_days=settings.question_log_days, fingerprint=fingerprint)
-    except (OSError, ValueError, *DATABASE_ERRORS) as exc:
+    except LOG_FAILURES as exc:
         log.error(
             "the question log %s cannot be used (%s); answering without it, and without 👍/👎",
             where,
@@ -189,10 +191,11 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def build_service(settings: Settings, stores: Stores | None = None) -> QuestionService:
+def build_service(settings: Settings, stores: Stores | None = None, metrics: Metrics | None = None) -> QuestionService:
     """The service for `settings`: the articles loaded (and watched for changes once asked), and
     the question log opened unless it is off. `stores` lets a runner share its rate limiter (in
-    this process or in Redis) with its adapter's duplicate check."""
+    this process or in Redis) with its adapter's duplicate check; `metrics` counts its questions
+    and reloads."""
     watcher: CorpusWatcher[AnsweringCore] = CorpusWatcher(
         settings.corpus_dir,
         build=lambda: load_core(settings),
@@ -200,13 +203,78 @@ def build_service(settings: Settings, stores: Stores | None = None) -> QuestionS
         broken_files=lambda core: core.broken_files,  # named in the log, once each
     )
     core = watcher.load()
+    if metrics is not None:
+        metrics.observe_reloads(lambda: {"loaded": watcher.reloads_loaded, "failed": watcher.reloads_failed})
     return QuestionService(
         core=core,
         limiter=(stores or stores_for(settings)).limiter,
         question_log=open_question_log(settings),
         watcher=watcher,
         id_secret=deployment_secret(settings),
+        metrics=metrics,
     )
+
+
+def health_for(settings: Settings, service: QuestionService, metrics: Metrics) -> Health:
+    """The readiness checks of a bot: its articles, and Redis and the question log's database when
+    configured. The runner adds the platform's own check ('platform')."""
+    health = Health(metrics)
+    # The service exists only once its articles are loaded (an index still building says "building").
+    health.add_check("index", lambda: None if service.core is not None else "building: the articles are being indexed")
+    redis_url = settings.redis_url.reveal()
+    if redis_url:
+        health.add_check("redis", _redis_probe(redis_url, settings.redis_timeout))
+    if settings.question_log:
+        health.add_check("database", lambda: _question_log_problem(service))
+    return health
+
+
+def _redis_probe(url: str, timeout: float) -> Callable[[], str | None]:
+    import redis  # only a bot that uses Redis needs it
+
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+
+    def probe() -> str | None:
+        try:
+            client.ping()
+        except redis.RedisError as exc:  # the type only: the message may quote the URL
+            return f"Redis does not answer ({type(exc).__name__})"
+        return None
+
+    return probe
+
+
+def _question_log_problem(service: QuestionService) -> str | None:
+    question_log = service.question_log
+    if question_log is None:
+        return "the question log could not be opened (its error is in the bot's log)"
+    if not question_log.ping():
+        return f"the question log {question_log.database.description} does not answer"
+    return None
+
+
+@contextlib.contextmanager
+def serving_health(settings: Settings, health: Health) -> Iterator[HealthServer | None]:
+    """/healthz, /readyz and /metrics on QABOT_HEALTH_HOST:QABOT_HEALTH_PORT while inside.
+
+    A port that cannot be bound is one error line, and the bot runs on without them:
+    answering matters more than being watched (a container's HEALTHCHECK then reports it)."""
+    try:
+        server = start_health_server(health, settings.health_host, settings.health_port)
+    except OSError as exc:
+        log.error(
+            "cannot serve /healthz, /readyz and /metrics on %s:%d (%s); running without them",
+            settings.health_host,
+            settings.health_port,
+            exc.strerror or exc,
+        )
+        yield None
+        return
+    log.info("serving /healthz, /readyz and /metrics at %s", server.url)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def example_question(service: QuestionService) -> str | None:
@@ -218,10 +286,13 @@ def example_question(service: QuestionService) -> str | None:
 
 @dataclass(frozen=True)
 class RunningBot:
-    """What a runner serves a platform with: the service and the stores its adapter shares."""
+    """What a runner serves a platform with: the service, the stores its adapter shares, what
+    counts for /metrics and the readiness checks (the runner adds the platform's)."""
 
     service: QuestionService
     stores: Stores
+    metrics: Metrics
+    health: Health
 
 
 @contextlib.contextmanager
@@ -232,8 +303,9 @@ def running(settings: Settings) -> Iterator[RunningBot]:
     refusal = stores.compare_secret(secret_fingerprint(deployment_secret(settings)))
     if refusal is not None:
         raise SetupError(refusal)
+    metrics = Metrics()
     try:
-        service = build_service(settings, stores)
+        service = build_service(settings, stores, metrics)
     except CorpusError as exc:
         raise SetupError(str(exc)) from None  # CorpusError already names the folder or file
     log.info("answered events and rate limits are kept %s", stores.description)
@@ -243,7 +315,7 @@ def running(settings: Settings) -> Iterator[RunningBot]:
         service.watch_corpus()
         if follower is not None:
             follower.start()  # new articles from followed feeds, which the watcher then picks up
-        yield RunningBot(service, stores)
+        yield RunningBot(service, stores, metrics, health_for(settings, service, metrics))
     finally:
         if follower is not None:
             follower.stop()

@@ -9,16 +9,24 @@ at warning level; a Slack slash command's response_url ends in a secret too. So 
 record reaching the bot's handler passes through `SecretRedactor`, which blanks the
 configured secrets wherever they appear and anything shaped like one of these credentials,
 in the message and in a traceback alike.
+
+Lines are text (`LOG_FORMAT`) or, with QABOT_LOG_FORMAT=json, one JSON object per line for log
+shippers: time (UTC, ISO 8601), level, logger, message, the request's opaque ID when the line
+was made inside one (`bot.service.request_ids`), the event's fields (`EVENT_FIELDS`), and the
+exception. The redaction runs before either formatter, so JSON lines are as clean as text ones.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import re
 from dataclasses import fields
 from typing import Iterable, TextIO
 from urllib.parse import urlsplit
 
+from bot.service.request_ids import current_request_id
 from bot.settings import Secret, Settings
 
 REDACTED = "(redacted)"
@@ -70,7 +78,67 @@ class SecretRedactor(logging.Filter):
             record.exc_text = self.redact(record.exc_text)
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
+        for name in EVENT_FIELDS:  # JSON lines carry these as they are
+            value = getattr(record, name, None)
+            if isinstance(value, str):
+                setattr(record, name, self.redact(value))
         return True
+
+
+EVENT_FIELDS = ("event", "platform", "outcome", "latency_ms", "answer_id", "vote")
+"""Fields a log call may pass in `extra=` for JSON lines (none holds a user, channel or question)."""
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps each record with the ID of the request it was logged in (None outside one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = current_request_id()
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    """`LOG_FORMAT`, with the request ID after the logger's name when the line has one."""
+
+    def __init__(self) -> None:
+        super().__init__(LOG_FORMAT)
+        self._with_request = logging.Formatter(LOG_FORMAT.replace("%(name)s:", "%(name)s [%(request_id)s]:"))
+
+    def format(self, record: logging.LogRecord) -> str:
+        if getattr(record, "request_id", None):
+            return self._with_request.format(record)
+        return super().format(record)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, object] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            payload["request_id"] = request_id
+        for name in EVENT_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                payload[name] = value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            payload["exception"] = record.exc_text
+        if record.stack_info:
+            payload["stack"] = record.stack_info
+        return json.dumps(payload, ensure_ascii=False, default=str)
+
+
+def formatter_for(settings: Settings) -> logging.Formatter:
+    return JsonFormatter() if settings.log_format == "json" else TextFormatter()
 
 
 def configured_secrets(settings: Settings) -> list[str]:
@@ -91,13 +159,15 @@ def configured_secrets(settings: Settings) -> list[str]:
 def redacting_handler(settings: Settings, stream: TextIO | None = None) -> logging.Handler:
     """A handler writing to standard error (or `stream`), every record redacted."""
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setFormatter(formatter_for(settings))
     handler.addFilter(SecretRedactor(configured_secrets(settings)))
+    handler.addFilter(RequestIdFilter())
     return handler
 
 
 def configure_logging(settings: Settings) -> None:
-    """Log at QABOT_LOG_LEVEL to standard error, like `logging.basicConfig`, every record redacted.
+    """Log at QABOT_LOG_LEVEL to standard error, like `logging.basicConfig`, every record redacted,
+    as text or JSON (QABOT_LOG_FORMAT).
 
     Handlers someone else installed first (an embedding program, pytest) are kept as they are,
     but get the redaction too.
@@ -110,6 +180,8 @@ def configure_logging(settings: Settings) -> None:
     for handler in root.handlers:
         if not any(isinstance(f, SecretRedactor) for f in handler.filters):
             handler.addFilter(SecretRedactor(configured_secrets(settings)))
+        if not any(isinstance(f, RequestIdFilter) for f in handler.filters):
+            handler.addFilter(RequestIdFilter())
 
 
 FETCH_LIBRARIES = ("urllib3", "trafilatura", "htmldate", "courlan", "justext", "charset_normalizer")

@@ -17,6 +17,7 @@ from dotenv import dotenv_values
 
 import corpus
 from bot.errors import SettingsError
+from bot.secret import Secret
 from bot.stores.ratelimit import RateLimit
 
 APP_NAME = "qabot"
@@ -24,32 +25,6 @@ APP_NAME = "qabot"
 RENAMED = {"QABOT_QUESTION_LOG_SECRET": "QABOT_SECRET"}
 """Settings that were renamed: one still set stops the bot with a line naming the new name,
 rather than being silently ignored (an ignored key would change every hash)."""
-
-
-class Secret:
-    """A token or secret. Printing, logging or repr-ing it never shows the value."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('********')" if self._value else "Secret('')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 def _whole_number(text: str, requirement: str) -> int:
@@ -375,6 +350,25 @@ class Settings:
         if self.secret_file is not None:
             return self.secret_file
         return Path(platformdirs.user_data_dir(APP_NAME)) / "secret.key"
+
+    health_host: str = _setting(
+        "QABOT_HEALTH_HOST",
+        _host,
+        "127.0.0.1",
+        "Address /healthz, /readyz and /metrics listen on in Socket Mode and on Discord.",
+    )
+    health_port: int = _setting(
+        "QABOT_HEALTH_PORT",
+        _port,
+        8081,
+        "Port of /healthz, /readyz and /metrics in Socket Mode and on Discord (0: any free port, logged).",
+    )
+    log_format: str = _setting(
+        "QABOT_LOG_FORMAT",
+        _choice("text", "json"),
+        "text",
+        "Log lines as text, or as one JSON object per line for log shippers.",
+    )
 
     def question_log_file(self) -> Path:
         """Where the question log lives. Resolved when asked, so a changed XDG_DATA_HOME or HOME counts."""

@@ -30,6 +30,7 @@ from urllib3.exceptions import (
 )
 
 from corpus.errors import FetchError, HTTPStatusError
+from corpus.web_address import is_web_address
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 USER_AGENT = "qabot/0.1 (adds a news article to a question-answering bot's corpus)"
@@ -58,11 +59,7 @@ class FetchedPage:
 
 def check_web_address(url: str) -> str:
     """The URL, if it is one we can fetch; FetchError otherwise."""
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:
-        raise FetchError(f"{url!r} is not a valid web address ({exc})") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+    if not is_web_address(url):
         raise FetchError(f"{url!r} is not a valid http(s) web address")
     return url
 

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from urllib.parse import urlsplit
 
 from corpus.article import Article
 from corpus.errors import CorpusFileError
+from corpus.web_address import is_web_address
 
 FENCE = "---"
 FIELDS = ("title", "publisher", "author", "published", "url", "note")
@@ -60,8 +60,7 @@ def _parse_value(path: str, line: int, name: str, value: str) -> object:
                 path, line, f"bad date {value!r} for 'published'; use YYYY-MM-DD or leave it empty"
             ) from None
     if name == "url":
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+        if not is_web_address(value):
             raise CorpusFileError(
                 path, line, f"bad URL {value!r}; use an http(s) address or leave it empty"
             )

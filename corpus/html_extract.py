@@ -19,6 +19,7 @@ from lxml.html import HtmlElement
 
 from corpus.draft import MIN_WORDS, ArticleDraft
 from corpus.errors import ExtractError
+from corpus.web_address import is_web_address
 
 BULLET = re.compile(r"^[-*•]\s+")
 HOST_NAME = re.compile(r"^(www\.)?[\w-]+(\.[\w-]+)+$")
@@ -81,10 +82,9 @@ def _absolute(href: str, base: str | None) -> str | None:
     if not href:
         return None
     url = urljoin(base, href) if base else href
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+    if not is_web_address(url):
         return None
-    return parts._replace(fragment="").geturl()
+    return urlsplit(url)._replace(fragment="").geturl()
 
 
 def _paragraphs(text: str, title: str | None) -> tuple[str, ...]:

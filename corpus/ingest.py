@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 from urllib.parse import urlsplit, urlunsplit
@@ -84,20 +84,9 @@ def add_article(
             else suggest_id(folder, draft.publisher, draft.title or " ".join(draft.paragraphs[:1]))
         )
         note = _note(draft, origin, flags, today or dt.date.today())
-        article = _normalized(
-            Article(
-                article_id=article_id,
-                paragraphs=draft.paragraphs,
-                title=draft.title,
-                publisher=draft.publisher,
-                author=draft.author,
-                published=draft.published,
-                url=draft.url,
-                note=note,
-            )
-        )
+        article = _normalized(draft.to_article(article_id, note))
         duplicate = (
-            find_duplicate_among(article, listed) if contents is None else find_duplicate(article, contents.articles)
+            find_duplicate(article, contents.articles) if contents is not None else find_duplicate_among(article, listed or ())
         )
         if duplicate:
             raise DuplicateArticleError(
@@ -146,14 +135,13 @@ def apply_flags(draft: ArticleDraft, flags: MetadataFlags) -> ArticleDraft:
     url = draft.url
     if flags.url is not None:
         url = _url_flag(flags.url)
-    return ArticleDraft(
-        paragraphs=draft.paragraphs,
+    return replace(
+        draft,
         title=_text_flag(flags.title, draft.title),
         publisher=_text_flag(flags.publisher, draft.publisher),
         author=_text_flag(flags.author, draft.author),
         published=published,
         url=url,
-        provenance=draft.provenance,
     )
 
 
@@ -212,13 +200,12 @@ def _normalized(article: Article) -> Article:
             return None
         return unicodedata.normalize("NFC", " ".join(value.split())) or None
 
-    return Article(
-        article_id=article.article_id,
+    return replace(
+        article,
         paragraphs=tuple(p for p in (unicodedata.normalize("NFC", " ".join(p.split())) for p in article.paragraphs) if p),
         title=clean(article.title),
         publisher=clean(article.publisher),
         author=clean(article.author),
-        published=article.published,
         url=clean(article.url),
         note=clean(article.note),
     )

@@ -1,38 +1,28 @@
 """An article from a Markdown or plain-text file.
 
 A file that already has the corpus header (`---` lines) is read as an article
-file, its metadata kept. Otherwise paragraphs are separated by blank lines;
-in Markdown a first-level heading on the first line is the title, and markup
-(heading marks, emphasis, link targets, bullets) is dropped so that only the
-article's words are quoted.
+file, its metadata kept. Otherwise paragraphs are separated by blank lines.
+Markdown is parsed by markdown-it-py (CommonMark): a first-level heading first
+in the file is the title; every heading, paragraph and list item is one
+paragraph of the article; markup (emphasis, link targets, images, HTML,
+rules, link definitions) is dropped so that only the article's words are quoted.
+
+Failure behaviour: bytes that are not UTF-8 raise TextFileError naming the line;
+a file with no text raises TextFileError. Markdown never fails to parse.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from corpus.draft import MIN_WORDS, ArticleDraft
 from corpus.errors import TextFileError
 from corpus.fileformat import FENCE, CorpusFileError, parse_article
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
-
-_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_REFERENCE_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
-_LINK_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*\S+.*$")
-_AUTOLINK = re.compile(r"<(https?://[^>\s]+)>")
-_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_EMPHASIS = re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
-_CODE = re.compile(r"`([^`]+)`")
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
-_SETEXT_UNDERLINE = re.compile(r"^\s{0,3}(=+|-+)\s*$")
-_RULE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$")
-_QUOTE = re.compile(r"^\s{0,3}>\s?")
-_BULLET = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-
 
 def extract_text_file(path: Path, raw: bytes) -> ArticleDraft:
     """The article in a Markdown or text file's bytes."""
@@ -66,16 +56,7 @@ def _from_article_file(path: Path, raw: bytes) -> ArticleDraft:
         article = parse_article(str(path), raw, article_id=path.stem)
     except CorpusFileError as exc:
         raise TextFileError(str(exc)) from None
-    provenance = (article.note,) if article.note else ()
-    return ArticleDraft(
-        paragraphs=article.paragraphs,
-        title=article.title,
-        publisher=article.publisher,
-        author=article.author,
-        published=article.published,
-        url=article.url,
-        provenance=provenance,
-    )
+    return ArticleDraft.from_article(article)
 
 
 def _blocks(lines: list[str]) -> list[list[str]]:
@@ -97,48 +78,34 @@ def _plain_paragraphs(text: str) -> tuple[str, ...]:
 
 
 def _markdown_paragraphs(text: str) -> tuple[str | None, tuple[str, ...]]:
-    lines = _HTML_COMMENT.sub("", text).split("\n")
+    tokens = MarkdownIt("commonmark").parse(text)
     title: str | None = None
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is not None:
-        heading = _HEADING.match(lines[first])
-        if heading and len(heading.group(1)) == 1:
-            title = _inline(heading.group(2)) or None
-            lines = lines[first + 1 :]
-        elif first + 1 < len(lines) and re.fullmatch(r"\s{0,3}=+\s*", lines[first + 1]):
-            title = _inline(lines[first]) or None
-            lines = lines[first + 2 :]
     paragraphs: list[str] = []
-    for block in _blocks(lines):
-        # A list is one item per paragraph, so each item reads on its own.
-        current: list[str] = []
-        for line in block:
-            if _RULE.match(line) or _LINK_DEFINITION.match(line):
-                continue
-            if _SETEXT_UNDERLINE.match(line) and current:
-                continue
-            line = _QUOTE.sub("", line)
-            heading = _HEADING.match(line)
-            if heading or _BULLET.match(line):
-                if current:
-                    paragraphs.append(" ".join(current))
-                current = [_inline(heading.group(2) if heading else _BULLET.sub("", line))]
-                if heading:
-                    paragraphs.append(" ".join(current))
-                    current = []
-                continue
-            current.append(_inline(line))
-        if current:
-            paragraphs.append(" ".join(current))
-    return title, tuple(p for p in (" ".join(p.split()) for p in paragraphs) if p)
+    first_block = True
+    for i, token in enumerate(tokens):
+        if token.type in ("code_block", "fence"):
+            paragraphs.append(" ".join(token.content.split()))
+            first_block = False
+        if token.type != "inline":
+            continue
+        words = _inline_words(token)
+        opening = tokens[i - 1] if i else None
+        if first_block and opening is not None and opening.type == "heading_open" and opening.tag == "h1":
+            title = words or None
+        else:
+            paragraphs.append(words)
+        first_block = False
+    return title, tuple(p for p in paragraphs if p)
 
 
-def _inline(text: str) -> str:
-    text = _IMAGE.sub("", text)  # alt text describes a picture; it is not the article's words
-    text = _LINK.sub(r"\1", text)
-    text = _REFERENCE_LINK.sub(r"\1", text)
-    text = _AUTOLINK.sub(r"\1", text)
-    text = _CODE.sub(r"\1", text)
-    text = _STRONG.sub(r"\2", text)
-    text = _EMPHASIS.sub(r"\2", text)
-    return " ".join(text.split())
+def _inline_words(inline: Token) -> str:
+    """The words of one inline run: text and code, without link targets, images or HTML."""
+    parts: list[str] = []
+    for child in inline.children or ():
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        # image (alt text describes a picture, not the article's words), html_inline, and the
+        # link_open/link_close around a link's own text tokens carry nothing to keep.
+    return " ".join("".join(parts).split())

@@ -433,6 +433,7 @@ class _Store:
             log.debug("merging %d index segments into one", len(live))
             name = _segment_name(generation)
             keys = {a.article_id: k for s, _ in live for a, k in zip(s.articles, s.text_keys)}
+            assert index is not None  # combined for writing above
             merged = _as_segment(name, self.folder / name, index, articles, [keys[a.article_id] for a in articles])
             by_name = {article_file_name(a): i for i, a in enumerate(articles)}
             files = {n: [*r[:3], 0, by_name[n]] for n, r in files.items()}

@@ -84,7 +84,7 @@ def signals(
         out["answer_type_missing"] = out["answer_type_asked"]
         return out
     top = ranking.hits[0]
-    out["coverage"] = ranking.best_coverage
+    out["coverage"] = ranking.confidence
     if len(ranking.hits) > 1 and top.score > 0:
         out["margin"] = max(0.0, 1.0 - ranking.hits[1].score / top.score)
     elif top.score > 0:
@@ -92,7 +92,7 @@ def signals(
     if typed and not _offers_answer(index, query, top.chunk):
         out["answer_type_missing"] = 1.0
 
-    out["own_coverage"] = ranking.own_coverage
+    out["own_coverage"] = ranking.own_confidence
     out["heaviest_missing"] = ranking.heaviest_missing
     return out
 

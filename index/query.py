@@ -379,7 +379,7 @@ def _repairs(words: list[str], i: int, analyzer: Analyzer, vocabulary: Vocabular
     for cut in range(3, len(word) - 2):
         left, right = analyzer.term(word[:cut]), analyzer.term(word[cut:])
         if left in vocabulary.terms and right in vocabulary.terms:
-            out.extend([left, right])  # type: ignore[list-item]
+            out.extend([left, right])
             break
     return out
 

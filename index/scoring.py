@@ -40,7 +40,7 @@ class BM25Derived:
 
     idf: np.ndarray
     postings_gain: np.ndarray
-    impact: dict[int, np.ndarray]
+    impact: Mapping[int, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,8 @@ class BM25PlusIndex:
         self.postings_tf = postings_tf
         self.chunk_length = chunk_length
         self.k1, self.b, self.delta = k1, b, delta
+        self.impact: Mapping[int, np.ndarray]
+        self.postings_gain: np.ndarray
         self.chunk_count = int(len(chunk_length))
         # rank-bm25: avgdl = num_doc / corpus_size, with num_doc an int sum of lengths.
         self.average_length = int(chunk_length.sum(dtype=np.int64)) / self.chunk_count if self.chunk_count else 0.0
@@ -113,6 +115,7 @@ class BM25PlusIndex:
             term_idf = np.repeat(self.idf[lo_term:hi_term], frequency)
             tf = self.postings_tf[lo:hi].astype(np.float64)
             self.postings_gain[lo:hi] = term_idf * (tf * (self.k1 + 1)) / (self._norm[self.postings_chunk[lo:hi]] + tf)
+        assert self._gain_ready is not None  # only gains read from disk (all ready) leave it None
         self._gain_ready[lo_term:hi_term] = True
 
     def all_gains(self) -> np.ndarray:
@@ -160,10 +163,7 @@ class BM25PlusIndex:
         tf = np.diff(np.append(first, len(terms))).astype(np.int32)
         start = np.zeros(len(vocabulary) + 1, dtype=np.int64)
         np.cumsum(np.bincount(terms[first], minlength=len(vocabulary)), out=start[1:])
-        return cls(vocabulary, start, chunks[first], tf, lengths.astype(np.int32), **params)
-
-    def term_id(self, term: str) -> int | None:
-        return self.vocabulary.get(term)
+        return cls(vocabulary, start, chunks[first], tf, lengths.astype(np.int32), **params)  # type: ignore[arg-type]  # params: k1, b, delta only
 
     def postings(self, term_id: int) -> tuple[np.ndarray, np.ndarray]:
         """(chunks containing the term, their precomputed float32 gains): views, no copying."""
@@ -218,7 +218,7 @@ class _ImpactLists(Mapping[int, np.ndarray]):
             found = self._found[term] = np.sort(chunks[best])
         return found
 
-    def get(self, term: int, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, term: int, default: Any = None) -> Any:
         return self[term] if term in self._common else default
 
     def __iter__(self) -> Iterator[int]:

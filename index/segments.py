@@ -215,7 +215,7 @@ def open_segment(
         articles, sentences, text_keys = _articles_of(folder)
         return Segment(name, folder, None, articles, sentences, text_keys)  # type: ignore[arg-type]
     verify(folder, files)
-    arrays = {n: load_array(folder, n, dtype, ndim) for n, (dtype, ndim) in _ARRAYS.items()}
+    loaded = {n: load_array(folder, n, dtype, ndim) for n, (dtype, ndim) in _ARRAYS.items()}
     try:
         vocabulary_list = load_json(folder, "vocabulary.json")
         surface = {w: t for w, t, _ in load_json(folder, "surface.json")}
@@ -224,37 +224,37 @@ def open_segment(
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise StoreDamaged(f"{folder}: {type(exc).__name__}: {exc}") from None
     articles, sentences, text_keys = _articles_of(folder)
-    n = len(arrays["article"])
-    _check_shapes(folder, arrays, n, len(vocabulary_list))
+    n = len(loaded["article"])
+    _check_shapes(folder, loaded, n, len(vocabulary_list))
     impact = {
-        int(t): arrays["impact_chunks"][lo:hi]
+        int(t): loaded["impact_chunks"][lo:hi]
         for t, lo, hi in zip(
-            arrays["impact_terms"].tolist(), arrays["impact_start"][:-1].tolist(), arrays["impact_start"][1:].tolist()
+            loaded["impact_terms"].tolist(), loaded["impact_start"][:-1].tolist(), loaded["impact_start"][1:].tolist()
         )
     }
     bm25 = BM25PlusIndex(
         {term: i for i, term in enumerate(vocabulary_list)},
-        arrays["postings_start"],
-        arrays["postings_chunk"],
-        arrays["postings_tf"],
-        arrays["chunk_length"],
-        derived=BM25Derived(arrays["idf"], arrays["postings_gain"], impact),
+        loaded["postings_start"],
+        loaded["postings_chunk"],
+        loaded["postings_tf"],
+        loaded["chunk_length"],
+        derived=BM25Derived(loaded["idf"], loaded["postings_gain"], impact),
     )
     index = SentenceIndex(
         analyzer=analyzer,
-        texts=TextStore(arrays["text_blob"], arrays["text_offsets"]),
-        article=arrays["article"],
-        paragraph=arrays["paragraph"],
-        position=arrays["position"],
-        previous=arrays["previous"],
-        following=arrays["following"],
-        flags=arrays["flags"],
-        terms_start=arrays["terms_start"],
-        terms=arrays["terms"],
+        texts=TextStore(loaded["text_blob"], loaded["text_offsets"]),
+        article=loaded["article"],
+        paragraph=loaded["paragraph"],
+        position=loaded["position"],
+        previous=loaded["previous"],
+        following=loaded["following"],
+        flags=loaded["flags"],
+        terms_start=loaded["terms_start"],
+        terms=loaded["terms"],
         bm25=bm25,
         surface=surface,
         acronyms=acronyms,
-        around=arrays["around"],
+        around=loaded["around"],
     )
     return Segment(
         name=name, folder=folder, index=index, articles=articles, sentences=sentences, text_keys=text_keys
@@ -353,7 +353,13 @@ def combine(
     number_of = {(s, local): number for number, (_, s, local) in enumerate(named)}
     articles = tuple(live[s][0].articles[local] for _, s, local in named)
 
-    texts_blob, texts_offsets, article, paragraph, position, flags, length = [], [], [], [], [], [], []
+    texts_blob: list[np.ndarray] = []
+    texts_offsets: list[np.ndarray] = []
+    article: list[np.ndarray] = []
+    paragraph: list[np.ndarray] = []
+    position: list[np.ndarray] = []
+    flags: list[np.ndarray] = []
+    length: list[np.ndarray] = []
     terms_start, terms = [], []
     vocabulary: dict[str, int] = {}
     per_segment_postings = []
@@ -468,7 +474,7 @@ def combine(
     words = {w: (t, c) for w, (t, c) in surface_words.items() if c > 0}
     surface = surface_table({w: c for w, (_, c) in words.items()}, analyzer, {w: t for w, (t, _) in words.items()})
     acronyms = {a: meaning for a, (_, meaning) in acronym_candidates.items() if a not in surface and meaning}
-    article_acronyms = None
+    article_acronyms: list[dict[str, tuple[str, ...]]] | None = None
     if for_writing:
         article_acronyms = [{} for _ in named]
         for s, (segment, _) in enumerate(live):

@@ -8,7 +8,7 @@ Scoring a sentence, for each concept of the question (see `query.py`):
 - a bonus when the sentence can give the kind of answer asked for (a date for
   "when", a number for "how many", a reason for "why").
 
-Confidence (`coverage`) is the share of the question's weight the sentence and
+Confidence is the share of the question's weight the sentence and
 its context cover: each concept weighs its best IDF, an unknown word weighs like
 the rarest term. A "when" or "how many" question whose passage holds no date or
 number is only half covered.
@@ -61,9 +61,9 @@ CANDIDATE_POOL = 20
 ALSO_REPORTED_FLOOR = 0.4
 """A sentence below this share of the best score is not checked as a duplicate of a passage."""
 SHORTLIST = 1000
+"""In a large corpus, how many sentences are ranked exactly after a quick first pass."""
 CONTEXT_POOL = 300
 """At most this many candidates (and their neighbours) are scored with context."""
-"""In a large corpus, how many sentences are ranked exactly after a quick first pass."""
 
 
 
@@ -73,15 +73,15 @@ class Hit(NamedTuple):
 
     chunk: int
     score: float
-    coverage: float
+    confidence: float
     also: tuple[int, ...] = ()
     """Chunks in other articles that state the same fact (one per article)."""
 
 
 class Ranking(NamedTuple):
     hits: tuple[Hit, ...]
-    best_coverage: float
-    own_coverage: float = 0.0
+    confidence: float
+    own_confidence: float = 0.0
     """The share of the question's weight the first hit's own sentence covers (no context)."""
     heaviest_missing: float = 1.0
     """The weight (as a share of the rarest term's) of the heaviest question concept that neither
@@ -100,7 +100,7 @@ class TermPostings(NamedTuple):
 def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     concepts = query.known_concepts
     if not concepts:
-        return Ranking(hits=(), best_coverage=0.0)
+        return Ranking(hits=(), confidence=0.0)
     bm25 = index.bm25
     postings: dict[str, TermPostings] = {}
     for concept in concepts:
@@ -110,7 +110,7 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
                 postings[term] = TermPostings(term_id, *bm25.postings(term_id), bm25.idf.item(term_id))
     candidates = _candidates(index, concepts, postings)
     if not len(candidates):
-        return Ranking(hits=(), best_coverage=0.0)
+        return Ranking(hits=(), confidence=0.0)
     if len(candidates) > CONTEXT_POOL:
         # Many candidates: rank them on their own words first, and look at the context of
         # the best CONTEXT_POOL only (context can lift a sentence, not make one from nothing).
@@ -118,7 +118,9 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
         best = np.argpartition(matched[0].sum(axis=0), -CONTEXT_POOL)[-CONTEXT_POOL:]
         candidates = np.sort(candidates[best])
     # Each candidate and the sentences around it (rows: itself, then `SentenceIndex.around`).
-    near = np.concatenate((candidates[None], index.around.take(candidates, axis=1)))
+    around = index.around
+    assert around is not None  # computed on load (SentenceIndex.__post_init__)
+    near = np.concatenate((candidates[None], around.take(candidates, axis=1)))
     # Neighbouring candidates share sentences: look each one up once.
     pool = _sorted_unique(near.ravel())
     matched, weights = _gather(index, pool, concepts, postings)
@@ -145,21 +147,20 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     unknown = len(query.concepts) - len(concepts)
     rarest = math.log(bm25.chunk_count + 1)
     total = weights.sum() + unknown * UNKNOWN_WEIGHT * rarest
-    coverage = np.maximum(covered, CONTEXT_COVERAGE * context_cover).sum(axis=0) / total
+    confidence = np.maximum(covered, CONTEXT_COVERAGE * context_cover).sum(axis=0) / total
     if has_type is not None and answer_type_required(query.kind):
-        coverage = np.where(has_type, coverage, coverage * MISSING_TYPE_PENALTY)
+        confidence = np.where(has_type, confidence, confidence * MISSING_TYPE_PENALTY)
 
     # Best first; candidates are in corpus order and the sort is stable, so ties go to the earlier sentence.
     order = np.argsort(-score, kind="stable")[:CANDIDATE_POOL]
-    hits = _pick(index, candidates, order, score, coverage, k)
-    best = max((h.coverage for h in hits), default=0.0)
+    hits = _pick(index, candidates, order, score, confidence, k)
     # For the decline decision: what the first hit (always the best-scoring candidate) holds itself,
     # and the heaviest concept it and its context lack.
     top = int(order[0])
     own = covered[:, top]
     missing = weights[(own == 0) & (context_cover[:, top] == 0)]
     heaviest = 1.0 if unknown else (float(missing.max()) / rarest if len(missing) else 0.0)
-    return Ranking(hits=hits, best_coverage=best, own_coverage=float(own.sum() / total), heaviest_missing=heaviest)
+    return Ranking(hits=hits, confidence=max((h.confidence for h in hits), default=0.0), own_confidence=float(own.sum() / total), heaviest_missing=heaviest)
 
 
 def _prefer_definitions(index: SentenceIndex, query: Query, candidates: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -308,7 +309,7 @@ def _pick(
     candidates: np.ndarray,
     order: np.ndarray,
     score: np.ndarray,
-    coverage: np.ndarray,
+    confidence: np.ndarray,
     k: int,
 ) -> tuple[Hit, ...]:
     """The k best candidates (`order`, best first) that say different things; each of the
@@ -318,7 +319,9 @@ def _pick(
     chunks = best.tolist()
     scores = score[order].tolist()
     articles = index.article[best].tolist()
-    next_door = index.around[:2].take(best, axis=1).T.tolist()  # a chosen one's neighbours are its context
+    around = index.around
+    assert around is not None
+    next_door = around[:2].take(best, axis=1).T.tolist()  # a chosen one's neighbours are its context
     terms = [index.memo.terms(c) for c in chunks]
     facts_of = index.memo.facts
     weight = index.bm25.idf.item
@@ -346,8 +349,8 @@ def _pick(
             if len(chosen) < k:
                 chosen.append(i)
                 also[i] = []
-    coverages = coverage[order].tolist()
+    confidences = confidence[order].tolist()
     return tuple(
-        Hit(chunk=chunks[i], score=scores[i], coverage=coverages[i], also=tuple(chunks[j] for j in also[i]))
+        Hit(chunk=chunks[i], score=scores[i], confidence=confidences[i], also=tuple(chunks[j] for j in also[i]))
         for i in chosen
     )

@@ -155,6 +155,22 @@ class SentenceIndex:
     def term_count(self) -> int:
         return len(self.bm25.vocabulary)
 
+    def sentence(self, chunk: int) -> str:
+        """The sentence's text, as the article has it."""
+        return self.texts[chunk]
+
+    def context(self, chunk: int) -> tuple[str, str]:
+        """The sentences just before and after it in its paragraph ("" where there is none)."""
+        before, after = int(self.previous[chunk]), int(self.following[chunk])
+        return (
+            self.texts[before] if before != NO_NEIGHBOUR else "",
+            self.texts[after] if after != NO_NEIGHBOUR else "",
+        )
+
+    def article_of(self, chunk: int) -> int:
+        """The number of the article the sentence is from (its place in the corpus's article order)."""
+        return int(self.article[chunk])
+
     def chunk_terms(self, chunk: int) -> frozenset[int]:
         return frozenset(self.terms[self.terms_start[chunk] : self.terms_start[chunk + 1]].tolist())
 

@@ -90,7 +90,7 @@ def collect(set_name: str, rows: list[dict], core: AnsweringCore) -> list[Row]:
                 question=row["question"],
                 answerable=bool(row.get("answers")),
                 group=str(row.get("article", "")),
-                values=answer.extra.get("signals"),
+                values=answer.signals or None,
                 rank=hit_rank(answer, row),
             )
         )

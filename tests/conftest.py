@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Iterator
 
@@ -10,6 +11,7 @@ import pytest
 from bot.answering.core import AnsweringCore
 from bot.app import load_core
 from bot.settings import Settings
+from corpus import BUNDLED_DIR
 from tests.support.question_logs import LogPlace
 from tests.support.postgres_server import PostgresServer, start_postgres
 from tests.support.redis_server import RedisServer, start_redis
@@ -19,8 +21,9 @@ SHARED_EVAL = REPO.parent / "shared" / "eval" / "dev.jsonl"
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
-    """Settings from an empty environment, caching under tmp_path."""
+    """Settings from an empty environment, caching under tmp_path (health endpoints on a free port)."""
     overrides.setdefault("cache_dir", tmp_path / "cache")
+    overrides.setdefault("health_port", 0)
     return Settings.load(environ={}, dotenv_path=None, **overrides)
 
 
@@ -30,6 +33,14 @@ def private_data_folder(tmp_path_factory: pytest.TempPathFactory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
         yield
+
+
+@pytest.fixture
+def articles(tmp_path: Path) -> Path:
+    """A copy of the bundled articles this test may change: tmp_path/articles."""
+    folder = tmp_path / "articles"
+    shutil.copytree(BUNDLED_DIR, folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -5,14 +5,13 @@ Every test works on a temporary copy of the corpus and a web site served on 127.
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
 from bot.app import load_core
-from corpus import BUNDLED_DIR, load_corpus, parse_article
+from corpus import load_corpus, parse_article
 from corpus.fetch import FetchLimits
 from corpus.ingest import IngestError, MetadataFlags, add_article
 from tests.conftest import make_settings
@@ -20,13 +19,6 @@ from tests.support.local_site import LOGIN_WALL, Page, article_html, local_site
 
 QUICK = FetchLimits(timeout_seconds=1.0, max_bytes=200_000, retries=0)
 CANONICAL = "https://tribune.example/2026/02/20/flock-drones"
-
-
-@pytest.fixture
-def articles(tmp_path: Path) -> Path:
-    folder = tmp_path / "articles"
-    shutil.copytree(BUNDLED_DIR, folder)
-    return folder
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -4,48 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.answering.answer import Answer, Outcome, Passage, Source, Vote
 from bot.stores.questionlog.store import QuestionLog
-from corpus import BUNDLED_DIR
+from tests.support.processes import qabot_environment, run_qabot
 from tests.support.local_site import Page, article_html, local_site
 
 REPO = Path(__file__).resolve().parents[1]
 CANONICAL = "https://tribune.example/2026/02/20/flock-drones"
 
 
-@pytest.fixture
-def articles(tmp_path: Path) -> Path:
-    folder = tmp_path / "articles"
-    shutil.copytree(BUNDLED_DIR, folder)
-    return folder
-
-
 def qabot(*args: str, tmp_path: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path / "home"),
-        "QABOT_CACHE_DIR": str(tmp_path / "cache"),
-        "QABOT_CORPUS_DIR": str(tmp_path / "articles"),
-        "PYTHONPATH": str(REPO),
-        **(env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    settings = {"QABOT_CORPUS_DIR": str(tmp_path / "articles"), **(env or {})}
+    return run_qabot(*args, env=qabot_environment(tmp_path, **settings), cwd=tmp_path)
 
 
 def test_add_from_a_web_address_then_ask_list_and_remove(articles, tmp_path):

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.app import load_core
-from corpus import BUNDLED_DIR
 from index.analysis import Analyzer
 from index.cache import index_folder, load_or_build
 from tests.conftest import make_settings
@@ -20,10 +18,8 @@ def segments(cache: Path) -> list[Path]:
 
 
 @pytest.fixture
-def corpus_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "articles"
-    shutil.copytree(BUNDLED_DIR, folder)
-    return folder
+def corpus_dir(articles: Path) -> Path:
+    return articles
 
 
 def test_the_second_start_loads_the_index_from_the_cache(corpus_dir, tmp_path):

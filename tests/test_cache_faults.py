@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import errno
 import logging
-import shutil
 from pathlib import Path
 
 import pytest
 
 import index.store_files
 from bot.app import load_core
-from corpus import BUNDLED_DIR
 from index.analysis import Analyzer
 from index.cache import index_folder, load_or_build
 from tests.conftest import make_settings
@@ -22,10 +20,8 @@ QUESTION = "Why did Ring drop Flock?"
 
 
 @pytest.fixture
-def corpus_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "articles"
-    shutil.copytree(BUNDLED_DIR, folder)
-    return folder
+def corpus_dir(articles: Path) -> Path:
+    return articles
 
 
 def cache_files(cache: Path) -> list[Path]:

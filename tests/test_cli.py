@@ -10,25 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import qabot_environment, run_qabot
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 def qabot(*args: str, tmp_path: Path, env: dict[str, str] | None = None, stdin: str | None = None):
-    environment = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "QABOT_CACHE_DIR": str(tmp_path / "cache"),
-        **(env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        cwd=tmp_path,  # no .env from the developer's checkout
-        env={**environment, "PYTHONPATH": str(REPO)},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_qabot(*args, env=qabot_environment(tmp_path, **(env or {})), cwd=tmp_path, stdin=stdin)
 
 
 def test_ask_prints_the_answer_with_its_sources_and_links(tmp_path):
@@ -110,14 +98,9 @@ BAD_DATE = "---\ntitle: Draft\npublished: 13 Feb\n---\n\nA draft about doorbells
 
 
 @pytest.fixture
-def corpus_with_one_broken_article(tmp_path: Path) -> Path:
+def corpus_with_one_broken_article(articles: Path) -> Path:
     """The bundled articles, and one more whose date an admin typed by hand."""
-    import shutil
-
-    from corpus import BUNDLED_DIR
-
-    corpus = tmp_path / "articles"
-    shutil.copytree(BUNDLED_DIR, corpus)
+    corpus = articles
     (corpus / "draft.md").write_text(BAD_DATE, encoding="utf-8")
     return corpus
 

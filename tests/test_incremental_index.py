@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 
 from bot.answering.core import AnsweringCore
 from bot.app import core_over
-from corpus import BUNDLED_DIR, render_article
+from corpus import render_article
 from index.analysis import Analyzer
 from index.cache import load_or_build, merge, read_metadata
 from tests.support.synthetic import articles as synthetic_articles
@@ -33,10 +32,9 @@ The company did not say what each drone costs. Critics said the drones could wat
 
 
 @pytest.fixture
-def corpus_dir(tmp_path: Path) -> Path:
+def corpus_dir(articles: Path) -> Path:
     """The bundled articles and 150 synthetic ones (about 3,000 sentences)."""
-    folder = tmp_path / "articles"
-    shutil.copytree(BUNDLED_DIR, folder)
+    folder = articles
     for article in synthetic_articles(3000, seed=11):
         (folder / f"{article.article_id}.md").write_text(render_article(article), encoding="utf-8")
     an_hour_ago = time.time() - 3600  # files as a newsroom's folder has them, not all written this second
@@ -54,7 +52,7 @@ def same_ranking(got: list[tuple[str, float]], expected: list[tuple[str, float]]
     exactly equal score may come in either order (sentences are numbered segment by segment)."""
     if len(got) != len(expected):
         return False
-    for (text, score), (want_text, want_score) in zip(got, expected):
+    for (_text, score), (_want_text, want_score) in zip(got, expected):
         if not math.isclose(score, want_score, rel_tol=1e-6):
             return False
     ties = lambda ranking: sorted((round(s, 5), t) for t, s in ranking)  # noqa: E731

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import signal
 import time
 from pathlib import Path
@@ -16,7 +15,6 @@ from bot.app import build_service
 from bot.service.questions import QuestionService
 from bot.service.reload import CorpusWatcher
 from bot.stores.ratelimit import RateLimit
-from corpus import BUNDLED_DIR
 from corpus.ingest import add_article
 from tests.conftest import make_settings
 from tests.support.local_site import article_html
@@ -25,13 +23,6 @@ DEADLINE_SECONDS = 15.0
 NO_LIMIT = RateLimit(0, 1)
 """The tests ask again and again until a change shows; the per-user limit would step in."""
 NEW_QUESTION = "How many more cities will get Flock's drones?"
-
-
-@pytest.fixture
-def articles(tmp_path: Path) -> Path:
-    folder = tmp_path / "articles"
-    shutil.copytree(BUNDLED_DIR, folder)
-    return folder
 
 
 @pytest.fixture

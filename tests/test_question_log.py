@@ -7,7 +7,6 @@ file, bytes overwritten on disk) are about SQLite alone."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import stat
 import time
 from pathlib import Path
@@ -17,7 +16,6 @@ import pytest
 from bot.answering.answer import Outcome, Vote
 from bot.app import build_service
 from bot.service.privacy import user_key
-from bot.stores.questionlog.report import read_answers
 from bot.stores.questionlog.store import QuestionLog
 from bot.stores.ratelimit import RateLimit
 from tests.conftest import make_settings

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -18,19 +17,11 @@ import bot.service.reload
 from bot.app import build_service
 from bot.service.questions import QuestionService
 from bot.stores.ratelimit import RateLimit
-from corpus import BUNDLED_DIR
 from tests.conftest import make_settings
 
 QUESTION = "What did the Flock spokesperson tell the BBC?"
 BBC_WORDS = "A Flock spokesperson said in an email to the BBC"
 DEADLINE_SECONDS = 15.0
-
-
-@pytest.fixture
-def articles(tmp_path: Path) -> Path:
-    folder = tmp_path / "articles"
-    shutil.copytree(BUNDLED_DIR, folder)
-    return folder
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 import re
 import shutil
@@ -24,6 +25,7 @@ from typing import Iterator
 
 import pytest
 from tests.support.discord_harness import bot_in_server
+from tests.support.processes import QABOT, qabot_environment
 from tests.support.discord_server import FakeDiscord
 
 from bot.adapters.slack.app import build_app
@@ -309,9 +311,9 @@ async def test_qabot_discord_at_debug_level_logs_no_token_interaction_token_or_u
     fake.answer_with_status("POST", r"/webhooks/\d+/[^/]+", status=429, retry_after=0.05)
     async with fake:
         process = await asyncio.create_subprocess_exec(
-            *_python(), "-m", "bot.cli", "discord",
+            *QABOT, "discord",
             cwd=tmp_path,
-            env=_clean_environment(
+            env=qabot_environment(
                 tmp_path,
                 DISCORD_TOKEN=DISCORD_TOKEN,
                 QABOT_DISCORD_API_URL=fake.api_url,
@@ -338,19 +340,6 @@ async def test_qabot_discord_at_debug_level_logs_no_token_interaction_token_or_u
     assert_no_secret_in(logged)
     assert interaction["token"] not in logged
     assert str(alice.id) not in logged, "a raw user ID reached the log"
-
-
-def _python() -> list[str]:
-    import sys
-
-    return [sys.executable]
-
-
-def _clean_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
-    import os
-
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "QABOT_", "SLACK_"))}
-    return {**environment, "QABOT_CACHE_DIR": str(tmp_path / "cache"), **settings}
 
 
 # ---------------------------------------------------------------- the files settings come from
@@ -396,3 +385,28 @@ def test_the_database_url_and_its_password_are_secrets(postgres_url: str):
     with pytest.raises(SettingsError) as caught:
         Settings.load(environ={"QABOT_DATABASE_URL": f"mysql://u:{DATABASE_PASSWORD}@h/db"}, dotenv_path=None)
     assert "QABOT_DATABASE_URL" in str(caught.value) and DATABASE_PASSWORD not in str(caught.value)
+
+
+def test_json_log_lines_are_redacted_too():
+    settings = Settings.load(
+        environ={"SLACK_BOT_TOKEN": "plain-secret-without-a-shape", "QABOT_LOG_FORMAT": "json"}, dotenv_path=None
+    )
+    stream = io.StringIO()
+    logger = logging.getLogger("tests.secrets.json")
+    handler = redacting_handler(settings, stream)
+    logger.addHandler(handler)
+    try:
+        logger.error("calling with %s", "plain-secret-without-a-shape", extra={"platform": "xoxb-1234-5678-AbCdEfGh"})
+        try:
+            raise RuntimeError("POST https://hooks.slack.com/commands/T0FAKETEAM/1234567890/AbCdEfGhIjKlMnOpQrStUvWx")
+        except RuntimeError:
+            logger.exception("boom with plain-secret-without-a-shape")
+    finally:
+        logger.removeHandler(handler)
+    first, second = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert first["message"] == "calling with (redacted)" and first["level"] == "error"
+    assert first["platform"] == "xox?-(redacted)"
+    assert second["message"] == "boom with (redacted)" and "RuntimeError" in second["exception"]
+    written = stream.getvalue()
+    for secret in ("plain-secret-without-a-shape", "AbCdEfGhIjKlMnOpQrStUvWx", "xoxb-1234"):
+        assert secret not in written

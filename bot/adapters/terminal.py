@@ -11,12 +11,7 @@ BOLD, DIM, RESET = "\033[1m", "\033[2m", "\033[0m"
 
 
 def source_line(source: Source) -> str:
-    parts = [source.label]
-    if source.publisher and source.publisher != source.label:
-        parts.append(source.publisher)
-    if source.published:
-        parts.append(source.published)
-    return " · ".join(parts)
+    return f"{source.name} · {source.published}" if source.published else source.name
 
 
 def _wrap(text: str, indent: str) -> str:

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from corpus import Article
+
 
 class Outcome(str, enum.Enum):
     """Why the answer looks the way it does; adapters may style each differently."""
@@ -49,18 +51,28 @@ class Source:
     that states the passage's fact, so anyone can check the credit. None for a passage's own
     source (its sentence is the passage's)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "article_id": self.article_id,
-            "label": self.label,
-            "title": self.title,
-            "publisher": self.publisher,
-            "author": self.author,
-            "published": self.published,
-            "url": self.url,
-            "sentence": self.sentence,
-        }
+    @classmethod
+    def of(cls, article: Article, sentence: str | None = None) -> "Source":
+        """The source of a passage from `article` (with its own `sentence` when it is an
+        "also reported by" credit)."""
+        return cls(
+            article_id=article.article_id,
+            label=article.label,
+            title=article.title,
+            publisher=article.publisher,
+            author=article.author,
+            published=article.published.isoformat() if article.published else None,
+            url=article.url,
+            sentence=sentence,
+        )
 
+    @property
+    def name(self) -> str:
+        """How a reply names the source: "label · publisher", or the label alone when the
+        publisher is unknown or is the label."""
+        if self.publisher and self.publisher != self.label:
+            return f"{self.label} · {self.publisher}"
+        return self.label
 
 @dataclass(frozen=True)
 class Passage:
@@ -125,7 +137,9 @@ class Answer:
     confidence: float = 0.0
     """0..1: how much of the question's weight the best passage covers."""
     latency_ms: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    signals: dict[str, float] = field(default_factory=dict, compare=False)
+    """What the decline decision was made from (`index.decline`), for fitting it and for `qabot eval`;
+    empty when no passage was ranked."""
     answer_id: int | None = None
     """The question log's ID for this answer, for 👍/👎 feedback; None when it was not logged."""
 

@@ -28,7 +28,7 @@ from index.decline import DeclineModel, signals
 from index.query import Lexicon, Query, Vocabulary, parse_question
 from index.recency import RecencyQuestion, newest_first, newest_leads, recency_question
 from index.selection import Hit, rank
-from index.sentence_index import NO_NEIGHBOUR, SentenceIndex
+from index.sentence_index import SentenceIndex
 
 log = logging.getLogger(__name__)
 
@@ -153,16 +153,15 @@ class AnsweringCore:
         # The decision: several signals of whether the passage answers, one fitted probability.
         values = signals(self.index, query, ranking)
         confidence = self.decline_model.probability(values)
-        extra = {"signals": values}
         if not passages or confidence < self.threshold:
-            return self._not_found(shown, query, passages, confidence, extra)
+            return self._not_found(shown, query, passages, confidence, values)
         return Answer(
             question=shown,
             outcome=Outcome.ANSWERED,
             message=ANSWERED_MESSAGE,
             passages=passages,
             confidence=confidence,
-            extra=extra,
+            signals=values,
         )
 
     def _latest(self, shown: str, recency: RecencyQuestion) -> Answer | None:
@@ -218,7 +217,7 @@ class AnsweringCore:
         query: Query,
         closest: tuple[Passage, ...],
         confidence: float,
-        extra: dict[str, object] | None = None,
+        decision_signals: dict[str, float] | None = None,
     ) -> Answer:
         unknown = query.unknown_words
         if unknown and not query.known_concepts:
@@ -235,43 +234,30 @@ class AnsweringCore:
             passages=closest,
             coverage=self.coverage,
             confidence=confidence,
-            extra=extra or {},
+            signals=decision_signals or {},
         )
 
     def _passage(self, hit: Hit) -> Passage:
         index = self.index
         chunk = hit.chunk
-        before = index.previous[chunk]
-        after = index.following[chunk]
+        before, after = index.context(chunk)
         return Passage(
-            sentence=index.texts[chunk],
-            before=index.texts[before] if before != NO_NEIGHBOUR else "",
-            after=index.texts[after] if after != NO_NEIGHBOUR else "",
+            sentence=index.sentence(chunk),
+            before=before,
+            after=after,
             score=hit.score,
-            source=self._source(int(index.article[chunk])),
+            source=self._source(index.article_of(chunk)),
             # Each crediting article with its own sentence, which states the same fact.
             also_reported_by=tuple(
-                replace(self._source(int(index.article[c])), sentence=index.texts[c]) for c in hit.also
+                replace(self._source(index.article_of(c)), sentence=index.sentence(c)) for c in hit.also
             ),
         )
 
     def _source(self, article_number: int) -> Source:
         found = self._sources.get(article_number)
         if found is None:
-            found = self._sources[article_number] = self._make_source(article_number)
+            found = self._sources[article_number] = Source.of(self.articles[article_number])
         return found
-
-    def _make_source(self, article_number: int) -> Source:
-        article = self.articles[article_number]
-        return Source(
-            article_id=article.article_id,
-            label=article.label,
-            title=article.title,
-            publisher=article.publisher,
-            author=article.author,
-            published=article.published.isoformat() if article.published else None,
-            url=article.url,
-        )
 
 
 def describe_corpus(articles: tuple[Article, ...]) -> str:

@@ -38,7 +38,7 @@ from bot.errors import EvalFileError
 from corpus import Article
 from index.analysis import clean_text
 from index.baseline import BM25PlusBaseline
-from index.sentence_index import NO_NEIGHBOUR, SentenceIndex
+from index.sentence_index import SentenceIndex
 
 
 @dataclass(frozen=True)
@@ -246,15 +246,13 @@ class BaselineAnswerer:
         )
 
     def _passage(self, chunk: int, score: float) -> Passage:
-        index = self.index
-        before, after = index.previous[chunk], index.following[chunk]
-        article = self.articles[int(index.article[chunk])]
+        before, after = self.index.context(chunk)
         return Passage(
-            sentence=index.texts[chunk],
-            before=index.texts[before] if before != NO_NEIGHBOUR else "",
-            after=index.texts[after] if after != NO_NEIGHBOUR else "",
+            sentence=self.index.sentence(chunk),
+            before=before,
+            after=after,
             score=score,
-            source=Source(article_id=article.article_id, label=article.label, title=article.title, url=article.url),
+            source=Source.of(self.articles[self.index.article_of(chunk)]),
         )
 
 

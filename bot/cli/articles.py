@@ -17,7 +17,8 @@ from bot.errors import ExitCode
 from bot.settings import Settings
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     add = sub.add_parser(
         "add",
         help="add articles from web addresses, saved HTML pages, Markdown or text files, or folders of them",

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 import time
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from bot.errors import ExitCode
 from bot.settings import Settings
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from corpus import CorpusFileError
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     asking = sub.add_parser("ask", help="answer a question in the terminal (no question: ask interactively)")
     asking.add_argument("question", nargs="*", help="the question (quote it, or it is joined from the words)")
     asking.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -57,7 +57,7 @@ def _core(settings: Settings) -> AnsweringCore:
     return core
 
 
-def _report_broken(broken: Sequence[CorpusFileError]) -> None:
+def _report_broken(broken: tuple[CorpusFileError, ...]) -> None:
     """Name each article file left out (file, line, problem) on stderr, once per command."""
     from corpus import broken_file_lines
 

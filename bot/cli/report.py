@@ -24,7 +24,7 @@ from bot.stores.questionlog.report import (
 )
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     report = sub.add_parser(
         "report", help="questions the articles did not answer well, 👎 answers, counts per day and platform"
     )
@@ -67,7 +67,7 @@ def show_report(args: argparse.Namespace, settings: Settings) -> int:
         # A deployment that has logged nothing yet is not broken: say so and succeed.
         print(f"qabot: no question log at {where}{off}; nothing has been logged yet", file=sys.stderr)
         answers = []
-    except (*DATABASE_ERRORS, SchemaTooNewError) as exc:
+    except DATABASE_ERRORS + (SchemaTooNewError,) as exc:
         print(f"qabot: the question log {where} cannot be read ({' '.join(str(exc).split())})", file=sys.stderr)
         return ExitCode.FAILED
     result = build_report(answers, since, low)

@@ -8,7 +8,7 @@ import argparse
 from bot.settings import Settings
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     discord = sub.add_parser("discord", help="run the Discord bot (needs DISCORD_TOKEN)")
     discord.add_argument(
         "--invite-url", action="store_true", help="print the link that invites the bot to a server, then exit"

@@ -23,7 +23,9 @@ from bot.answering.answer import Vote
 from bot.stores.questionlog.store import QuestionLog
 from bot.stores.ratelimit import RateLimiter
 from bot.service.privacy import user_key
+from bot.service.metrics import Metrics
 from bot.service.reload import CorpusWatcher
+from bot.service.request_ids import request_scope
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,8 @@ class QuestionService:
     id_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     """Keys the hashes of platform IDs: the deployment secret (`bot.app.deployment_secret`). A
     service built without one (a test, a tool) hashes with a random key of its own."""
+    metrics: Metrics | None = None
+    """Where questions and their latency are counted, for /metrics (none: not counted)."""
     _previous_handler: Any = field(default=None, init=False, repr=False)
     _installed_signal: int | None = field(default=None, init=False, repr=False)
 
@@ -80,12 +84,35 @@ class QuestionService:
 
         Never raises: a rate-limited user gets Outcome.RATE_LIMITED, a failure inside
         the core gets Outcome.ERROR with an apology (and the traceback in the log).
+        One line at info level says how it went, with the request's opaque ID (never the
+        question, the user or the channel).
         """
+        with request_scope():  # the ID is on every line logged meanwhile (bot.logging_setup)
+            answer = self._ask(question, user_id, platform, channel_id)
+            log.info(
+                "question on %s: %s in %.0f ms%s",
+                platform,
+                answer.outcome.value,
+                answer.latency_ms,
+                f" (answer {answer.answer_id})" if answer.answer_id is not None else "",
+                extra={
+                    "event": "question",
+                    "platform": platform,
+                    "outcome": answer.outcome.value,
+                    "latency_ms": round(answer.latency_ms, 1),
+                    "answer_id": answer.answer_id,
+                },
+            )
+            return answer
+
+    def _ask(self, question: str, user_id: str, platform: str, channel_id: str | None) -> Answer:
         self._start_background_work()
         user_key = self._key(platform, user_id)
         channel_key = self._key(platform, f"channel:{channel_id}") if channel_id is not None else None
         if not self.limiter.allow(user_key):
             # Not logged: a flood of refused questions would tell nothing about the articles.
+            if self.metrics is not None:
+                self.metrics.question(platform, Outcome.RATE_LIMITED.value, None)
             return Answer(question=question, outcome=Outcome.RATE_LIMITED, message=RATE_LIMITED_MESSAGE)
         started = time.perf_counter()
         core = self.core  # one read: a reload swapping the core mid-question changes nothing here
@@ -96,6 +123,8 @@ class QuestionService:
             answer = Answer(question=question, outcome=Outcome.ERROR, message=ERROR_MESSAGE)
         latency_ms = (time.perf_counter() - started) * 1000
         answer = dataclasses.replace(answer, latency_ms=latency_ms)
+        if self.metrics is not None:
+            self.metrics.question(platform, answer.outcome.value, latency_ms / 1000)
         answer_id = self._log(answer, question, platform, user_key, channel_key, latency_ms)
         return dataclasses.replace(answer, answer_id=answer_id) if answer_id is not None else answer
 
@@ -109,11 +138,21 @@ class QuestionService:
         False when there is nothing to vote on (no question log, or the answer is unknown or
         expired). Never raises on a log failure; an unknown vote value raises ValueError.
         """
-        vote = Vote.parse(vote)
+        parsed = Vote.parse(vote)
         if self.question_log is None:
             return False
         key = self._key(platform, user_id)
-        return self._guarded(lambda log_: log_.record_feedback(answer_id, key, vote), False)
+        with request_scope():
+            recorded = bool(self._guarded(lambda log_: log_.record_feedback(answer_id, key, parsed), False))
+            log.info(
+                "vote on %s: %s on answer %s %s",
+                platform,
+                parsed.name.lower(),
+                answer_id,
+                "recorded" if recorded else "not recorded (unknown or expired answer)",
+                extra={"event": "vote", "platform": platform, "vote": parsed.name.lower(), "answer_id": answer_id},
+            )
+        return recorded
 
     def withdraw_feedback(
         self, answer_id: int, user_id: str, vote: Vote | int | str | None = None, platform: str = "unknown"

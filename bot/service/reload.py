@@ -74,6 +74,9 @@ class CorpusWatcher(Generic[CoreT]):
         """Path -> problem of each broken file already named in the log."""
         self.settling = False
         """The last look saw a change that has not settled yet: look again soon."""
+        self.reloads_loaded = 0
+        self.reloads_failed = 0
+        """How many reloads built a new core, and how many failed (for /metrics)."""
 
     def load(self) -> CoreT:
         """The core for the folder as it is now; broken files are logged and left out.
@@ -103,7 +106,7 @@ class CorpusWatcher(Generic[CoreT]):
             if self.settling:
                 return None  # a writer may be mid-file: look again in a moment
             unchanged = look is not None and look == self._loaded_look and not look.fresh
-            if unchanged and self._loaded_fingerprint is None:
+            if unchanged and look is not None and self._loaded_fingerprint is None:
                 # The files are as they were when the core was built: their fingerprint is the loaded one.
                 self._loaded_fingerprint = self._fingerprint_if_unchanged(look)
             if unchanged and not force:
@@ -135,6 +138,7 @@ class CorpusWatcher(Generic[CoreT]):
             else:
                 self._loaded_look, self._loaded_fingerprint = look, fingerprint
             self._last_error = None
+            self.reloads_loaded += 1
             log.info(
                 "reloaded the articles in %s (%.1f s); answering from the new ones",
                 self.folder,
@@ -164,6 +168,7 @@ class CorpusWatcher(Generic[CoreT]):
         self._reported_broken = broken
 
     def _failed(self, message: str, force: bool, with_traceback: bool = False) -> None:
+        self.reloads_failed += 1
         if message == self._last_error and not force:
             log.debug("the articles still do not load: %s", message)
             return

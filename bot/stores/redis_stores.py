@@ -77,6 +77,7 @@ def describe(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme == "unix":
         return f"unix:{parts.path}"
+    port: int | str
     try:
         port = parts.port or 6379
     except ValueError:
@@ -149,7 +150,9 @@ def check_secret_fingerprint(client: redis.Redis, prefix: str, fingerprint: str,
     key = f"{prefix}:{SECRET_FINGERPRINT_KEY}"
     client.set(key, fingerprint.encode("ascii"), nx=True)  # the first replica records its own
     recorded = client.get(key)
-    if recorded is None or recorded.decode("ascii", "replace") == fingerprint:
+    if isinstance(recorded, bytes):  # a client made with decode_responses returns str already
+        recorded = recorded.decode("ascii", "replace")
+    if recorded is None or recorded == fingerprint:
         return None
     return (
         f"QABOT_SECRET differs from the secret the other replicas use (Redis at {where} records another "
@@ -205,8 +208,9 @@ class RedisRateLimiter:
     def allow(self, user_key: str) -> bool:
         if self.limit.count == 0:
             return True
-        assert self.local is not None
-        return self.guard.call(lambda: self._allow_shared(user_key), lambda: self.local.allow(user_key))
+        local = self.local
+        assert local is not None
+        return self.guard.call(lambda: self._allow_shared(user_key), lambda: local.allow(user_key))
 
     def _allow_shared(self, user_key: str) -> bool:
         window_us = max(1, int(self.limit.seconds * 1_000_000))

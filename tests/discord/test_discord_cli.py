@@ -4,10 +4,7 @@ link with the right scopes and permissions, and a bot that answers until it is s
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import signal
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -15,7 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import discord
 import pytest
 
-from corpus import BUNDLED_DIR
+from tests.support.processes import qabot_environment
+from tests.support.processes import start_qabot as start_process
 from tests.support.discord_harness import STEP_TIMEOUT
 from tests.support.discord_server import FakeDiscord
 
@@ -31,22 +29,13 @@ class Finished:
     stderr: str
 
 
-def qabot_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
-    """This machine's environment without any bot settings, plus `settings`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "QABOT_", "SLACK_"))}
-    env.update(QABOT_CACHE_DIR=str(tmp_path / "cache"), QABOT_LOG_LEVEL="warning", **settings)
-    return env
+def discord_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
+    return qabot_environment(tmp_path, **{"QABOT_LOG_LEVEL": "warning", **settings})
 
 
 async def start_qabot(tmp_path: Path, *args: str, **settings: str) -> asyncio.subprocess.Process:
     # cwd is an empty folder, so no .env file of this checkout is read.
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "discord", *args,
-        cwd=tmp_path,
-        env=qabot_environment(tmp_path, **settings),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    return await start_process("discord", *args, env=discord_environment(tmp_path, **settings), cwd=tmp_path)
 
 
 async def finish(process: asyncio.subprocess.Process) -> Finished:
@@ -153,9 +142,7 @@ async def test_qabot_discord_answers_mentions_until_it_is_stopped(tmp_path):
     assert "Traceback" not in finished.stderr and fake.token not in finished.stderr
 
 
-async def test_qabot_discord_starts_and_answers_with_a_broken_article_in_the_folder(tmp_path):
-    articles = tmp_path / "articles"
-    shutil.copytree(BUNDLED_DIR, articles)
+async def test_qabot_discord_starts_and_answers_with_a_broken_article_in_the_folder(tmp_path, articles):
     (articles / "draft.md").write_bytes(b"---\ntitle: Draft\npublished: 13 Feb\n---\n\nA draft.\n")
     async with FakeDiscord() as fake:
         process = await start_qabot(

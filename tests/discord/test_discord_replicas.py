@@ -82,7 +82,7 @@ async def test_the_rate_limit_counts_questions_answered_by_either_replica(tmp_pa
     settings = corpus_settings(tmp_path, redis_url=Secret(redis_url), rate_limit=RateLimit(2, 60))
     async with FakeDiscord() as fake:
         alice = fake.user("alice")
-        for replica, questions in (("A", QUESTIONS[:2]), ("B", QUESTIONS[2:3])):
+        for _replica, questions in (("A", QUESTIONS[:2]), ("B", QUESTIONS[2:3])):
             stores = stores_for(settings)
             async with connected_bot(fake, build_service(settings, stores), seen=stores.seen_events):
                 for question in questions:

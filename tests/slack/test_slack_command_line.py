@@ -3,31 +3,23 @@ a right one answers questions in either mode and stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
-import shutil
+import re
 import socket
 import subprocess
-import sys
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from corpus import BUNDLED_DIR
 from tests.support.slack_payloads import ASKER, SignedSender, events_api_envelope, mention
 from tests.support.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
 from tests.support.slack_helpers import SPOKESPERSON, everything_shown
+from tests.support.processes import run_qabot
 from tests.support.slack_processes import STARTUP_TIMEOUT, environment
 
 
 def qabot_slack(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "slack", *args],
-        env=env,
-        cwd=cwd,  # a folder without a .env file
-        capture_output=True,
-        text=True,
-        timeout=STARTUP_TIMEOUT,
-    )
+    return run_qabot("slack", *args, env=env, cwd=cwd, timeout=STARTUP_TIMEOUT)  # cwd: a folder without a .env file
 
 
 def free_port_in_use() -> Iterator[int]:
@@ -150,16 +142,16 @@ def test_qabot_slack_http_answers_a_signed_mention_and_stops_cleanly(start_qabot
     assert SPOKESPERSON in everything_shown(reply)
     assert qabot.stop() == 0
     logged = "\n".join(qabot.lines)
-    assert "Traceback" not in logged and "mention: answered" in logged
+    assert "Traceback" not in logged
+    # One line per question at info level, with an opaque request ID (no user, channel or question).
+    assert re.search(r"\[[0-9a-f]{12}\]: question on slack: answered in \d+ ms \(answer \d+\)", logged)
     for secret in (BOT_TOKEN, APP_TOKEN, SIGNING_SECRET, ASKER):
         assert secret not in logged
 
 
 def test_qabot_slack_starts_and_answers_with_a_broken_article_in_the_folder(
-    start_qabot_slack, fake_slack: FakeSlack, tmp_path: Path
+    start_qabot_slack, fake_slack: FakeSlack, tmp_path: Path, articles: Path
 ):
-    articles = tmp_path / "articles"
-    shutil.copytree(BUNDLED_DIR, articles)
     (articles / "draft.md").write_bytes(b"---\ntitle: Draft\npublished: 13 Feb\n---\n\nA draft.\n")
     qabot = start_qabot_slack(
         "--http",
@@ -191,6 +183,8 @@ def test_qabot_slack_in_socket_mode_answers_an_envelope_and_stops_cleanly(start_
     assert SPOKESPERSON in everything_shown(reply)
     assert qabot.stop() == 0
     logged = "\n".join(qabot.lines)
-    assert "Traceback" not in logged and "mention: answered" in logged
+    assert "Traceback" not in logged
+    # One line per question at info level, with an opaque request ID (no user, channel or question).
+    assert re.search(r"\[[0-9a-f]{12}\]: question on slack: answered in \d+ ms \(answer \d+\)", logged)
     for secret in (BOT_TOKEN, APP_TOKEN, SIGNING_SECRET, ASKER):
         assert secret not in logged

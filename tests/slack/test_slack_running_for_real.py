@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
-from corpus import BUNDLED_DIR
+from tests.support.processes import run_qabot
 from tests.support.slack_payloads import (
     ASKER,
     OTHER_ASKER,
@@ -26,16 +24,12 @@ CANONICAL = "https://tribune.example/2026/02/20/flock-drones"
 
 
 def qabot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
-    )
+    return run_qabot(*args, env=env, cwd=cwd)
 
 
 def test_an_article_added_to_a_running_slack_bot_is_quoted_after_sighup_and_a_thumbs_down_is_reported(
-    tmp_path: Path, index_cache_dir: Path, fake_slack: FakeSlack
+    tmp_path: Path, index_cache_dir: Path, fake_slack: FakeSlack, articles: Path
 ):
-    articles = tmp_path / "articles"
-    shutil.copytree(BUNDLED_DIR, articles)
     log = tmp_path / "private" / "questions.sqlite3"
     env = environment(
         tmp_path,

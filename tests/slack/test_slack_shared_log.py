@@ -29,7 +29,7 @@ def replica(start_qabot_slack, fake_slack: FakeSlack, database_url: str, secret:
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         QABOT_SLACK_API_URL=fake_slack.api_url,
         QABOT_DATABASE_URL=database_url,
-        QABOT_QUESTION_LOG_SECRET=secret,
+        QABOT_SECRET=secret,
         QABOT_HEALTH_PORT="0",
     )
 
@@ -51,7 +51,7 @@ def test_two_replicas_write_one_log_and_a_vote_counts_whichever_replica_gets_it(
     replicas = [replica(start_qabot_slack, fake_slack, postgres_url) for _ in range(2)]
     senders = [SignedSender(r.wait_for_line(EVENTS_URL).group(1), SIGNING_SECRET) for r in replicas]
     questions = ["What did the Flock spokesperson tell the BBC?", "who is the ceo of the moon"]
-    for sender, question in zip(senders, questions):
+    for sender, question in zip(senders, questions, strict=True):
         assert sender.post_event(mention(question)).status == 200
     replies = fake_slack.wait_for_calls("chat.postMessage", 2, timeout=30)
     answer_ids = sorted(
@@ -65,8 +65,9 @@ def test_two_replicas_write_one_log_and_a_vote_counts_whichever_replica_gets_it(
     assert len(answer_ids) == 2 and len(set(answer_ids)) == 2  # one sequence of IDs for both replicas
 
     # 👎 on each answer, each click sent to the replica that did NOT answer it.
-    for sender, answer_id in zip(reversed(senders), answer_ids):
-        click = button_click(VOTE_DOWN_ACTION, answer_id, fake_slack.response_url(f"vote-{answer_id}"), user=OTHER_ASKER)
+    for sender, answer_id in zip(reversed(senders), answer_ids, strict=True):
+        response_url = fake_slack.response_url(f"vote-{answer_id}")
+        click = button_click(VOTE_DOWN_ACTION, answer_id, response_url, user=OTHER_ASKER)
         assert sender.post_interaction(click).status == 200
     fake_slack.wait_for_calls("response_url", 2, timeout=30)
 
@@ -92,6 +93,6 @@ def test_a_replica_with_another_key_refuses_to_start(
     assert other.process.wait(timeout=60) == 2
     time.sleep(0.5)  # the last stderr lines are still being read
     said = "\n".join(other.lines)
-    assert "hashes IDs with another key" in said and "QABOT_QUESTION_LOG_SECRET" in said
+    assert "hashes IDs with another key" in said and "QABOT_SECRET" in said
     assert "a-different-secret" not in said and LOG_SECRET not in said and "Traceback" not in said
     assert first.stop() == 0

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
+
+from tests.support.processes import QABOT, qabot_environment
 
 STARTUP_TIMEOUT = 60
 
 
 def environment(home: Path, cache: Path, **settings: str) -> dict[str, str]:
     """Only what the test sets: a developer's own SLACK_* variables must not leak in."""
-    return {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "QABOT_CACHE_DIR": str(cache), **settings}
+    return qabot_environment(home, HOME=str(home), QABOT_CACHE_DIR=str(cache), **settings)
 
 
 class RunningQabot:
@@ -24,7 +24,7 @@ class RunningQabot:
 
     def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "slack", *args],
+            [*QABOT, "slack", *args],
             env=env,
             cwd=cwd,
             stdout=subprocess.DEVNULL,

@@ -213,6 +213,11 @@ class FakeSlack:
             queue = self._failures.setdefault(method, deque())
             queue.extend([ScriptedFailure(status, error, retry_after)] * times)
 
+    def stop_failing(self, method: str) -> None:
+        """Forget the failures still planned for `method`."""
+        with self._changed:
+            self._failures.pop(method, None)
+
     # ------------------------------------------------------------ Socket Mode
 
     def send_envelope(self, envelope: dict[str, Any]) -> None:

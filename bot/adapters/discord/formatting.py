@@ -17,6 +17,7 @@ from typing import Literal
 import discord
 
 from bot.answering.answer import Answer, Outcome, Passage, Source
+from corpus.web_address import is_web_address
 
 # Discord's documented limits. We count in UTF-16 code units, which is never
 # fewer than the characters Discord counts, so staying under these is safe.
@@ -139,9 +140,7 @@ def source_text(source: Source, limit: int = FIELD_VALUE_LIMIT) -> str:
     A URL too long to leave room for its words is dropped rather than cut, since
     a cut URL would lead somewhere else.
     """
-    words = source.label
-    if source.publisher and source.publisher != source.label:
-        words = f"{words} · {source.publisher}"
+    words = source.name
     url = _safe_url(source.url)
     if url and limit - discord_length(url) - len("[]()") >= MIN_LINK_WORDS:
         return f"[{fit(words, limit - discord_length(url) - len('[]()'))}]({url})"
@@ -150,7 +149,8 @@ def source_text(source: Source, limit: int = FIELD_VALUE_LIMIT) -> str:
 
 def _safe_url(url: str | None) -> str | None:
     """A URL usable inside a markdown link, or None when it is not a web address."""
-    if not url or not _URL.fullmatch(url.strip()):
+    # `<` and `>` would end Discord's own <link> markup early.
+    if not url or not is_web_address(url.strip()) or any(c in url for c in "<>"):
         return None
     # Parentheses and spaces would end the markdown link early.
     return url.strip().replace("(", "%28").replace(")", "%29").replace(" ", "%20")

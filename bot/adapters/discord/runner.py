@@ -20,6 +20,7 @@ import discord
 import yarl
 
 from bot import app as composition
+from bot.adapters.discord.api_metrics import count_api_calls
 from bot.adapters.discord.client import make_client
 from bot.errors import ExitCode, SetupError
 from bot.settings import Settings
@@ -76,11 +77,29 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     # The /ask hint is registered once, at start: an example from the articles then.
                     example_question=composition.example_question(bot.service),
                 )
-                asyncio.run(serve(client, token.reveal()))
+                count_api_calls(client, bot.metrics)
+                bot.health.add_check("platform", lambda: gateway_problem(client))
+                with composition.serving_health(settings, bot.health):
+                    asyncio.run(serve(client, token.reveal()))
             return ExitCode.OK
     except SetupError as exc:
         print(f"qabot: {exc}", file=sys.stderr)
         return exc.exit_code
+
+
+def gateway_problem(client: discord.Client) -> str | None:
+    """None while the gateway session is up (asked from the health server's thread: reads flags only)."""
+    if client.is_closed():
+        return "the Discord connection is closed"
+    if not client.is_ready():
+        return "not connected to the Discord gateway yet"
+    if isinstance(client, discord.AutoShardedClient):
+        down = sorted(shard_id for shard_id, shard in client.shards.items() if shard.is_closed())
+        return f"gateway shard(s) {', '.join(map(str, down))} reconnecting" if down else None
+    ws = client.ws
+    if ws is None or not ws.open:  # discord.py is reconnecting (it keeps is_ready() meanwhile)
+        return "the Discord gateway connection is down; reconnecting"
+    return None
 
 
 def quiet_library_debug_logs() -> None:

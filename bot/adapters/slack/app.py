@@ -1,4 +1,7 @@
-"""The Slack app: mentions, direct messages and `/ask`, as plain listener functions on a Bolt `App`.
+"""The Slack app: mentions, direct messages, `/ask` and vote buttons, as listeners on a Bolt `App`.
+
+Each listener is one method of `SlackQuestions`, which holds what they share (the service,
+the seen-events store, who sees /ask answers); `build_app` registers them.
 
 How the app is served (Socket Mode or HTTP) is chosen by `runner`; nothing here
 depends on it. Bolt acknowledges every event before the listener runs, and the
@@ -39,7 +42,9 @@ from bot.stores.seen_events import InMemorySeenEvents, SeenEvents
 from bot.answering.answer import Vote
 from bot.answering.messages import ERROR_MESSAGE
 from bot.service.questions import AskService
+from bot.adapters.slack.api_metrics import count_api_calls, count_each_request
 from bot.adapters.slack.web_client import SlackConfig, build_web_client, library_logger
+from bot.service.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +144,8 @@ class SlackQuestions:
         except Exception:
             log.exception("the question service raised")
             return Answer(question=question, outcome=Outcome.ERROR, message=ERROR_MESSAGE)
-        log.info("%s: %s in %.0f ms", surface, answer.outcome.value, answer.latency_ms)
+        # The service logs the one info line per question; this adds where it came from.
+        log.debug("%s: %s in %.0f ms", surface, answer.outcome.value, answer.latency_ms)
         return answer
 
     def _first_time_for_message(self, event: dict[str, Any]) -> bool:
@@ -174,15 +180,20 @@ def build_app(
     service: AskService,
     seen_events: SeenEvents | None = None,
     listener_executor: Executor | None = None,
+    metrics: Metrics | None = None,
 ) -> App:
     """The Bolt app, its Web API client pointed at `config.api_url` when set.
 
-    `listener_executor` runs the listeners (Bolt's own pool of 5 threads when None).
+    `listener_executor` runs the listeners (Bolt's own pool of 5 threads when None); `metrics`
+    counts the Web API calls that fail and the ones retried.
 
     Builds with an `auth.test` call, so a rejected bot token fails here (as a BoltError).
     """
+    client = build_web_client(config)
+    if metrics is not None:
+        client = count_api_calls(client, metrics)
     app = App(
-        client=build_web_client(config),
+        client=client,
         signing_secret=config.signing_secret.reveal(),
         logger=library_logger(),
         name="qabot",
@@ -194,6 +205,8 @@ def build_app(
         slash_response_type=config.slash_response_type,
     )
     app.middleware(questions.skip_repeated_deliveries)
+    if metrics is not None:
+        app.middleware(count_each_request(metrics))
     app.event("app_mention")(questions.answer_mention)
     app.event("message")(questions.answer_direct_message)
     app.command("/ask")(questions.answer_ask_command)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from bot.adapters.slack.markup import escape, escaped_length
 from bot.answering.answer import Answer, Outcome, Passage, Source
+from corpus.web_address import is_web_address
 
 MAX_SECTION_CHARS = 3000
 """Slack's limit on a section's text (and on a context element's text)."""
@@ -146,9 +146,7 @@ def _passage_text(passage: Passage) -> str:
 
 
 def _source_line(source: Source) -> str:
-    name = source.label
-    if source.publisher and source.publisher != source.label:
-        name += " · " + source.publisher
+    name = source.name
     url = _safe_url(source.url)
     if url is not None:
         line = f"<{url}|{escape(name)}>"
@@ -159,10 +157,7 @@ def _source_line(source: Source) -> str:
 
 def _safe_url(url: str | None) -> str | None:
     """The URL as it may appear inside `<...|...>`, or None when it must not be linked."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+    if not url or not is_web_address(url):
         return None
     # `|` would end the address inside `<url|label>`; a percent-encoded one means the same URL.
     return escape(url).replace("|", "%7C")

@@ -19,6 +19,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.adapters.slack.acks_first import AcknowledgementsFirst
 from bot.errors import SetupError
+from bot.service.health import Health
 
 log = logging.getLogger(__name__)
 
@@ -73,18 +74,24 @@ class HttpEventServer:
 
 
 def start_http_server(
-    app: App, host: str, port: int, acknowledgements: AcknowledgementsFirst | None = None
+    app: App,
+    host: str,
+    port: int,
+    acknowledgements: AcknowledgementsFirst | None = None,
+    health: Health | None = None,
 ) -> HttpEventServer:
     """Serve `app` at http://host:port/slack/events until `stop()`; SetupError if it cannot bind.
 
-    `acknowledgements` is the gate the app's listener executor waits on (see `acks_first`).
+    `acknowledgements` is the gate the app's listener executor waits on (see `acks_first`);
+    with `health`, /healthz, /readyz and /metrics are served on the same port.
     """
     try:
         server = _ThreadingWSGIServer((host, port), _QuietRequestHandler)
     except OSError as exc:
         raise SetupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     server.acknowledgements = acknowledgements or AcknowledgementsFirst()
-    server.set_app(SlackRequestHandler(app, path=EVENTS_PATH))
+    events = SlackRequestHandler(app, path=EVENTS_PATH)
+    server.set_app(health.around(events) if health is not None else events)
     # A short poll interval makes stop() quick; serving itself does not poll.
     thread = threading.Thread(target=server.serve_forever, args=(0.1,), name="slack-http", daemon=True)
     thread.start()

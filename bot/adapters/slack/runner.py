@@ -11,6 +11,7 @@ non-zero exit; values are never printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
@@ -25,10 +26,12 @@ from bot import app as composition
 from bot.adapters.slack.acks_first import AcknowledgementsFirst
 from bot.adapters.slack.app import build_app
 from bot.adapters.slack.credentials import check_credentials, verify_app_token, verify_bot_token
-from bot.adapters.slack.http_server import start_http_server
+from bot.adapters.slack.http_server import EVENTS_PATH, start_http_server
 from bot.adapters.slack.socket_mode import SOCKET_CONNECT_WAIT_SECONDS, connect_socket_mode, wait_until_connected
 from bot.adapters.slack.web_client import SlackConfig, build_web_client
 from bot.errors import ExitCode, SetupError
+from bot.service.health import Health
+from bot.service.metrics import Metrics
 from bot.service.questions import AskService
 from bot.settings import Settings
 from bot.stores.seen_events import SeenEvents
@@ -56,11 +59,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         verify_bot_token(client, config)
         if not args.http:
             verify_app_token(client, config)
-        with composition.running(settings) as bot:
+        with composition.running(settings) as bot, contextlib.ExitStack() as watched:
             # Over HTTP, Slack's requests are acknowledged before answers are worked out (acks_first).
             acknowledgements = AcknowledgementsFirst() if args.http else None
-            app = _build_app(config, bot.service, bot.stores.seen_events, acknowledgements)
-            stop = _serve(app, args, config, acknowledgements)
+            app = _build_app(config, bot.service, bot.stores.seen_events, acknowledgements, bot.metrics)
+            stop = _serve(app, args, config, acknowledgements, bot.health)
+            if not args.http:
+                # Over HTTP they are beside /slack/events; in Socket Mode on a port of their own.
+                watched.enter_context(composition.serving_health(settings, bot.health))
             try:
                 _wait_for_stop_signal()
             finally:
@@ -73,14 +79,25 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(
-    app: App, args: argparse.Namespace, config: SlackConfig, acknowledgements: AcknowledgementsFirst | None
+    app: App,
+    args: argparse.Namespace,
+    config: SlackConfig,
+    acknowledgements: AcknowledgementsFirst | None,
+    health: Health,
 ) -> Callable[[], None]:
-    """Start serving `app` the chosen way; returns what stops it."""
+    """Start serving `app` the chosen way, and tell `health` how to know it is connected;
+    returns what stops it."""
     if args.http:
-        server = start_http_server(app, args.host, args.port, acknowledgements)
+        server = start_http_server(app, args.host, args.port, acknowledgements, health)
+        # Slack calls us: there is no connection to hold, and the bot token passed auth.test at start.
+        health.add_check("platform", lambda: None)
         log.info("serving Slack events at %s", server.url)
+        log.info("serving /healthz, /readyz and /metrics at %s", server.url.removesuffix(EVENTS_PATH))
         return server.stop
     handler = connect_socket_mode(app, config)
+    health.add_check(
+        "platform", lambda: None if handler.client.is_connected() else "not connected to Slack (Socket Mode)"
+    )
     if wait_until_connected(handler, SOCKET_CONNECT_WAIT_SECONDS):
         log.info("connected to Slack in Socket Mode")
     else:
@@ -96,11 +113,15 @@ def _startup_check_logger() -> logging.Logger:
 
 
 def _build_app(
-    config: SlackConfig, service: AskService, seen_events: SeenEvents, acknowledgements: AcknowledgementsFirst | None
+    config: SlackConfig,
+    service: AskService,
+    seen_events: SeenEvents,
+    acknowledgements: AcknowledgementsFirst | None,
+    metrics: Metrics,
 ) -> App:
     executor = acknowledgements.executor() if acknowledgements is not None else None
     try:
-        return build_app(config, service, seen_events, executor)
+        return build_app(config, service, seen_events, executor, metrics)
     except BoltError:
         # verify_bot_token passed moments ago, so this is Slack changing its mind (a revoked token).
         raise SetupError("SLACK_BOT_TOKEN was rejected by Slack (auth.test failed)") from None

@@ -20,7 +20,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from bot.settings import Secret
+from bot.secret import Secret
 
 LIBRARY_LOGGER_NAME = "bot.adapters.slack.library"
 

@@ -31,6 +31,8 @@ Row = tuple[Any, ...]
 
 DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
 """What a failing log database raises, whichever it is."""
+LOG_FAILURES: tuple[type[Exception], ...] = (OSError, ValueError, *DATABASE_ERRORS)
+"""What opening or using the log can raise for reasons outside the bot: files, keys, the database."""
 
 
 class Database(Protocol):
@@ -88,7 +90,9 @@ class SqliteDatabase:
 
     def insert_returning_id(self, sql: str, values: Sequence[object]) -> int:
         with self._lock:
-            return int(self._db.execute(sql, tuple(values)).lastrowid)  # type: ignore[arg-type]
+            new_id = self._db.execute(sql, tuple(values)).lastrowid
+        assert new_id is not None  # an INSERT into a table with an INTEGER PRIMARY KEY always sets it
+        return new_id
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -149,12 +153,12 @@ class PostgresDatabase:
 
     def execute(self, sql: str, values: Sequence[object] = ()) -> list[Row]:
         with self._lock:
-            cursor = self._live().execute(_placeholders(sql), tuple(values))  # type: ignore[arg-type]
+            cursor = self._live().execute(_placeholders(sql), tuple(values))
             return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
 
     def change(self, sql: str, values: Sequence[object] = ()) -> int:
         with self._lock:
-            return int(self._live().execute(_placeholders(sql), tuple(values)).rowcount)  # type: ignore[arg-type]
+            return int(self._live().execute(_placeholders(sql), tuple(values)).rowcount)
 
     def insert_returning_id(self, sql: str, values: Sequence[object]) -> int:
         [(new_id,)] = self.execute(sql + " RETURNING id", values)

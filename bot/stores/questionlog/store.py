@@ -144,7 +144,7 @@ class QuestionLog:
         if rows[0][0] != fingerprint:
             raise KeyMismatchError(
                 f"the question log at {self.database.description} hashes IDs with another key than this"
-                " replica's: give every replica the same QABOT_QUESTION_LOG_SECRET (it is never shown;"
+                " replica's: give every replica the same QABOT_SECRET (it is never shown;"
                 " its fingerprint is kept in the log's deployment table)"
             )
 
