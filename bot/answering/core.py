@@ -176,7 +176,7 @@ class AnsweringCore:
             leads = newest_leads(self.index, published, self.top_k)
             hits: tuple[Hit, ...] = tuple(Hit(chunk, 0.0, 0.0) for chunk in leads)
             confidence = 1.0  # nothing to weigh: the question asks for the newest articles, and these are they
-            extra: dict[str, object] = {"recency": "newest articles"}
+            values: dict[str, float] = {}
         else:
             query = parse_question(recency.subject, self.index.analyzer, self.vocabulary, self.lexicon)
             if not query.known_concepts:
@@ -187,7 +187,6 @@ class AnsweringCore:
             if not ranking.hits or confidence < self.threshold:
                 return None  # the articles do not answer this subject: the usual decline says so
             hits = newest_first(ranking.hits, self.index.article, published, self.top_k)
-            extra = {"signals": values, "recency": "newest first"}
         passages = tuple(self._passage(hit) for hit in hits)
         newest = max((p.source.published for p in passages if p.source.published), default=None)
         if not passages or newest is None:
@@ -198,7 +197,7 @@ class AnsweringCore:
             message=LATEST_MESSAGE.format(date=newest),
             passages=passages,
             confidence=confidence,
-            extra=extra,
+            signals=values,
         )
 
     @property

@@ -13,7 +13,7 @@ from bot.errors import ExitCode
 from bot.settings import Settings
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     follow = sub.add_parser(
         "follow",
         help="follow an RSS, Atom or JSON feed or a sitemap: its new articles are added as they appear",
