@@ -154,9 +154,9 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
     # Best first; candidates are in corpus order and the sort is stable, so ties go to the earlier sentence.
     order = np.argsort(-score, kind="stable")[:CANDIDATE_POOL]
     hits = _pick(index, candidates, order, score, confidence, k)
-    # For the decline decision: what the first hit (always the best-scoring candidate) holds itself,
-    # and the heaviest concept it and its context lack.
-    top = int(order[0])
+    # For the decline decision: what the first hit holds itself, and the heaviest concept it and
+    # its context lack (candidates are sorted, so its place among them is a binary search).
+    top = int(candidates.searchsorted(hits[0].chunk)) if hits else int(order[0])
     own = covered[:, top]
     missing = weights[(own == 0) & (context_cover[:, top] == 0)]
     heaviest = 1.0 if unknown else (float(missing.max()) / rarest if len(missing) else 0.0)

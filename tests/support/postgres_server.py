@@ -60,6 +60,8 @@ class PostgresServer:
     port: int = field(default_factory=free_port)
     owner: str | None = None
     """The system user running the server (`postgres` when the tests run as root)."""
+    durable: bool = False
+    """fsync on, as a real deployment runs it (benchmarks); the tests need no durability."""
 
     @property
     def data_dir(self) -> Path:
@@ -86,7 +88,9 @@ class PostgresServer:
         return self
 
     def _start_server(self) -> None:
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off -c full_page_writes=off"
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.folder}"
+        if not self.durable:
+            options += " -c fsync=off -c full_page_writes=off"
         # -l: the server's output goes to a file, never to the pipe this process reads.
         self._run(
             "pg_ctl", "-D", str(self.data_dir), "-o", options, "-l", str(self.folder / "server.log"),
@@ -119,7 +123,7 @@ class PostgresServer:
             raise RuntimeError(f"{program} failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
 
 
-def start_postgres() -> PostgresServer:
+def start_postgres(durable: bool = False) -> PostgresServer:
     """A started server; a port taken meanwhile by someone else is retried on another."""
     bin_dir = postgres_bin_dir()
     if os.geteuid() == 0:
@@ -129,7 +133,7 @@ def start_postgres() -> PostgresServer:
             pytest.fail("running as root, PostgreSQL needs the 'postgres' user (the Debian package makes it)")
     last_error: Exception | None = None
     for _ in range(3):
-        server = PostgresServer(bin_dir)
+        server = PostgresServer(bin_dir, durable=durable)
         try:
             return server.start()
         except RuntimeError as exc:
