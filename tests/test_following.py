@@ -129,7 +129,7 @@ def test_a_failing_and_a_slow_feed_never_stop_the_others_and_a_bad_feed_is_logge
     with local_site() as site:
         site.pages["/a/1"] = Page(news_article(1))
         site.pages["/broken"] = Page(b"oops", status=500)
-        site.pages["/slow"] = Page(rss_feed(site, [("/a/1", "one")]), "application/rss+xml", delay_seconds=3)
+        site.pages["/slow"] = Page(rss_feed(site, [("/a/1", "one")]), "application/rss+xml", delay_seconds=8)
         site.pages["/good"] = Page(rss_feed(site, [("/a/1", "one")]), "application/rss+xml")
         for url in ("/broken", "/slow", "/good"):
             follow(articles, site.url(url), [])
@@ -142,7 +142,7 @@ def test_a_failing_and_a_slow_feed_never_stop_the_others_and_a_bad_feed_is_logge
     assert first[site.url("/broken")].error == f"{site.url('/broken')} answered HTTP 500 Internal Server Error"
     assert "did not send the page within 1 seconds" in (first[site.url("/slow")].error or "")
     assert first[site.url("/good")].added == ("example-tribune-flock-story-part-1",)
-    assert took < 2.9  # the slow feed cost its 1-second cap, not its 3 seconds
+    assert took < 7  # the slow feed cost its 1-second cap, not its 8 seconds (slack for a loaded machine)
     assert second[site.url("/broken")].error and second[site.url("/good")].links == 1
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert sum(site.url("/broken") in message for message in errors) == 1  # not once per round
