@@ -86,7 +86,7 @@ def add_article(
         note = _note(draft, origin, flags, today or dt.date.today())
         article = _normalized(draft.to_article(article_id, note))
         duplicate = (
-            find_duplicate(article, contents.articles) if contents is not None else find_duplicate_among(article, listed or ())
+            find_duplicate(article, contents.articles) if contents is not None else find_duplicate_among(article, listed or (), folder)
         )
         if duplicate:
             raise DuplicateArticleError(

@@ -271,3 +271,17 @@ def read_article_file(stat: FileStat) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise CorpusFileError(str(path), None, f"cannot be read: {exc.strerror or exc}") from None
+
+
+def signature_of(listed: list[FileStat]) -> str | None:
+    """`stat_signature` of a folder from its listing (`list_article_files`), without looking again."""
+    digest = hashlib.sha256()
+    for stat in listed:
+        if stat.fresh:
+            return None
+        if stat.size == -1:  # a dangling link: its name alone is what can be seen
+            digest.update(f"{stat.name}\0?\n".encode("utf-8"))
+        else:
+            kind = "f" if stat.is_file else "d"
+            digest.update(f"{stat.name}\0{kind}\0{stat.size}\0{stat.mtime_ns}\n".encode("utf-8"))
+    return digest.hexdigest()

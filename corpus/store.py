@@ -14,7 +14,7 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from corpus.article import Article
@@ -94,27 +94,33 @@ def text_key(article: Article) -> str:
     return hashlib.sha256(comparable_text(article).encode("utf-8")).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
-class KnownArticle:
+class KnownArticle(NamedTuple):
     """An article already in the folder, as the duplicate check needs it: its URL and text key
-    (from the index's metadata, without reading the file)."""
+    (from the index's metadata, without reading the file). A NamedTuple: a folder has
+    tens of thousands."""
 
-    stored: StoredArticle
-    """Its metadata; the text may be only the first paragraph."""
+    article_id: str
+    url: str | None
     text_key: str
+    label: str
 
 
-def find_duplicate_among(article: Article, known: Sequence[KnownArticle]) -> Duplicate | None:
+def find_duplicate_among(article: Article, known: Sequence[KnownArticle], folder: Path) -> Duplicate | None:
     """`find_duplicate` against articles known by their URL and text key."""
+
+    def found(entry: KnownArticle, reason: str) -> Duplicate:
+        stand_in = Article(entry.article_id, (), title=entry.label, url=entry.url)  # its label is its name
+        return Duplicate(StoredArticle(stand_in, folder / f"{entry.article_id}{ARTICLE_SUFFIX}"), reason)
+
     url = comparable_url(article.url) if article.url else None
     if url:
         for entry in known:
-            if entry.stored.article.url and comparable_url(entry.stored.article.url) == url:
-                return Duplicate(entry.stored, "the same URL")
+            if entry.url and comparable_url(entry.url) == url:
+                return found(entry, "the same URL")
     key = text_key(article)
     for entry in known:
         if entry.text_key == key:
-            return Duplicate(entry.stored, "the same text")
+            return found(entry, "the same text")
     return None
 
 

@@ -50,7 +50,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from corpus import Article, CorpusError, CorpusFileError, parse_article, stat_signature
-from corpus.loader import FileStat, list_article_files, read_article_file
+from corpus.loader import FileStat, list_article_files, read_article_file, signature_of
 from corpus.store import text_key
 from index.analysis import Analyzer
 from index.progress import BuildProgress, ProgressCallback, report
@@ -59,6 +59,7 @@ from index.sentence_index import SentenceIndex
 from index.store_files import (
     CHECKSUM,
     StoreDamaged,
+    describe,
     load_json,
     private_folder,
     verify,
@@ -67,7 +68,7 @@ from index.store_files import (
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MAX_SEGMENTS = 8
 """More segments than this are merged into one by the next update."""
 MAX_DELETED_SHARE = 0.25
@@ -258,12 +259,8 @@ class _Store:
                     raise StoreDamaged(f"bad segment name {entry['name']!r}")
                 if not isinstance(entry["files"], dict) or not all(isinstance(d, int) for d in entry["deleted"]):
                     raise StoreDamaged("bad segment entry")
-            for name, record in manifest["files"].items():
-                size, mtime, digest, segment, local = record
-                if not (isinstance(size, int) and isinstance(mtime, int) and isinstance(digest, str)):
-                    raise StoreDamaged(f"bad file entry {name!r}")
-                if not (isinstance(segment, int) and 0 <= segment < len(manifest["segments"]) and isinstance(local, int)):
-                    raise StoreDamaged(f"bad file entry {name!r}")
+            if not isinstance(manifest["files_table"], dict):
+                raise StoreDamaged("bad files table entry")
             for name, record in manifest["broken"].items():
                 size, mtime, digest, line, problem, path = record
                 if not (isinstance(problem, str) and isinstance(path, str) and isinstance(line, (int, type(None)))):
@@ -274,6 +271,24 @@ class _Store:
         except (StoreDamaged, KeyError, TypeError, ValueError) as exc:
             if not quiet:
                 log.warning("index cache manifest %s is unusable (%s); rebuilding it", self.manifest_path, exc)
+            return None
+
+    def read_files_table(self, manifest: dict[str, Any]) -> dict[str, list[Any]] | None:
+        """Each article file the index was built from: name -> [size, mtime_ns, sha256, segment,
+        article]. Kept beside the manifest (only an update reads it); None if unusable."""
+        entry = manifest["files_table"]
+        try:
+            verify(self.folder, {entry["name"]: entry["file"]})
+            table = load_json(self.folder, entry["name"])
+            for name, record in table.items():
+                size, mtime, digest, segment, local = record
+                if not (isinstance(size, int) and isinstance(mtime, int) and isinstance(digest, str)):
+                    raise StoreDamaged(f"bad file entry {name!r}")
+                if not (isinstance(segment, int) and 0 <= segment < len(manifest["segments"]) and isinstance(local, int)):
+                    raise StoreDamaged(f"bad file entry {name!r}")
+            return table
+        except (StoreDamaged, KeyError, TypeError, ValueError) as exc:
+            log.warning("index cache %s is unusable (%s); rebuilding it", self.folder, exc)
             return None
 
     def open_segments(self, manifest: dict[str, Any], arrays: bool = True) -> list[Segment | None]:
@@ -297,8 +312,10 @@ class _Store:
     def load(self, progress: ProgressCallback | None, merge: bool = False, want_index: bool = True) -> LoadedIndex:
         started = time.perf_counter()
         # Fast path: the files' names, sizes and times are as when the index was written, so
-        # it is current without reading (and hashing) any article.
-        signature = stat_signature(self.corpus_dir)
+        # it is current without reading (and hashing) any article. One look at the folder
+        # serves both that check and, if it fails, the update.
+        listed = list_article_files(self.corpus_dir)
+        signature = signature_of(listed)
         manifest = self.read_manifest()
         if manifest is not None and signature is not None and manifest["signature"] == signature and not merge:
             if not want_index:
@@ -312,7 +329,7 @@ class _Store:
                     segments=len(live), location=self.folder, broken=_errors(manifest["broken"]),
                 )
         with self._updating():
-            return self._update(signature, started, progress, merge, want_index)
+            return self._update(listed, signature, started, progress, merge, want_index)
 
     @contextlib.contextmanager
     def _updating(self) -> Iterator[None]:
@@ -332,15 +349,23 @@ class _Store:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def _update(
-        self, signature: str | None, started: float, progress: ProgressCallback | None, merge: bool, want_index: bool
+        self,
+        listed: list[FileStat],
+        signature: str | None,
+        started: float,
+        progress: ProgressCallback | None,
+        merge: bool,
+        want_index: bool,
     ) -> LoadedIndex:
         manifest = self.read_manifest(quiet=True)  # again: another process may have updated it meanwhile
-        listed = list_article_files(self.corpus_dir)
+        recorded = self.read_files_table(manifest) if manifest else None
+        if recorded is None:
+            manifest = None  # without its table of files, an index cannot be updated: build anew
         entries: list[dict[str, Any]] = manifest["segments"] if manifest else []
         # An update that only records changes (refresh) needs no arrays, unless it must merge.
         segments: list[Segment | None] = self.open_segments(manifest, arrays=want_index or merge) if manifest else []
         known: dict[str, list[Any]] = {
-            name: record for name, record in (manifest["files"] if manifest else {}).items()
+            name: record for name, record in (recorded or {}).items()
             if segments[record[3]] is not None  # record: size, mtime, sha256, segment, local
         }
         deleted = [set(e["deleted"]) for e in entries]
@@ -455,9 +480,12 @@ class _Store:
             "generation": generation,
             "signature": signature,
             "segments": segment_entries,
-            "files": files,
+            "files_table": manifest["files_table"] if manifest and files == recorded else None,
             "broken": broken,
         }
+        if written and new_manifest["files_table"] is None:
+            new_manifest["files_table"] = self._write_files_table(files, generation)
+            written = new_manifest["files_table"] is not None
         if written and new_manifest != manifest:
             written = self._write_manifest(new_manifest, previous=manifest)
         analysed = len(new_articles)
@@ -488,6 +516,15 @@ class _Store:
             log.warning("could not write the index cache to %s (%s); answering from memory", self.folder, exc)
             return False
 
+    def _write_files_table(self, files: dict[str, list[Any]], generation: int) -> dict[str, Any] | None:
+        name = f"files-{generation:06d}-{secrets.token_hex(4)}.json"
+        try:
+            write_json_atomically(self.folder / name, files)
+            return {"name": name, "file": describe(self.folder / name)}
+        except Exception as exc:
+            log.warning("could not write the index cache to %s (%s); answering from memory", self.folder, exc)
+            return None
+
     def _write_manifest(self, manifest: dict[str, Any], previous: dict[str, Any] | None) -> bool:
         try:
             write_json_atomically(self.manifest_path, manifest)
@@ -501,13 +538,17 @@ class _Store:
         """Segments neither manifest names are dead weight (the previous one's are kept for a
         process that read it a moment ago), as are crashed writers' temporary folders and
         the pickle files of the old cache format, which are never read."""
-        wanted = {e["name"] for e in manifest["segments"]}
-        wanted |= {e["name"] for e in (previous or {}).get("segments", [])}
+        wanted = {e["name"] for e in manifest["segments"]} | {manifest["files_table"]["name"]}
+        if previous:
+            wanted |= {e["name"] for e in previous.get("segments", [])}
+            wanted |= {(previous.get("files_table") or {}).get("name")}
         now = time.time()
         try:
             for path in self.folder.iterdir():
                 if path.name.startswith("seg-") and path.name not in wanted and path.is_dir():
                     shutil.rmtree(path, ignore_errors=True)
+                elif path.name.startswith("files-") and path.name not in wanted:
+                    path.unlink(missing_ok=True)
                 elif path.name.startswith(".") and path.name.endswith(".tmp"):
                     with contextlib.suppress(OSError):
                         if now - path.stat().st_mtime > STALE_TEMPORARY_SECONDS:

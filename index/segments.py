@@ -409,16 +409,23 @@ def combine(
                 out.append(values)
             length.append(bm25.chunk_length)
             article.append(chunk_article)
-            live_term, live_chunks, live_tf = posting_term, postings_chunk.astype(np.int64) + chunk_base, bm25.postings_tf
+            live_chunks = postings_chunk if chunk_base == 0 else postings_chunk.astype(np.int64) + chunk_base
+            live_term, live_tf = posting_term, bm25.postings_tf
             forward = index.terms
             live_df = frequency
         to_term = np.full(len(frequency), -1, dtype=np.int64)
         for term_id in np.flatnonzero(live_df).tolist():
             to_term[term_id] = vocabulary.setdefault(local_terms[term_id], len(vocabulary))
-        per_segment_postings.append((to_term[live_term], live_chunks, live_tf))
+        if s == 0 and not deleted:
+            # The first segment, whole: its term numbers are the combined ones (no remapping
+            # of its postings, which are most of them).
+            per_segment_postings.append((live_term, live_chunks, live_tf))
+            terms.append(np.asarray(forward))
+        else:
+            per_segment_postings.append((to_term[live_term], live_chunks, live_tf))
+            terms.append(to_term[np.asarray(forward)].astype(np.int32))
         texts_offsets.append(blob_base + np.cumsum(sizes))
         blob_base += int(sizes.sum())
-        terms.append(to_term[np.asarray(forward)].astype(np.int32))
         terms_start.append(terms_base + np.cumsum(forward_counts))
         terms_base += int(forward_counts.sum())
 

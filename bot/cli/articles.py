@@ -143,8 +143,8 @@ def _known_articles(settings: Settings) -> list[Any] | None:
     """The folder's articles with their URLs and text keys, from the index brought up to date
     (reading only the files changed since): the duplicate check then reads no other file.
     None when there is no index to ask (then every file is read)."""
-    from corpus import Article, CorpusError
-    from corpus.store import KnownArticle, StoredArticle
+    from corpus import CorpusError
+    from corpus.store import KnownArticle
     from index.analysis import Analyzer
     from index.cache import read_metadata, refresh
 
@@ -155,21 +155,8 @@ def _known_articles(settings: Settings) -> list[Any] | None:
     metadata = read_metadata(settings.corpus_dir, settings.cache_dir)
     if metadata is None or any(a.text_key is None for a in metadata.articles):
         return None
-    folder = Path(settings.corpus_dir)
     return [
-        KnownArticle(
-            StoredArticle(
-                Article(
-                    article_id=a.article_id,
-                    paragraphs=(a.first_paragraph,) if a.first_paragraph else (),
-                    title=a.title,
-                    publisher=a.publisher,
-                    url=a.url,
-                ),
-                folder / f"{a.article_id}.md",
-            ),
-            a.text_key,  # type: ignore[arg-type]
-        )
+        KnownArticle(a.article_id, a.url, a.text_key, a.label)  # type: ignore[arg-type]
         for a in metadata.articles
     ]
 
