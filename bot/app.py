@@ -17,22 +17,19 @@ whatever happens inside it.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from bot.answering.core import AnsweringCore
+from bot.service.privacy import check_secret_text, event_key_hasher, load_or_create_secret, secret_fingerprint
 from bot.errors import CorpusError, SetupError
 from bot.logging_setup import quiet_fetch_libraries
 from bot.service.following import Follower
-from bot.service.privacy import (
-    KeyedSeenEvents,
-    check_secret_text,
-    load_or_create_secret,
-    secret_fingerprint,
-)
 from bot.service.health import Health, HealthServer, start_health_server
 from bot.service.metrics import Metrics
 from bot.service.questions import QuestionService
@@ -145,13 +142,15 @@ def deployment_secret(settings: Settings) -> bytes:
 def stores_for(settings: Settings) -> Stores:
     """Where rate limits and answered events are kept: this process, or the Redis the settings name.
     Event keys are hashed with the deployment secret before any store sees them."""
-    stores = open_stores(
+    return open_stores(
         settings.rate_limit,
         redis_url=settings.redis_url.reveal(),
         redis_prefix=settings.redis_prefix,
         redis_timeout=settings.redis_timeout,
+        hash_event_key=event_key_hasher(deployment_secret(settings)),
+        consumer=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",  # unique per process
+        job_claim_seconds=settings.job_claim_seconds,
     )
-    return dataclasses.replace(stores, seen_events=KeyedSeenEvents(stores.seen_events, deployment_secret(settings)))
 
 
 def open_question_log(settings: Settings) -> QuestionLog | None:
@@ -304,6 +303,10 @@ def running(settings: Settings) -> Iterator[RunningBot]:
     if refusal is not None:
         raise SetupError(refusal)
     metrics = Metrics()
+    jobs = stores.jobs
+    if jobs is not None:
+        # The stream's length is the deployment's; reclaimed counts this replica's take-overs.
+        metrics.observe_jobs(waiting=jobs.waiting, reclaimed=lambda: jobs.stats.reclaimed)
     try:
         service = build_service(settings, stores, metrics)
     except CorpusError as exc:

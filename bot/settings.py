@@ -327,6 +327,13 @@ class Settings:
         "PostgreSQL database (postgresql://...) holding the question log every replica shares; empty: the SQLite file.",
     )
 
+    job_claim_seconds: float = _setting(
+        "QABOT_JOB_CLAIM_SECONDS",
+        _positive_seconds,
+        10.0,
+        "With Redis: a question job left this long by a replica (it stopped renewing its claim) is "
+        "answered by another one.",
+    )
     secret: Secret = _setting(
         "QABOT_SECRET",
         _secret,

@@ -64,8 +64,13 @@ class Row:
     """1-based rank of the first passage that holds an answer, None if none does."""
 
 
+EXTRA_ENV: dict[str, str] = {}
+"""Settings for every core the fit asks (--env), e.g. QABOT_SEMANTIC_MODEL=off for a lexical-only model."""
+
+
 def make_core(corpus: Path | None) -> AnsweringCore:
     env = {"QABOT_CACHE_DIR": str(Path(tempfile.gettempdir()) / "qabot-fit-cache"), "QABOT_QUESTION_LOG": "false"}
+    env.update(EXTRA_ENV)
     if corpus is not None:
         env["QABOT_CORPUS_DIR"] = str(corpus)
     return load_core(Settings.load(environ=env, dotenv_path=None))
@@ -210,6 +215,8 @@ def main() -> None:
     parser.add_argument("--precision", type=float, default=0.88, help="wanted share of declines that are unanswerable")
     parser.add_argument("--write", action="store_true", help="store the fitted model in index/data")
     parser.add_argument("--report", action="store_true", help="figures per set")
+    parser.add_argument("--output", default=MODEL_FILE.name, help="file name in index/data to write")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="a setting for the cores asked")
     parser.add_argument(
         "--semantic", action="store_true",
         help="also fit the semantic similarity signal (answers must carry it: the semantic stage on)",
@@ -218,6 +225,10 @@ def main() -> None:
 
     if args.semantic:
         FITTED.append(SEMANTIC)
+    for pair in args.env:
+        key, _, value = pair.partition("=")
+        EXTRA_ENV[key] = value
+    model_file = MODEL_FILE.with_name(args.output)
     fit_rows, held_rows = load_sets()
     mean, scales, coef, intercept = fit(fit_rows)
     model = as_model(mean, scales, coef, intercept)
@@ -253,6 +264,7 @@ def main() -> None:
             "made_by": "scripts/fit_decline.py",
             "commit": commit,
             "method": "scikit-learn LogisticRegression (L2, C=1) on standardised signals; each set weighted equally",
+            "settings": dict(EXTRA_ENV),
             "label": "1 = the question is answerable from the articles (its file gives answers), 0 = not",
             "threshold_rule": f"highest threshold whose declines on the fitting sets are unanswerable >= {args.precision} (sets weighted equally)",
             "decline_precision": args.precision,
@@ -269,8 +281,8 @@ def main() -> None:
             "threshold": round(model.threshold, 4),
             "about": about,
         }
-        MODEL_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {MODEL_FILE.relative_to(ROOT)}")
+        model_file.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {model_file.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from typing import Callable
 import pytest
 
 from bot.app import stores_for
-from bot.service.privacy import KeyedSeenEvents
+from bot.stores.seen_events import KeyedSeenEvents
 from bot.errors import SettingsError
 from bot.settings import Settings
 from bot.stores.ratelimit import RateLimit, SlidingWindowLimiter

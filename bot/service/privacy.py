@@ -23,10 +23,8 @@ import logging
 import os
 import secrets
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
-
-from bot.stores.seen_events import SeenEvents
+from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +90,7 @@ def load_or_create_secret(key_path: Path) -> bytes:
     return check_secret_text(key_path.read_text(encoding="utf-8", errors="replace"), str(key_path))
 
 
-@dataclass(frozen=True)
-class KeyedSeenEvents:
-    """`SeenEvents` over another store, each event key (a platform event ID, a channel and
-    timestamp) replaced by its keyed hash first, so a shared store holds no platform ID."""
 
-    inner: SeenEvents
-    secret: bytes = field(repr=False)
-
-    def first_time(self, event_key: str) -> bool:
-        return self.inner.first_time(keyed_hash(self.secret, f"event:{event_key}"))
+def event_key_hasher(secret: bytes) -> Callable[[str], str]:
+    """What the stores hash an event key with (a platform event ID, a channel and timestamp)."""
+    return lambda event_key: keyed_hash(secret, f"event:{event_key}")

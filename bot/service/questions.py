@@ -58,6 +58,14 @@ class AskService(Protocol):
     ) -> bool: ...
 
 
+class JobAskService(AskService, Protocol):
+    """What answering durable jobs needs besides `AskService`: asking by keys, not raw IDs."""
+
+    def pseudonyms(self, platform: str, user_id: str, channel_id: str | None = ...) -> tuple[str, str | None]: ...
+
+    def ask_as(self, question: str, user_key: str, platform: str, channel_key: str | None = ...) -> Answer: ...
+
+
 @dataclass
 class QuestionService:
     core: Answerer
@@ -87,8 +95,20 @@ class QuestionService:
         One line at info level says how it went, with the request's opaque ID (never the
         question, the user or the channel).
         """
+        user_key, channel_key = self.pseudonyms(platform, user_id, channel_id)
+        return self.ask_as(question, user_key, platform, channel_key)
+
+    def pseudonyms(self, platform: str, user_id: str, channel_id: str | None = None) -> tuple[str, str | None]:
+        """The keyed hashes the service knows a platform user and channel by (for a durable job,
+        which must not carry the raw IDs)."""
+        channel_key = self._key(platform, f"channel:{channel_id}") if channel_id is not None else None
+        return self._key(platform, user_id), channel_key
+
+    def ask_as(self, question: str, user_key: str, platform: str, channel_key: str | None = None) -> Answer:
+        """`ask` for an asker already known by their keys (`pseudonyms`): a durable job's question,
+        and every question `ask` is given. Logs the one info line per question."""
         with request_scope():  # the ID is on every line logged meanwhile (bot.logging_setup)
-            answer = self._ask(question, user_id, platform, channel_id)
+            answer = self._answer_keyed(question, user_key, platform, channel_key)
             log.info(
                 "question on %s: %s in %.0f ms%s",
                 platform,
@@ -105,10 +125,8 @@ class QuestionService:
             )
             return answer
 
-    def _ask(self, question: str, user_id: str, platform: str, channel_id: str | None) -> Answer:
+    def _answer_keyed(self, question: str, user_key: str, platform: str, channel_key: str | None) -> Answer:
         self._start_background_work()
-        user_key = self._key(platform, user_id)
-        channel_key = self._key(platform, f"channel:{channel_id}") if channel_id is not None else None
         if not self.limiter.allow(user_key):
             # Not logged: a flood of refused questions would tell nothing about the articles.
             if self.metrics is not None:

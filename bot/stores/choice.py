@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from bot.stores.seen_events import InMemorySeenEvents, SeenEvents
+from bot.stores.seen_events import InMemorySeenEvents, KeyedSeenEvents, SeenEvents
 from bot.stores.ratelimit import RateLimit, RateLimiter, SlidingWindowLimiter
+
+if TYPE_CHECKING:  # redis-py is imported only when Redis is used
+    from bot.stores.jobs import RedisJobQueue
 
 log = logging.getLogger(__name__)
 
@@ -30,23 +33,38 @@ class Stores:
     seen_events: SeenEvents
     description: str
     """Where they are kept, for the start-up log line (never shows a password)."""
+    jobs: "RedisJobQueue | None" = None
+    """With Redis: the durable question jobs every replica answers from (`bot.stores.jobs`)."""
     compare_secret: Callable[[str], str | None] = _nothing_shared
     """Given this replica's secret fingerprint: None when the other replicas use the same secret
     (or it cannot be told yet), else a one-line reason this replica must not run."""
 
 
-def open_stores(rate_limit: RateLimit, redis_url: str = "", redis_prefix: str = "qabot", redis_timeout: float = 0.5) -> Stores:
+def open_stores(
+    rate_limit: RateLimit,
+    redis_url: str = "",
+    redis_prefix: str = "qabot",
+    redis_timeout: float = 0.5,
+    hash_event_key: Callable[[str], str] | None = None,
+    consumer: str = "",
+    job_claim_seconds: float = 10.0,
+) -> Stores:
     """In-process stores, or Redis-backed ones when `redis_url` is set.
+
+    `hash_event_key` turns every event key into a keyed hash before a store sees it (the
+    deployment secret's); `consumer` names this replica in the job queue's consumer group.
 
     Opens no connection: a Redis that is down at start-up only shows on the first
     question, and the bot starts anyway (see `bot.stores.redis_stores`).
     """
+    hashed = hash_event_key or (lambda key: key)
     if not redis_url:
         return Stores(
             limiter=SlidingWindowLimiter(rate_limit),
-            seen_events=InMemorySeenEvents(),
+            seen_events=KeyedSeenEvents(InMemorySeenEvents(), hashed),
             description="in this process only",
         )
+    from bot.stores.jobs import RedisJobQueue
     from bot.stores.redis_stores import (
         OutageGuard,
         RedisRateLimiter,
@@ -75,9 +93,19 @@ def open_stores(rate_limit: RateLimit, redis_url: str = "", redis_prefix: str = 
             )
             return None
 
+    seen_events = RedisSeenEvents(client, guard, prefix=redis_prefix)
     return Stores(
         limiter=RedisRateLimiter(client, guard, rate_limit, prefix=redis_prefix),
-        seen_events=RedisSeenEvents(client, guard, prefix=redis_prefix),
+        seen_events=KeyedSeenEvents(seen_events, hashed),
+        jobs=RedisJobQueue(
+            client,
+            guard,
+            consumer=consumer or "replica",
+            # The same Redis key the seen-events store uses, so both paths agree on what was seen.
+            seen_key=lambda event_key: seen_events.redis_key(hashed(event_key)),
+            prefix=redis_prefix,
+            claim_after_seconds=job_claim_seconds,
+        ),
         description=f"shared through Redis at {describe(redis_url)} (key prefix {redis_prefix!r})",
         compare_secret=compare_secret,
     )

@@ -180,10 +180,13 @@ class RedisSeenEvents:
             return False
         return self.guard.call(lambda: self._claim(event_key), lambda: True)
 
+    def redis_key(self, event_key: str) -> str:
+        return f"{self.prefix}:seen:{event_key}"
+
     def _claim(self, event_key: str) -> bool:
         # SET NX is atomic: of several replicas claiming one key, exactly one gets True.
         claimed = self.client.set(
-            f"{self.prefix}:seen:{event_key}", b"1", nx=True, px=max(1, int(self.ttl_seconds * 1000))
+            self.redis_key(event_key), b"1", nx=True, px=max(1, int(self.ttl_seconds * 1000))
         )
         return bool(claimed)
 

@@ -48,3 +48,16 @@ class InMemorySeenEvents:
                 return False
             self._seen[event_key] = now
             return True
+
+
+@dataclass(frozen=True)
+class KeyedSeenEvents:
+    """`SeenEvents` over another store, each event key (a platform event ID, a channel and
+    timestamp) replaced by its keyed hash first (`bot.service.privacy.event_key_hasher`), so a
+    shared store holds no platform ID."""
+
+    inner: SeenEvents
+    hash_key: Callable[[str], str] = field(repr=False)
+
+    def first_time(self, event_key: str) -> bool:
+        return self.inner.first_time(self.hash_key(event_key))

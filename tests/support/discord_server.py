@@ -126,6 +126,8 @@ class FakeDiscord:
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
+        self._posted: dict[int, list[dict[str, Any]]] = {}
+        """Every message the bot sent, per channel, for reading the channel's history back."""
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._sessions: dict[str, _Session] = {}
@@ -518,7 +520,7 @@ class FakeDiscord:
         path = "/" + request.match_info["path"]
         body = await request.json() if request.can_read_body and request.content_type == "application/json" else None
         authorization = request.headers.get("Authorization")
-        status, reply, headers = self._route(request.method, path, body, authorization)
+        status, reply, headers = self._route(request.method, path, body, authorization, dict(request.query))
         async with self._request_arrived:
             self.requests.append(
                 RecordedRequest(request.method, path, dict(request.query), body, authorization, status)
@@ -532,8 +534,9 @@ class FakeDiscord:
         )
 
     def _route(
-        self, method: str, path: str, body: Any, authorization: str | None
+        self, method: str, path: str, body: Any, authorization: str | None, query: dict[str, str] | None = None
     ) -> tuple[int, Any, dict[str, str]]:
+        query = query or {}
         for failure in self._failures:
             if failure.remaining > 0 and failure.method == method and failure.path.fullmatch(path):
                 failure.seen += 1
@@ -559,6 +562,8 @@ class FakeDiscord:
             return 200, [self._registered_command(c, guild.group(1) if guild else None) for c in body], {}
         if method == "POST" and (match := re.fullmatch(r"/channels/(\d+)/messages", path)):
             return 200, self._sent_message(int(match.group(1)), body), {}
+        if method == "GET" and (match := re.fullmatch(r"/channels/(\d+)/messages", path)):
+            return 200, self._history(int(match.group(1)), query), {}
         if method == "PUT" and re.fullmatch(r"/channels/\d+/messages/\d+/reactions/[^/]+/@me", path):
             return 204, None, {}
         if method == "POST" and re.fullmatch(r"/interactions/\d+/[^/]+/callback", path):
@@ -631,7 +636,19 @@ class FakeDiscord:
         }
         if body.get("message_reference"):
             message["message_reference"] = body["message_reference"]
+        self._posted.setdefault(channel_id, []).append(message)
         return message
+
+    def _history(self, channel_id: int, query: dict[str, str]) -> list[dict[str, Any]]:
+        """The bot's messages in a channel: the `limit` right after `after` (an ID), or the newest,
+        listed newest first, as Discord lists them."""
+        limit = int(query.get("limit") or 50)
+        ordered = sorted(self._posted.get(channel_id, []), key=lambda m: int(m["id"]))
+        if query.get("after"):
+            page = [m for m in ordered if int(m["id"]) > int(query["after"])][:limit]
+        else:
+            page = ordered[-limit:]
+        return list(reversed(page))
 
     def snowflake(self) -> int:
         """A new, unique Discord ID."""

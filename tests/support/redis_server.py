@@ -48,6 +48,9 @@ class RedisServer:
     folder: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    durable: bool = False
+    """Keep every write in an append-only file, fsynced at once (`appendfsync always`), so a
+    restart loses nothing: what a deployment that promises durable jobs must run."""
 
     @property
     def url(self) -> str:
@@ -61,7 +64,8 @@ class RedisServer:
             "--port", str(self.port),
             "--requirepass", PASSWORD,
             "--save", "",
-            "--appendonly", "no",
+            "--appendonly", "yes" if self.durable else "no",
+            "--appendfsync", "always",
             "--dir", str(self.folder),
             "--protected-mode", "yes",
         ]  # fmt: skip
@@ -89,11 +93,11 @@ class RedisServer:
         self.client().flushall()
 
 
-def start_redis(folder: Path) -> RedisServer:
+def start_redis(folder: Path, durable: bool = False) -> RedisServer:
     """A started server; a port taken meanwhile by someone else is retried on another."""
     binary = redis_server_binary()
     for _ in range(3):
-        server = RedisServer(binary, folder)
+        server = RedisServer(binary, folder, durable=durable)
         try:
             return server.start()
         except RuntimeError:

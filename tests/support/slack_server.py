@@ -128,6 +128,8 @@ class FakeSlack:
         self._failures: dict[str, deque[ScriptedFailure]] = {}
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
+        self._posted: dict[str, list[dict[str, Any]]] = {}
+        """Every message the bot posted, per channel, as conversations.replies/history return them."""
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fake-slack", daemon=True)
         self._runner: web.AppRunner | None = None
@@ -269,6 +271,7 @@ class FakeSlack:
     async def _start(self) -> None:
         app = web.Application()
         app.router.add_post("/api/{method}", self._web_api)
+        app.router.add_get("/api/{method}", self._web_api)  # slack_sdk reads conversations with GET
         app.router.add_post("/commands/{team}/{name}/{secret}", self._response_url)
         app.router.add_get("/link", self._websocket)
         self._outbox = asyncio.Queue()
@@ -367,9 +370,29 @@ class FakeSlack:
                 return 200, {"ok": False, "error": "invalid_blocks", "errors": problems}, {}
             ts = f"{int(time.time())}.{next(self._ts):06d}"
             message = {"type": "message", "bot_id": BOT_ID, "user": self.bot_user_id, "ts": ts}
-            message.update({k: params[k] for k in ("text", "blocks", "thread_ts") if k in params})
+            message.update({k: params[k] for k in ("text", "blocks", "thread_ts") if k in params and params[k]})
+            if isinstance(params.get("metadata"), dict):
+                message["metadata"] = params["metadata"]
+            with self._changed:
+                self._posted.setdefault(params["channel"], []).append(message)
             return 200, {"ok": True, "channel": params["channel"], "ts": ts, "message": message}, {}
+        if method in ("conversations.replies", "conversations.history"):
+            return 200, self._conversation(method, params), {}
         return 200, {"ok": False, "error": "unknown_method"}, {}
+
+    def _conversation(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The bot's own posts in a thread (replies: `ts` is the thread) or after `oldest` (history),
+        with their metadata only when `include_all_metadata` is asked for, as Slack does."""
+        with self._changed:
+            posted = list(self._posted.get(str(params.get("channel", "")), []))
+        if method == "conversations.replies":
+            found = [m for m in posted if m.get("thread_ts") == params.get("ts")]
+        else:
+            oldest = float(params.get("oldest") or 0)
+            found = [m for m in posted if "thread_ts" not in m and float(m["ts"]) > oldest]
+        if str(params.get("include_all_metadata", "")).lower() not in {"1", "true"}:
+            found = [{k: v for k, v in m.items() if k != "metadata"} for m in found]
+        return {"ok": True, "messages": found, "has_more": False}
 
     async def _response_url(self, request: web.Request) -> web.Response:
         params = await _read_params(request)
@@ -434,8 +457,9 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
             params.update(json.loads(raw))
         else:
             params.update(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-    if isinstance(params.get("blocks"), str):
-        params["blocks"] = json.loads(params["blocks"])
+    for name in ("blocks", "metadata"):
+        if isinstance(params.get(name), str) and params[name]:
+            params[name] = json.loads(params[name])
     return params
 
 

@@ -20,7 +20,12 @@ from typing import Any
 import discord
 from discord import app_commands
 
+import redis
+
 from bot.adapters.discord.formatting import OutgoingMessage, format_answer
+from bot.adapters.discord.jobs import DiscordJobAnswerer, job_for_message
+from bot.service.job_workers import JobWorkers
+from bot.stores.jobs import RedisJobQueue
 from bot.answering.answer import Answer, Outcome
 from bot.stores.seen_events import InMemorySeenEvents, SeenEvents
 from bot.answering.answer import Vote
@@ -70,6 +75,7 @@ class QABotClient(discord.Client):
         *,
         seen: SeenEvents | None = None,
         guild_id: int | None = None,
+        jobs: RedisJobQueue | None = None,
         example_question: str | None = None,
         **options: Any,
     ) -> None:
@@ -80,11 +86,35 @@ class QABotClient(discord.Client):
         # Gateway reconnects can deliver an event again; each one is answered once.
         self.seen: SeenEvents = seen if seen is not None else InMemorySeenEvents()
         self.guild_id = guild_id
+        # With Redis: mentions and DMs become durable jobs any replica's workers answer.
+        self.jobs = jobs
+        self.job_workers: JobWorkers | None = None
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(ask_command(example_question))
         self.tree.error(self.on_app_command_error)
 
     async def setup_hook(self) -> None:
+        if self.jobs is not None:
+            self._start_job_workers(self.jobs)
+        await self._sync_commands()
+
+    def _start_job_workers(self, jobs: RedisJobQueue) -> None:
+        try:
+            jobs.ensure_group()
+        except redis.RedisError:
+            pass  # Redis down at start: the workers make the group once it answers
+        answerer = DiscordJobAnswerer(self, self.service, jobs)  # type: ignore[arg-type]
+        self.job_workers = JobWorkers(jobs, answerer, answer_here=answerer.answer_here)
+        self.job_workers.start()
+        log.info("answering durable question jobs from Redis as %s", jobs.consumer)
+
+    async def close(self) -> None:
+        if self.job_workers is not None:
+            # Off the loop: a worker finishing its job posts on this loop.
+            await asyncio.to_thread(self.job_workers.stop)
+        await super().close()
+
+    async def _sync_commands(self) -> None:
         # A guild sync shows the command in that server at once, which is what an
         # admin setting the bot up wants; a global sync can take a while to appear.
         try:
@@ -127,7 +157,14 @@ class QABotClient(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         question = self.question_in(message)
-        if question is None or not await self.first_time(f"discord:message:{message.id}"):
+        if question is None:
+            return
+        if self.jobs is not None:
+            job, keys = job_for_message(message, question, self.service)  # type: ignore[arg-type]
+            # Queued (or held while Redis is down) by the first replica; the job workers answer it.
+            await asyncio.to_thread(self.jobs.submit, job, keys)
+            return
+        if not await self.first_time(f"discord:message:{message.id}"):
             return
         try:
             answer = await self.answer(question, message.author.id, message.channel.id)

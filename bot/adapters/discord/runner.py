@@ -74,6 +74,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     shards=settings.discord_shards,
                     seen=bot.stores.seen_events,
                     guild_id=settings.discord_guild_id,
+                    jobs=bot.stores.jobs,
                     # The /ask hint is registered once, at start: an example from the articles then.
                     example_question=composition.example_question(bot.service),
                 )

@@ -12,6 +12,10 @@ One question gets one answer: a delivery whose `event_id` was already seen (a
 retry, `X-Slack-Retry-Num`) is acknowledged and dropped, and so is a second event
 for the same message (the same channel and `ts`, e.g. an edit).
 
+With Redis, mentions and direct messages are durable jobs (`jobs`): queued by the middleware
+before Slack's request is acknowledged, answered by whichever replica's job workers take them,
+so a replica dying after the acknowledgement loses nothing. `/ask` is answered in-process.
+
 Feedback: a logged answer carries 👍/👎 buttons (they work in threads, direct
 messages and `/ask` answers alike, ephemeral ones included, and need no extra
 OAuth scope); a click is recorded as that person's vote on that answer.
@@ -36,8 +40,10 @@ from bot.adapters.slack.formatting import (
     apology_message,
     format_answer,
 )
+from bot.adapters.slack.jobs import job_for_event
 from bot.adapters.slack.markup import question_from_slack
 from bot.answering.answer import Answer, Outcome
+from bot.stores.jobs import RedisJobQueue
 from bot.stores.seen_events import InMemorySeenEvents, SeenEvents
 from bot.answering.answer import Vote
 from bot.answering.messages import ERROR_MESSAGE
@@ -63,11 +69,16 @@ class SlackQuestions:
     seen_events: SeenEvents
     slash_response_type: str
     """Who sees /ask answers: "in_channel" (everyone) or "ephemeral" (the asker)."""
+    jobs: RedisJobQueue | None = None
+    """With Redis: mentions and direct messages are queued here before Slack is answered."""
 
     def skip_repeated_deliveries(
-        self, body: dict[str, Any], request: BoltRequest, next: Callable[[], None]
+        self, body: dict[str, Any], request: BoltRequest, context: BoltContext, next: Callable[[], None]
     ) -> BoltResponse | None:
-        """Global middleware: acknowledge and drop an event delivery already seen."""
+        """Global middleware: acknowledge and drop an event delivery already seen; with a job
+        queue, queue a question durably and acknowledge it (the job workers answer it)."""
+        if self.jobs is not None and (queued := self._queue_question(body, context)) is not None:
+            return queued
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and not self.seen_events.first_time(f"{PLATFORM}:event:{event_id}"):
             retry = request.headers.get("x-slack-retry-num", ["0"])[0]
@@ -76,6 +87,21 @@ class SlackQuestions:
             return BoltResponse(status=200, body="")  # a 200 tells Slack to stop retrying
         next()
         return None
+
+    def _queue_question(self, body: dict[str, Any], context: BoltContext) -> BoltResponse | None:
+        """The response for a question now queued, held until Redis answers, or already seen; None
+        when the event is no question (the listeners handle it)."""
+        assert self.jobs is not None
+        found = job_for_event(body, context.bot_user_id, self.service)  # type: ignore[arg-type]
+        if found is None:
+            return None
+        job, event_keys = found
+        queued = self.jobs.submit(job, event_keys)
+        if queued is False:
+            log.info("dropped a repeated delivery of event %s", body.get("event_id"))
+        # A 200 only now: the job is in Redis, so a replica dying from here on loses nothing (or,
+        # Redis down, held here until it is back: see bot.stores.jobs).
+        return BoltResponse(status=200, body="")
 
     def answer_mention(self, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         """`@qabot question` in a channel: answer in the message's thread."""
@@ -181,11 +207,14 @@ def build_app(
     seen_events: SeenEvents | None = None,
     listener_executor: Executor | None = None,
     metrics: Metrics | None = None,
+    jobs: RedisJobQueue | None = None,
 ) -> App:
     """The Bolt app, its Web API client pointed at `config.api_url` when set.
 
     `listener_executor` runs the listeners (Bolt's own pool of 5 threads when None); `metrics`
-    counts the Web API calls that fail and the ones retried.
+    counts the Web API calls that fail and the ones retried. With `jobs` (and a service that can
+    ask by keys), mentions and direct messages are queued there as durable jobs instead of being
+    answered by the listeners; the runner's job workers answer them.
 
     Builds with an `auth.test` call, so a rejected bot token fails here (as a BoltError).
     """
@@ -203,6 +232,7 @@ def build_app(
         service=service,
         seen_events=seen_events if seen_events is not None else InMemorySeenEvents(),
         slash_response_type=config.slash_response_type,
+        jobs=jobs,
     )
     app.middleware(questions.skip_repeated_deliveries)
     if metrics is not None:

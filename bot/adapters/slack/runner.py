@@ -19,6 +19,7 @@ import threading
 from types import FrameType
 from typing import Callable
 
+import redis
 from slack_bolt import App
 from slack_bolt.error import BoltError
 
@@ -30,9 +31,12 @@ from bot.adapters.slack.http_server import EVENTS_PATH, start_http_server
 from bot.adapters.slack.socket_mode import SOCKET_CONNECT_WAIT_SECONDS, connect_socket_mode, wait_until_connected
 from bot.adapters.slack.web_client import SlackConfig, build_web_client
 from bot.errors import ExitCode, SetupError
+from bot.adapters.slack.jobs import SlackJobAnswerer
 from bot.service.health import Health
+from bot.service.job_workers import JobWorkers
 from bot.service.metrics import Metrics
-from bot.service.questions import AskService
+from bot.service.questions import AskService, QuestionService
+from bot.stores.jobs import RedisJobQueue
 from bot.settings import Settings
 from bot.stores.seen_events import SeenEvents
 
@@ -62,7 +66,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         with composition.running(settings) as bot, contextlib.ExitStack() as watched:
             # Over HTTP, Slack's requests are acknowledged before answers are worked out (acks_first).
             acknowledgements = AcknowledgementsFirst() if args.http else None
-            app = _build_app(config, bot.service, bot.stores.seen_events, acknowledgements, bot.metrics)
+            jobs = bot.stores.jobs
+            app = _build_app(config, bot.service, bot.stores.seen_events, acknowledgements, bot.metrics, jobs)
+            workers = _start_job_workers(app, bot.service, jobs, acknowledgements) if jobs is not None else None
             stop = _serve(app, args, config, acknowledgements, bot.health)
             if not args.http:
                 # Over HTTP they are beside /slack/events; in Socket Mode on a port of their own.
@@ -72,6 +78,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             finally:
                 log.info("stopping")
                 stop()
+                if workers is not None:
+                    workers.stop()
     except SetupError as exc:
         print(f"qabot slack: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -112,16 +120,35 @@ def _startup_check_logger() -> logging.Logger:
     return logger
 
 
+def _start_job_workers(
+    app: App, service: QuestionService, jobs: RedisJobQueue, acknowledgements: AcknowledgementsFirst | None
+) -> JobWorkers:
+    """Answer the durable jobs every replica queues (with Redis). Over HTTP they, too, wait for the
+    acknowledgements first (`acks_first`)."""
+    try:
+        jobs.ensure_group()
+    except redis.RedisError:
+        pass  # Redis down at start: the workers make the group once it answers
+    answerer = SlackJobAnswerer(service, app.client, jobs)
+    workers = JobWorkers(jobs, answerer, answer_here=answerer.answer_here)
+    if acknowledgements is not None:
+        workers.before_each = acknowledgements.wait_for_acknowledgements
+    workers.start()
+    log.info("answering durable question jobs from Redis as %s", jobs.consumer)
+    return workers
+
+
 def _build_app(
     config: SlackConfig,
     service: AskService,
     seen_events: SeenEvents,
     acknowledgements: AcknowledgementsFirst | None,
     metrics: Metrics,
+    jobs: RedisJobQueue | None = None,
 ) -> App:
     executor = acknowledgements.executor() if acknowledgements is not None else None
     try:
-        return build_app(config, service, seen_events, executor, metrics)
+        return build_app(config, service, seen_events, executor, metrics, jobs)
     except BoltError:
         # verify_bot_token passed moments ago, so this is Slack changing its mind (a revoked token).
         raise SetupError("SLACK_BOT_TOKEN was rejected by Slack (auth.test failed)") from None

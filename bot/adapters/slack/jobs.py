@@ -1,0 +1,140 @@
+"""Slack questions as durable jobs (with Redis): queued on receipt, answered by any replica.
+
+A mention or direct message becomes a `QuestionJob` in Bolt's middleware, that is before Slack's
+request is acknowledged; the job carries the asker and channel as keyed hashes and where to
+reply (channel, thread). The replicas' job workers answer it (`SlackJobAnswerer`). Each reply is
+tagged with its job's ID in Slack's message `metadata`, so a job taken over from a stopped
+replica is first looked for in its thread (`conversations.replies`) or, for a direct message
+outside a thread, in the conversation after the question (`conversations.history`): found, it is
+acknowledged without posting again.
+
+Failure behaviour: when the reply and its apology both fail, the job is left for another
+attempt (`JobResult.RETRY`, after the claim expires, at most `MAX_DELIVERIES` times); when
+Slack cannot be asked whether a taken-over job was answered, it is retried likewise rather
+than risking a second reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.adapters.slack.formatting import apology_message, format_answer
+from bot.adapters.slack.markup import question_from_slack
+from bot.answering.answer import Answer
+from bot.service.job_workers import JobResult
+from bot.service.questions import JobAskService
+from bot.stores.jobs import Job, QuestionJob, RedisJobQueue
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+METADATA_EVENT_TYPE = "qabot_answer"
+HISTORY_PAGE = 200
+
+
+def job_for_event(body: dict[str, Any], bot_user_id: str | None, service: JobAskService) -> tuple[QuestionJob, list[str]] | None:
+    """The job an event callback asks for, with its answered-event keys; None when it asks nothing
+    (not a mention nor a person's direct message: edits, joins, bot posts, other events)."""
+    if body.get("type") != "event_callback":
+        return None
+    event = body.get("event") or {}
+    kind = event.get("type")
+    if kind == "app_mention":
+        surface = "mention"
+        thread_ts = event.get("thread_ts") or event.get("ts") or ""
+    elif kind == "message" and event.get("channel_type") == "im" and not event.get("subtype") and not event.get("bot_id"):
+        surface = "direct message"
+        thread_ts = event.get("thread_ts") or ""
+    else:
+        return None
+    channel, ts = str(event.get("channel", "")), str(event.get("ts", ""))
+    user_key, channel_key = service.pseudonyms(PLATFORM, str(event.get("user", "")), channel or None)
+    job = QuestionJob(
+        platform=PLATFORM,
+        surface=surface,
+        question=question_from_slack(event.get("text", ""), bot_user_id),
+        user_key=user_key,
+        channel_key=channel_key,
+        reply_to={"channel": channel, "thread_ts": thread_ts, "ts": ts},
+        received_at=time.time(),
+    )
+    # The same keys as the in-process path (`SlackQuestions`), so both agree on what was seen.
+    keys = [f"{PLATFORM}:message:{channel}:{ts}"]
+    if body.get("event_id"):
+        keys.insert(0, f"{PLATFORM}:event:{body['event_id']}")
+    return job, keys
+
+
+def job_metadata(job_id: str) -> dict[str, Any]:
+    return {"event_type": METADATA_EVENT_TYPE, "event_payload": {"job_id": job_id}}
+
+
+def already_answered(client: WebClient, reply_to: dict[str, str] | Any, job_id: str) -> bool:
+    """Whether a reply tagged with `job_id` is in the job's thread (or conversation). Raises when
+    Slack cannot be asked."""
+    channel, thread_ts, ts = reply_to.get("channel", ""), reply_to.get("thread_ts", ""), reply_to.get("ts", "")
+    if thread_ts:
+        response = client.conversations_replies(
+            channel=channel, ts=thread_ts, include_all_metadata=True, limit=HISTORY_PAGE
+        )
+    else:
+        response = client.conversations_history(
+            channel=channel, oldest=ts, inclusive=False, include_all_metadata=True, limit=HISTORY_PAGE
+        )
+    for message in response.get("messages") or []:
+        metadata = message.get("metadata") or {}
+        if metadata.get("event_type") == METADATA_EVENT_TYPE and (metadata.get("event_payload") or {}).get("job_id") == job_id:
+            return True
+    return False
+
+
+@dataclass
+class SlackJobAnswerer:
+    """Answers one Slack job: check (if taken over), answer, post tagged, say what became of it."""
+
+    service: JobAskService
+    client: WebClient
+    queue: RedisJobQueue
+
+    def __call__(self, job: Job) -> JobResult:
+        question = job.question
+        reply_to = question.reply_to
+        if job.deliveries > 1:
+            try:
+                if already_answered(self.client, reply_to, job.job_id):
+                    self.queue.stats.found_already_answered += 1
+                    log.info("job %s taken over: its reply was already posted", job.job_id)
+                    return JobResult.DONE
+            except Exception:
+                log.warning("could not look for job %s's reply in Slack; trying again later", job.job_id, exc_info=True)
+                return JobResult.RETRY
+            log.info("job %s taken over (delivery %d): no reply in Slack yet; answering it", job.job_id, job.deliveries)
+        answer = self.service.ask_as(question.question, question.user_key, PLATFORM, question.channel_key)
+        log.info("%s: %s in %.0f ms", question.surface, answer.outcome.value, answer.latency_ms)
+        if not self.queue.still_mine(job.job_id):
+            log.warning("job %s was taken over by another replica while being answered; leaving it to that one", job.job_id)
+            return JobResult.LOST_CLAIM
+        return JobResult.DONE if self._post(question, answer, job.job_id) else JobResult.RETRY
+
+    def answer_here(self, question: QuestionJob) -> None:
+        """A question held through a long Redis outage: answered by this replica, never queued."""
+        answer = self.service.ask_as(question.question, question.user_key, PLATFORM, question.channel_key)
+        log.info("%s: %s in %.0f ms (held while Redis was down)", question.surface, answer.outcome.value, answer.latency_ms)
+        self._post(question, answer, "held")
+
+    def _post(self, question: QuestionJob, answer: Answer, job_id: str) -> bool:
+        """Post the answer tagged with `job_id`, else an apology; False when neither could be posted."""
+        channel, thread_ts = question.reply_to.get("channel", ""), question.reply_to.get("thread_ts") or None
+        metadata = job_metadata(job_id)
+        for message in (format_answer(answer, feedback=True), apology_message()):
+            try:
+                self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, metadata=metadata, **message.as_kwargs())
+                return True
+            except Exception:
+                log.exception("posting the reply to job %s failed", job_id)
+        return False
