@@ -6,7 +6,8 @@ service its core, limiter, question log and watcher. `qabot ask`, `qabot eval`, 
 and the tests build through these functions, so there is one way to assemble the bot.
 
 Failure behaviour: `load_core` and `build_service` raise `CorpusError` when the articles cannot
-be loaded (the caller decides how to say so); `deployment_secret` raises `SetupError` when the key
+be loaded, and `SemanticModelError` when QABOT_SEMANTIC_MODEL names a model that cannot be
+loaded (the caller decides how to say so); `deployment_secret` raises `SetupError` when the key
 cannot be had, and `running` when Redis records another secret's fingerprint (replicas must share
 one); a question log that cannot be opened is logged and left out, never fatal (answering matters
 more than logging), except one this replica must not write into (its database records another
@@ -30,6 +31,7 @@ from bot.service.privacy import check_secret_text, event_key_hasher, load_or_cre
 from bot.errors import CorpusError, SetupError
 from bot.logging_setup import quiet_fetch_libraries
 from bot.service.following import Follower
+from index.embedding import SemanticModelError
 from bot.service.health import Health, HealthServer, start_health_server
 from bot.service.metrics import Metrics
 from bot.service.questions import QuestionService
@@ -42,6 +44,7 @@ from corpus import BUNDLED_DIR
 from corpus.store import copy_articles
 from index.analysis import Analyzer
 from index.cache import LoadedIndex, load_or_build
+from index.reranking import Reranker
 from index.progress import ProgressCallback, for_log
 
 if TYPE_CHECKING:
@@ -50,19 +53,27 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def load_core(settings: Settings, progress: ProgressCallback | None = None) -> AnsweringCore:
+_FROM_SETTINGS = "from settings"
+
+
+def load_core(
+    settings: Settings, progress: ProgressCallback | None = None, *, reranker: Reranker | None | str = _FROM_SETTINGS
+) -> AnsweringCore:
     """The answering core over the corpus the settings name (its index from the cache when
     current, else updated with the changed articles only, or built).
 
     A broken article file is left out (and listed in `broken_files`); raises CorpusError only
     when the folder is missing or no article loads. `progress` hears how a build goes (see
-    `index.progress`); by default a build logs a line every few seconds."""
+    `index.progress`); by default a build logs a line every few seconds. `reranker`: one already
+    loaded (a reload keeps its model), None for none, or by default the one QABOT_SEMANTIC_MODEL names."""
     loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer(), progress=progress or for_log(log))
-    return core_over(loaded, settings)
+    return core_over(loaded, settings, reranker)
 
 
-def core_over(loaded: LoadedIndex, settings: Settings) -> AnsweringCore:
-    """The answering core over an index already loaded, with the settings' limits."""
+def core_over(
+    loaded: LoadedIndex, settings: Settings, reranker: Reranker | None | str = _FROM_SETTINGS
+) -> AnsweringCore:
+    """The answering core over an index already loaded, with the settings' limits and re-ranker."""
     return AnsweringCore.from_index(
         loaded.articles,
         loaded.index,
@@ -70,6 +81,7 @@ def core_over(loaded: LoadedIndex, settings: Settings) -> AnsweringCore:
         min_confidence=settings.min_confidence,
         max_question_chars=settings.max_question_chars,
         broken_files=loaded.broken,
+        reranker=semantic_reranker(settings) if isinstance(reranker, str) else reranker,
     )
 
 
@@ -119,6 +131,12 @@ def follow_round(settings: Settings, folder: Path | None = None, *, due_only: bo
         host_delay=settings.follow_host_delay,
         due_only=due_only,
     )
+
+
+def semantic_reranker(settings: Settings) -> Reranker | None:
+    """The re-ranker QABOT_SEMANTIC_MODEL names (None for "off"); raises SemanticModelError
+    (a QabotError, one line naming the model) when it cannot be loaded."""
+    return Reranker.from_setting(settings.semantic_model)
 
 
 def deployment_secret(settings: Settings) -> bytes:
@@ -195,9 +213,10 @@ def build_service(settings: Settings, stores: Stores | None = None, metrics: Met
     the question log opened unless it is off. `stores` lets a runner share its rate limiter (in
     this process or in Redis) with its adapter's duplicate check; `metrics` counts its questions
     and reloads."""
+    reranker = semantic_reranker(settings)  # the model is loaded once, and kept across reloads
     watcher: CorpusWatcher[AnsweringCore] = CorpusWatcher(
         settings.corpus_dir,
-        build=lambda: load_core(settings),
+        build=lambda: load_core(settings, reranker=reranker),
         interval_seconds=settings.reload_seconds,
         broken_files=lambda core: core.broken_files,  # named in the log, once each
     )
@@ -309,8 +328,8 @@ def running(settings: Settings) -> Iterator[RunningBot]:
         metrics.observe_jobs(waiting=jobs.waiting, reclaimed=lambda: jobs.stats.reclaimed)
     try:
         service = build_service(settings, stores, metrics)
-    except CorpusError as exc:
-        raise SetupError(str(exc)) from None  # CorpusError already names the folder or file
+    except (CorpusError, SemanticModelError) as exc:
+        raise SetupError(str(exc)) from None  # both already name the folder, file or model
     log.info("answered events and rate limits are kept %s", stores.description)
     follower = _follower(settings)
     try:

@@ -175,6 +175,11 @@ def default_corpus_dir() -> Path:
     return user if user.is_dir() else corpus.BUNDLED_DIR
 
 
+def _semantic_model(text: str) -> str:
+    value = text.strip()
+    return value.lower() if value.lower() in {"static", "off"} else value
+
+
 def _setting(env: str, parse: Callable[[str], object], default: object, doc: str):
     return field(default=default, metadata={"env": env, "parse": parse, "doc": doc})
 
@@ -203,6 +208,13 @@ class Settings:
         None,
         "Probability (0..1) that the best passage answers, below which the bot declines; "
         "empty: the decline model's own threshold (index/data/decline_model.json).",
+    )
+    semantic_model: str = _setting(
+        "QABOT_SEMANTIC_MODEL",
+        _semantic_model,
+        "static",
+        "Re-rank the best passages by meaning: 'static' (the bundled model, no torch), 'off', "
+        "or a sentence-transformers model name or folder (needs the extra qabot[semantic]).",
     )
     max_question_chars: int = _setting(
         "QABOT_MAX_QUESTION_CHARS", _positive_int, 1000, "Longer questions are politely refused."

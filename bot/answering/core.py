@@ -27,6 +27,7 @@ from index.analysis import clean_text
 from index.decline import DeclineModel, signals
 from index.query import Lexicon, Query, Vocabulary, parse_question
 from index.recency import RecencyQuestion, newest_first, newest_leads, recency_question
+from index.reranking import Reranker
 from index.selection import Hit, rank
 from index.sentence_index import SentenceIndex
 
@@ -61,6 +62,8 @@ class AnsweringCore:
     """What the corpus is about, for declines; computed once (it walks every article)."""
     broken_files: tuple[CorpusFileError, ...] = ()
     """Article files left out because they do not load; the others answer (see corpus.loader)."""
+    reranker: Reranker | None = None
+    """Semantic re-ranking of the best candidates (QABOT_SEMANTIC_MODEL); None: lexical ranking only."""
     _sources: dict[int, Source] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Each article's Source, made the first time a passage cites it (Sources are immutable)."""
     _examples: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
@@ -91,6 +94,7 @@ class AnsweringCore:
         min_confidence: float | None = None,
         max_question_chars: int = 1000,
         broken_files: tuple[CorpusFileError, ...] = (),
+        reranker: Reranker | None = None,
     ) -> "AnsweringCore":
         """The core answering from `index`, built over `articles` (in the index's article order)."""
         return cls(
@@ -103,6 +107,7 @@ class AnsweringCore:
             max_question_chars=max_question_chars,
             coverage=describe_corpus(articles),
             broken_files=broken_files,
+            reranker=reranker,
         )
 
     def answer(self, question: str) -> Answer:
@@ -148,7 +153,7 @@ class AnsweringCore:
             )
         if not query.known_concepts:
             return self._not_found(shown, query, (), 0.0)
-        ranking = rank(self.index, query, self.top_k)
+        ranking = rank(self.index, query, self.top_k, self.reranker)
         passages = tuple(self._passage(hit) for hit in ranking.hits)
         # The decision: several signals of whether the passage answers, one fitted probability.
         values = signals(self.index, query, ranking)
@@ -250,6 +255,7 @@ class AnsweringCore:
             also_reported_by=tuple(
                 replace(self._source(index.article_of(c)), sentence=index.sentence(c)) for c in hit.also
             ),
+            similarity=hit.similarity,
         )
 
     def _source(self, article_number: int) -> Source:
