@@ -20,6 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks.measure import semantic_environ
 from benchmarks.run import RESULTS
 
 TEAM_QUESTIONS = Path(__file__).resolve().parents[1] / "eval" / "team.jsonl"
@@ -37,7 +38,7 @@ def answer_questions(rounds: int) -> None:
     from bot.settings import Settings
 
     core = load_core(
-        Settings.load(environ={}, dotenv_path=None, cache_dir=RESULTS / "cache-bundled")
+        Settings.load(environ=semantic_environ(), dotenv_path=None, cache_dir=RESULTS / "cache-bundled")
     )
     questions = team_questions()
     for question in questions:

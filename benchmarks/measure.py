@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -21,6 +22,13 @@ from index.analysis import Analyzer
 from index.cache import load_or_build
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def semantic_environ() -> dict[str, str]:
+    """Only QABOT_SEMANTIC_MODEL is taken from the environment (`QABOT_SEMANTIC_MODEL=off python -m
+    benchmarks...` measures without re-ranking); everything else is the defaults."""
+    model = os.environ.get("QABOT_SEMANTIC_MODEL")
+    return {"QABOT_SEMANTIC_MODEL": model} if model else {}
 
 
 def peak_rss_mb() -> float:
@@ -66,7 +74,7 @@ def query(sentences: int, count: int, reference_count: int) -> dict[str, float]:
 
     folder, cache = corpus_folder(sentences), RESULTS / f"cache-{sentences}"
     started = time.perf_counter()
-    core = load_core(Settings.load(environ={}, dotenv_path=None, corpus_dir=folder, cache_dir=cache))
+    core = load_core(Settings.load(environ=semantic_environ(), dotenv_path=None, corpus_dir=folder, cache_dir=cache))
     load_s = time.perf_counter() - started
     load_mb = peak_rss_mb()
     asked = questions(core.index.texts, count)

@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.measure import semantic_environ
+
 SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000, "1m": 1_000_000, "10m": 10_000_000}
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -57,7 +59,7 @@ def bundled_latency(rounds: int = 20) -> tuple[float, float]:
     from bot.settings import Settings
 
     core = load_core(
-        Settings.load(environ={}, dotenv_path=None, cache_dir=RESULTS / "cache-bundled")
+        Settings.load(environ=semantic_environ(), dotenv_path=None, cache_dir=RESULTS / "cache-bundled")
     )
     questions = [q.question for q in load_questions(Path(__file__).resolve().parents[1] / "eval" / "team.jsonl")]
     for question in questions:
@@ -117,3 +119,4 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+

@@ -6,8 +6,8 @@ service its core, limiter, question log and watcher. `qabot ask`, `qabot eval`, 
 and the tests build through these functions, so there is one way to assemble the bot.
 
 Failure behaviour: `load_core` and `build_service` raise `CorpusError` when the articles cannot
-be loaded (the caller decides how to say so; for a load in the background, see `build_service`);
-`deployment_secret` raises `SetupError` when the key
+be loaded, and `SemanticModelError` when QABOT_SEMANTIC_MODEL names a model that cannot be
+loaded (the caller decides how to say so; for a load in the background, see `build_service`); `deployment_secret` raises `SetupError` when the key
 cannot be had, and `running` when Redis records another secret's fingerprint (replicas must share
 one); a question log that cannot be opened is logged and left out, never fatal (answering matters
 more than logging), except one this replica must not write into (its database records another
@@ -24,49 +24,59 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
+from bot.answering.core import AnsweringCore
 from bot.service.privacy import check_secret_text, event_key_hasher, load_or_create_secret, secret_fingerprint
 from bot.errors import CorpusError, SetupError
+from bot.logging_setup import quiet_fetch_libraries
+from bot.service.following import Follower
+from index.embedding import SemanticModelError
 from bot.service.health import Health, HealthServer, start_health_server
 from bot.service.metrics import Metrics
 from bot.service.questions import QuestionService, IndexReadiness
 from bot.service.reload import CorpusWatcher
-from bot.settings import Settings
+from bot.settings import Settings, user_corpus_dir
 from bot.stores.choice import Stores, open_stores
 from bot.stores.questionlog.database import LOG_FAILURES, describe_database
 from bot.stores.questionlog.store import QuestionLog
+from corpus import BUNDLED_DIR
 from corpus.loader import check_corpus_folder
+from corpus.store import copy_articles
+from index.analysis import Analyzer
+from index.cache import LoadedIndex, load_or_build
 from index.location import MANIFEST, index_folder
 from index.progress import BuildProgress, ProgressCallback, for_log
+from index.reranking import Reranker
 
 if TYPE_CHECKING:
-    from bot.answering.core import AnsweringCore
-    from index.cache import LoadedIndex
+    from corpus.follow import CheckReport
 
 log = logging.getLogger(__name__)
 
 
-def load_core(settings: Settings, progress: ProgressCallback | None = None) -> AnsweringCore:
+_FROM_SETTINGS = "from settings"
+
+
+def load_core(
+    settings: Settings, progress: ProgressCallback | None = None, *, reranker: Reranker | None | str = _FROM_SETTINGS
+) -> AnsweringCore:
     """The answering core over the corpus the settings name (its index from the cache when
     current, else updated with the changed articles only, or built).
 
     A broken article file is left out (and listed in `broken_files`); raises CorpusError only
     when the folder is missing or no article loads. `progress` hears how a build goes (see
-    `index.progress`); by default a build logs a line every few seconds."""
-    # The index code (numpy with it) is imported here, not with this module: a bot with an index
-    # to build starts serving before it has loaded it (see `running`).
-    from index.analysis import Analyzer
-    from index.cache import load_or_build
-
+    `index.progress`); by default a build logs a line every few seconds. `reranker`: one already
+    loaded (a reload keeps its model), None for none, or by default the one QABOT_SEMANTIC_MODEL names."""
     loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer(), progress=progress or for_log(log))
-    return core_over(loaded, settings)
+    return core_over(loaded, settings, reranker)
 
 
-def core_over(loaded: LoadedIndex, settings: Settings) -> AnsweringCore:
-    """The answering core over an index already loaded, with the settings' limits."""
-    from bot.answering.core import AnsweringCore
-
+def core_over(
+    loaded: LoadedIndex, settings: Settings, reranker: Reranker | None | str = _FROM_SETTINGS
+) -> AnsweringCore:
+    """The answering core over an index already loaded, with the settings' limits and re-ranker."""
     return AnsweringCore.from_index(
         loaded.articles,
         loaded.index,
@@ -74,7 +84,62 @@ def core_over(loaded: LoadedIndex, settings: Settings) -> AnsweringCore:
         min_confidence=settings.min_confidence,
         max_question_chars=settings.max_question_chars,
         broken_files=loaded.broken,
+        reranker=semantic_reranker(settings) if isinstance(reranker, str) else reranker,
     )
+
+
+@dataclass(frozen=True)
+class WritableCorpus:
+    """The folder `qabot add` and `qabot follow` write into, and where its articles were copied
+    from when this call made it (None: it already existed)."""
+
+    folder: Path
+    copied_from: Path | None = None
+    copied: int = 0
+
+
+def writable_corpus(settings: Settings) -> WritableCorpus:
+    """The corpus folder to change. The bundled articles are part of the installed package (an
+    upgrade replaces them), so they are never written: the first change copies them into the user
+    data folder, which the default QABOT_CORPUS_DIR then follows (`bot.settings.default_corpus_dir`).
+
+    Raises SetupError when that copy cannot be made."""
+    folder = Path(settings.corpus_dir)
+    if folder.resolve() != BUNDLED_DIR.resolve():
+        return WritableCorpus(folder)
+    target = user_corpus_dir()
+    if target.is_dir():
+        return WritableCorpus(target)
+    try:
+        copied = copy_articles(BUNDLED_DIR, target)
+    except OSError as exc:
+        raise SetupError(
+            f"cannot copy the bundled articles to {target} ({exc.strerror or exc}); set QABOT_CORPUS_DIR to a folder of your own"
+        ) from None
+    return WritableCorpus(target, BUNDLED_DIR, copied)
+
+
+def follow_round(settings: Settings, folder: Path | None = None, *, due_only: bool = True) -> list[CheckReport] | None:
+    """Check the followed feeds and sitemaps of the corpus folder once (see `corpus.follow`), with the
+    settings' fetch limits and pause per host. None when another check is running."""
+    # Here, not at the top: the HTTP client and trafilatura load only when something is followed,
+    # so `qabot ask` stays fast.
+    from corpus.fetch import FetchLimits
+    from corpus.follow import check_sources
+
+    return check_sources(
+        Path(folder or settings.corpus_dir),
+        FetchLimits(timeout_seconds=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes),
+        interval_seconds=settings.follow_minutes * 60,
+        host_delay=settings.follow_host_delay,
+        due_only=due_only,
+    )
+
+
+def semantic_reranker(settings: Settings) -> Reranker | None:
+    """The re-ranker QABOT_SEMANTIC_MODEL names (None for "off"); raises SemanticModelError
+    (a QabotError, one line naming the model) when it cannot be loaded."""
+    return Reranker.from_setting(settings.semantic_model)
 
 
 def deployment_secret(settings: Settings) -> bytes:
@@ -159,15 +224,16 @@ def build_service(
     them (`QuestionService.readiness` is "building"). A missing folder, or one with no article
     file, still raises CorpusError at once; articles that fail to load later are logged, and
     answered from as soon as they are fixed."""
+    reranker = semantic_reranker(settings)  # the model is loaded once, and kept across reloads
     service = QuestionService(
         core=None,
         limiter=(stores or stores_for(settings)).limiter,
         id_secret=deployment_secret(settings),
         metrics=metrics,
     )
-    watcher: CorpusWatcher["AnsweringCore"] = CorpusWatcher(
+    watcher: CorpusWatcher[AnsweringCore] = CorpusWatcher(
         settings.corpus_dir,
-        build=lambda: load_core(settings, progress=_kept_and_logged(service)),
+        build=lambda: load_core(settings, progress=_kept_and_logged(service), reranker=reranker),
         interval_seconds=settings.reload_seconds,
         broken_files=lambda core: core.broken_files,  # named in the log, once each
     )
@@ -286,8 +352,6 @@ def example_question(service: QuestionService) -> str | None:
     core = service.core
     if core is None:
         return None  # still reading the articles (see `build_service`): the generic hint
-    from bot.answering.core import AnsweringCore
-
     return core.example_question if isinstance(core, AnsweringCore) else None
 
 
@@ -320,12 +384,25 @@ def running(settings: Settings) -> Iterator[RunningBot]:
         # while serving, and questions asked meanwhile are told so (and /readyz says "building").
         building = _index_to_build(settings)
         service = build_service(settings, stores, metrics, in_background=building)
-    except CorpusError as exc:
-        raise SetupError(str(exc)) from None  # CorpusError already names the folder or file
+    except (CorpusError, SemanticModelError) as exc:
+        raise SetupError(str(exc)) from None  # both already name the folder, file or model
     log.info("answered events and rate limits are kept %s", stores.description)
+    follower = _follower(settings)
     try:
         # New and removed articles are picked up while running; SIGHUP checks at once.
         service.watch_corpus()
+        if follower is not None:
+            follower.start()  # new articles from followed feeds, which the watcher then picks up
         yield RunningBot(service, stores, metrics, health_for(settings, service, metrics))
     finally:
+        if follower is not None:
+            follower.stop()
         service.close()
+
+
+def _follower(settings: Settings) -> Follower | None:
+    """The background checker of followed feeds (`qabot follow`), unless QABOT_FOLLOW_MINUTES is 0."""
+    if settings.follow_minutes <= 0:
+        return None
+    quiet_fetch_libraries()  # one line per failing feed from corpus.follow, not urllib3's retries
+    return Follower(lambda: follow_round(settings), settings.follow_minutes * 60)

@@ -7,6 +7,7 @@
      +-- CorpusError           the corpus folder cannot be used             (corpus.errors)
      |    +-- CorpusFileError  one article file is broken                   (corpus.errors)
      +-- FetchError, ExtractError, TextFileError, IngestError, StoreError   (corpus.errors)
+     +-- SemanticModelError    QABOT_SEMANTIC_MODEL names a model that cannot be loaded (index.embedding)
 
 Commands catch `QabotError` (or a branch of it) and print its message on one line; anything
 else is a bug and keeps its traceback.

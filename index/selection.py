@@ -23,7 +23,7 @@ name) is a statement of its own and may be a passage of its own.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from index.features import IS_HEADLINE, MAY_DEFINE, answer_type_required, defini
 from index.query import Concept, Query, QuestionKind, definition_subject
 from index.same_fact import same_fact, share_terms
 from index.sentence_index import SentenceIndex
+
+if TYPE_CHECKING:
+    from index.reranking import Reranker
 
 CONTEXT_WEIGHT = 0.35
 CONTEXT_COVERAGE = 0.5
@@ -76,6 +79,8 @@ class Hit(NamedTuple):
     confidence: float
     also: tuple[int, ...] = ()
     """Chunks in other articles that state the same fact (one per article)."""
+    similarity: float | None = None
+    """Cosine of question and sentence under the semantic model; None without re-ranking."""
 
 
 class Ranking(NamedTuple):
@@ -86,6 +91,9 @@ class Ranking(NamedTuple):
     heaviest_missing: float = 1.0
     """The weight (as a share of the rarest term's) of the heaviest question concept that neither
     the first hit nor the sentences around it hold; 1 for a word the articles never use."""
+    best_similarity: float | None = None
+    """The highest cosine among all re-ranked candidates; None without re-ranking. (The other
+    fields describe the passages shown, re-ranked or not.)"""
 
 
 class TermPostings(NamedTuple):
@@ -97,7 +105,8 @@ class TermPostings(NamedTuple):
     idf: float
 
 
-def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
+def rank(index: SentenceIndex, query: Query, k: int, reranker: "Reranker | None" = None) -> Ranking:
+    """The k best passages for `query`; with a `reranker`, its best candidates re-ordered by meaning."""
     concepts = query.known_concepts
     if not concepts:
         return Ranking(hits=(), confidence=0.0)
@@ -152,15 +161,47 @@ def rank(index: SentenceIndex, query: Query, k: int) -> Ranking:
         confidence = np.where(has_type, confidence, confidence * MISSING_TYPE_PENALTY)
 
     # Best first; candidates are in corpus order and the sort is stable, so ties go to the earlier sentence.
-    order = np.argsort(-score, kind="stable")[:CANDIDATE_POOL]
-    hits = _pick(index, candidates, order, score, confidence, k)
+    order = np.argsort(-score, kind="stable")
+    reranked = None if reranker is None else _reranked(index, query, reranker, candidates, order, score)
+    best_similarity = None
+    if reranked is None:
+        hits = _pick(index, candidates, order[:CANDIDATE_POOL], score, confidence, k)
+    else:
+        new_order, similarity = reranked
+        hits = _pick(index, candidates, new_order, score, confidence, k, similarity)
+        best_similarity = float(similarity.take(new_order).max())
     # For the decline decision: what the first hit holds itself, and the heaviest concept it and
     # its context lack (candidates are sorted, so its place among them is a binary search).
     top = int(candidates.searchsorted(hits[0].chunk)) if hits else int(order[0])
     own = covered[:, top]
     missing = weights[(own == 0) & (context_cover[:, top] == 0)]
     heaviest = 1.0 if unknown else (float(missing.max()) / rarest if len(missing) else 0.0)
-    return Ranking(hits=hits, confidence=max((h.confidence for h in hits), default=0.0), own_confidence=float(own.sum() / total), heaviest_missing=heaviest)
+    return Ranking(
+        hits=hits,
+        confidence=max((h.confidence for h in hits), default=0.0),
+        own_confidence=float(own.sum() / total),
+        heaviest_missing=heaviest,
+        best_similarity=best_similarity,
+    )
+
+
+def _reranked(
+    index: SentenceIndex, query: Query, reranker: "Reranker", candidates: np.ndarray, order: np.ndarray, score: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The lexical ranking's best `reranker.pool` candidates (`order`, best first) in their new
+    order, and every candidate's cosine (0 outside the pool); None when the model failed (logged).
+
+    (Sentences holding no question word are not added: tried with the neighbours of the best
+    ten, they changed no result on the tune questions or SQuAD, since a passage already shows
+    its neighbours, and cost a second scoring pass.)"""
+    top = order[: reranker.pool]
+    texts = index.texts
+    reranked = reranker.rerank(query.question, [texts[c] for c in candidates[top].tolist()], score[top])
+    if reranked is None:
+        return None
+    similarity = np.zeros(len(candidates))
+    similarity[top] = reranked.similarity
+    return top[reranked.order], similarity
 
 
 def _prefer_definitions(index: SentenceIndex, query: Query, candidates: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -311,6 +352,7 @@ def _pick(
     score: np.ndarray,
     confidence: np.ndarray,
     k: int,
+    similarity: np.ndarray | None = None,
 ) -> tuple[Hit, ...]:
     """The k best candidates (`order`, best first) that say different things; each of the
     others that repeats a chosen one from another article is noted in the chosen one's `also`."""
@@ -336,10 +378,12 @@ def _pick(
     also: dict[int, list[int]] = {}
     # Once the passages are chosen, only sentences scoring near them can be the same
     # statement from another article; weaker ones are not worth comparing.
-    floor = ALSO_REPORTED_FLOOR * scores[0] if chunks else 0.0
+    floor = ALSO_REPORTED_FLOOR * max(scores) if chunks else 0.0  # re-ranked, the first need not score best
     for i, chunk in enumerate(chunks):
         if len(chosen) == k and scores[i] < floor:
-            break
+            if similarity is None:
+                break  # best first by score: none of the rest is near enough either
+            continue  # re-ranked: a later one may still score near a chosen one
         for kept in chosen:
             if chunk in next_door[kept] or same_fact_as(kept, i):
                 if articles[i] != articles[kept] and all(articles[i] != articles[j] for j in also[kept]):
@@ -350,7 +394,14 @@ def _pick(
                 chosen.append(i)
                 also[i] = []
     confidences = confidence[order].tolist()
+    similarities = similarity[order].tolist() if similarity is not None else [None] * len(chunks)
     return tuple(
-        Hit(chunk=chunks[i], score=scores[i], confidence=confidences[i], also=tuple(chunks[j] for j in also[i]))
+        Hit(
+            chunk=chunks[i],
+            score=scores[i],
+            confidence=confidences[i],
+            also=tuple(chunks[j] for j in also[i]),
+            similarity=similarities[i],
+        )
         for i in chosen
     )

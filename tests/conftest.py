@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Iterator
@@ -15,6 +16,10 @@ from corpus import BUNDLED_DIR
 from tests.support.question_logs import LogPlace
 from tests.support.postgres_server import PostgresServer, start_postgres
 from tests.support.redis_server import RedisServer, start_redis
+
+# No test reaches for a model hub (none is reachable; sentence-transformers would try one for a
+# name it does not find). Set before anything imports huggingface_hub, which reads it once.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_EVAL = REPO.parent / "shared" / "eval" / "dev.jsonl"

@@ -91,6 +91,8 @@ class Passage:
     source: Source
     also_reported_by: tuple[Source, ...] = ()
     """Other articles whose own sentence (each one's `Source.sentence`) states the same fact."""
+    similarity: float | None = None
+    """Cosine of question and sentence under the semantic model (QABOT_SEMANTIC_MODEL); None when off."""
 
     @property
     def text(self) -> str:
@@ -104,6 +106,7 @@ class Passage:
             "before": self.before,
             "after": self.after,
             "score": round(self.score, 4),
+            "similarity": None if self.similarity is None else round(self.similarity, 4),
             "title": self.source.title,
             "publisher": self.source.publisher,
             "url": self.source.url,
