@@ -23,24 +23,32 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from bot.answering.core import AnsweringCore
 from bot.service.privacy import check_secret_text, event_key_hasher, load_or_create_secret, secret_fingerprint
 from bot.errors import CorpusError, SetupError
+from bot.logging_setup import quiet_fetch_libraries
+from bot.service.following import Follower
 from index.embedding import SemanticModelError
 from bot.service.health import Health, HealthServer, start_health_server
 from bot.service.metrics import Metrics
 from bot.service.questions import QuestionService
 from bot.service.reload import CorpusWatcher
-from bot.settings import Settings
+from bot.settings import Settings, user_corpus_dir
 from bot.stores.choice import Stores, open_stores
 from bot.stores.questionlog.database import LOG_FAILURES, describe_database
 from bot.stores.questionlog.store import QuestionLog
+from corpus import BUNDLED_DIR
+from corpus.store import copy_articles
 from index.analysis import Analyzer
 from index.cache import LoadedIndex, load_or_build
 from index.reranking import Reranker
 from index.progress import ProgressCallback, for_log
+
+if TYPE_CHECKING:
+    from corpus.follow import CheckReport
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +82,54 @@ def core_over(
         max_question_chars=settings.max_question_chars,
         broken_files=loaded.broken,
         reranker=semantic_reranker(settings) if isinstance(reranker, str) else reranker,
+    )
+
+
+@dataclass(frozen=True)
+class WritableCorpus:
+    """The folder `qabot add` and `qabot follow` write into, and where its articles were copied
+    from when this call made it (None: it already existed)."""
+
+    folder: Path
+    copied_from: Path | None = None
+    copied: int = 0
+
+
+def writable_corpus(settings: Settings) -> WritableCorpus:
+    """The corpus folder to change. The bundled articles are part of the installed package (an
+    upgrade replaces them), so they are never written: the first change copies them into the user
+    data folder, which the default QABOT_CORPUS_DIR then follows (`bot.settings.default_corpus_dir`).
+
+    Raises SetupError when that copy cannot be made."""
+    folder = Path(settings.corpus_dir)
+    if folder.resolve() != BUNDLED_DIR.resolve():
+        return WritableCorpus(folder)
+    target = user_corpus_dir()
+    if target.is_dir():
+        return WritableCorpus(target)
+    try:
+        copied = copy_articles(BUNDLED_DIR, target)
+    except OSError as exc:
+        raise SetupError(
+            f"cannot copy the bundled articles to {target} ({exc.strerror or exc}); set QABOT_CORPUS_DIR to a folder of your own"
+        ) from None
+    return WritableCorpus(target, BUNDLED_DIR, copied)
+
+
+def follow_round(settings: Settings, folder: Path | None = None, *, due_only: bool = True) -> list[CheckReport] | None:
+    """Check the followed feeds and sitemaps of the corpus folder once (see `corpus.follow`), with the
+    settings' fetch limits and pause per host. None when another check is running."""
+    # Here, not at the top: the HTTP client and trafilatura load only when something is followed,
+    # so `qabot ask` stays fast.
+    from corpus.fetch import FetchLimits
+    from corpus.follow import check_sources
+
+    return check_sources(
+        Path(folder or settings.corpus_dir),
+        FetchLimits(timeout_seconds=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes),
+        interval_seconds=settings.follow_minutes * 60,
+        host_delay=settings.follow_host_delay,
+        due_only=due_only,
     )
 
 
@@ -275,9 +331,22 @@ def running(settings: Settings) -> Iterator[RunningBot]:
     except (CorpusError, SemanticModelError) as exc:
         raise SetupError(str(exc)) from None  # both already name the folder, file or model
     log.info("answered events and rate limits are kept %s", stores.description)
+    follower = _follower(settings)
     try:
         # New and removed articles are picked up while running; SIGHUP checks at once.
         service.watch_corpus()
+        if follower is not None:
+            follower.start()  # new articles from followed feeds, which the watcher then picks up
         yield RunningBot(service, stores, metrics, health_for(settings, service, metrics))
     finally:
+        if follower is not None:
+            follower.stop()
         service.close()
+
+
+def _follower(settings: Settings) -> Follower | None:
+    """The background checker of followed feeds (`qabot follow`), unless QABOT_FOLLOW_MINUTES is 0."""
+    if settings.follow_minutes <= 0:
+        return None
+    quiet_fetch_libraries()  # one line per failing feed from corpus.follow, not urllib3's retries
+    return Follower(lambda: follow_round(settings), settings.follow_minutes * 60)
