@@ -7,7 +7,7 @@ and the tests build through these functions, so there is one way to assemble the
 
 Failure behaviour: `load_core` and `build_service` raise `CorpusError` when the articles cannot
 be loaded, and `SemanticModelError` when QABOT_SEMANTIC_MODEL names a model that cannot be
-loaded (the caller decides how to say so); `deployment_secret` raises `SetupError` when the key
+loaded (the caller decides how to say so; for a load in the background, see `build_service`); `deployment_secret` raises `SetupError` when the key
 cannot be had, and `running` when Redis records another secret's fingerprint (replicas must share
 one); a question log that cannot be opened is logged and left out, never fatal (answering matters
 more than logging), except one this replica must not write into (its database records another
@@ -21,27 +21,38 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from bot.answering.core import AnsweringCore
 from bot.service.privacy import check_secret_text, event_key_hasher, load_or_create_secret, secret_fingerprint
 from bot.errors import CorpusError, SetupError
+from bot.logging_setup import quiet_fetch_libraries
+from bot.service.following import Follower
 from index.embedding import SemanticModelError
 from bot.service.health import Health, HealthServer, start_health_server
 from bot.service.metrics import Metrics
-from bot.service.questions import QuestionService
+from bot.service.questions import QuestionService, IndexReadiness
 from bot.service.reload import CorpusWatcher
-from bot.settings import Settings
+from bot.settings import Settings, user_corpus_dir
 from bot.stores.choice import Stores, open_stores
 from bot.stores.conversations import ConversationStore
 from bot.stores.questionlog.database import LOG_FAILURES, describe_database
 from bot.stores.questionlog.store import QuestionLog
+from corpus import BUNDLED_DIR
+from corpus.loader import check_corpus_folder
+from corpus.store import copy_articles
 from index.analysis import Analyzer
 from index.cache import LoadedIndex, load_or_build
+from index.location import MANIFEST, index_folder
+from index.progress import BuildProgress, ProgressCallback, for_log
 from index.reranking import Reranker
-from index.progress import ProgressCallback, for_log
+
+if TYPE_CHECKING:
+    from corpus.follow import CheckReport
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +86,54 @@ def core_over(
         max_question_chars=settings.max_question_chars,
         broken_files=loaded.broken,
         reranker=semantic_reranker(settings) if isinstance(reranker, str) else reranker,
+    )
+
+
+@dataclass(frozen=True)
+class WritableCorpus:
+    """The folder `qabot add` and `qabot follow` write into, and where its articles were copied
+    from when this call made it (None: it already existed)."""
+
+    folder: Path
+    copied_from: Path | None = None
+    copied: int = 0
+
+
+def writable_corpus(settings: Settings) -> WritableCorpus:
+    """The corpus folder to change. The bundled articles are part of the installed package (an
+    upgrade replaces them), so they are never written: the first change copies them into the user
+    data folder, which the default QABOT_CORPUS_DIR then follows (`bot.settings.default_corpus_dir`).
+
+    Raises SetupError when that copy cannot be made."""
+    folder = Path(settings.corpus_dir)
+    if folder.resolve() != BUNDLED_DIR.resolve():
+        return WritableCorpus(folder)
+    target = user_corpus_dir()
+    if target.is_dir():
+        return WritableCorpus(target)
+    try:
+        copied = copy_articles(BUNDLED_DIR, target)
+    except OSError as exc:
+        raise SetupError(
+            f"cannot copy the bundled articles to {target} ({exc.strerror or exc}); set QABOT_CORPUS_DIR to a folder of your own"
+        ) from None
+    return WritableCorpus(target, BUNDLED_DIR, copied)
+
+
+def follow_round(settings: Settings, folder: Path | None = None, *, due_only: bool = True) -> list[CheckReport] | None:
+    """Check the followed feeds and sitemaps of the corpus folder once (see `corpus.follow`), with the
+    settings' fetch limits and pause per host. None when another check is running."""
+    # Here, not at the top: the HTTP client and trafilatura load only when something is followed,
+    # so `qabot ask` stays fast.
+    from corpus.fetch import FetchLimits
+    from corpus.follow import check_sources
+
+    return check_sources(
+        Path(folder or settings.corpus_dir),
+        FetchLimits(timeout_seconds=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes),
+        interval_seconds=settings.follow_minutes * 60,
+        host_delay=settings.follow_host_delay,
+        due_only=due_only,
     )
 
 
@@ -153,26 +212,23 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def build_service(settings: Settings, stores: Stores | None = None, metrics: Metrics | None = None) -> QuestionService:
+def build_service(
+    settings: Settings, stores: Stores | None = None, metrics: Metrics | None = None, in_background: bool = False
+) -> QuestionService:
     """The service for `settings`: the articles loaded (and watched for changes once asked), and
     the question log opened unless it is off. `stores` lets a runner share its rate limiter (in
     this process or in Redis) with its adapter's duplicate check; `metrics` counts its questions
-    and reloads."""
+    and reloads.
+
+    With `in_background`, it returns at once and the articles are read (the index built, if it
+    must be) in a background thread; until then a question is told the bot is still reading
+    them (`QuestionService.readiness` is "building"). A missing folder, or one with no article
+    file, still raises CorpusError at once; articles that fail to load later are logged, and
+    answered from as soon as they are fixed."""
     reranker = semantic_reranker(settings)  # the model is loaded once, and kept across reloads
-    watcher: CorpusWatcher[AnsweringCore] = CorpusWatcher(
-        settings.corpus_dir,
-        build=lambda: load_core(settings, reranker=reranker),
-        interval_seconds=settings.reload_seconds,
-        broken_files=lambda core: core.broken_files,  # named in the log, once each
-    )
-    core = watcher.load()
-    if metrics is not None:
-        metrics.observe_reloads(lambda: {"loaded": watcher.reloads_loaded, "failed": watcher.reloads_failed})
-    return QuestionService(
-        core=core,
+    service = QuestionService(
+        core=None,
         limiter=(stores or stores_for(settings)).limiter,
-        question_log=open_question_log(settings),
-        watcher=watcher,
         id_secret=deployment_secret(settings),
         metrics=metrics,
         conversations=conversation_store(settings),
@@ -184,20 +240,70 @@ def conversation_store(settings: Settings) -> ConversationStore:
     return ConversationStore(
         idle_seconds=settings.conversation_minutes * 60, max_conversations=settings.conversations_max
     )
+    watcher: CorpusWatcher[AnsweringCore] = CorpusWatcher(
+        settings.corpus_dir,
+        build=lambda: load_core(settings, progress=_kept_and_logged(service), reranker=reranker),
+        interval_seconds=settings.reload_seconds,
+        broken_files=lambda core: core.broken_files,  # named in the log, once each
+    )
+    service.watcher = watcher
+    if metrics is not None:
+        metrics.observe_reloads(lambda: {"loaded": watcher.reloads_loaded, "failed": watcher.reloads_failed})
+    if in_background:
+        check_corpus_folder(settings.corpus_dir)
+        service.question_log = open_question_log(settings)
+        service.load_in_background()
+    else:
+        started = time.perf_counter()
+        service.core = watcher.load()  # before the log is opened: a failure here leaves nothing open
+        log.info("ready: the articles are read (%.1f s); answering questions", time.perf_counter() - started)
+        service.question_log = open_question_log(settings)
+    return service
+
+
+def _kept_and_logged(service: QuestionService) -> ProgressCallback:
+    """A build's progress: kept by the service (for "still reading (62%)") and logged every few seconds."""
+    log_lines = for_log(log)
+
+    def on_progress(progress: BuildProgress) -> None:
+        service.build_progress(progress)
+        log_lines(progress)
+
+    return on_progress
+
+
+def _index_to_build(settings: Settings) -> bool:
+    """Whether loading the articles would build or update the index (else it is a quick load)."""
+    if not (index_folder(settings.cache_dir, settings.corpus_dir) / MANIFEST).exists():
+        return True  # no index at all: known without importing the index code
+    from index.analysis import Analyzer
+    from index.cache import is_current
+
+    return not is_current(settings.corpus_dir, settings.cache_dir, Analyzer())
 
 
 def health_for(settings: Settings, service: QuestionService, metrics: Metrics) -> Health:
     """The readiness checks of a bot: its articles, and Redis and the question log's database when
     configured. The runner adds the platform's own check ('platform')."""
     health = Health(metrics)
-    # The service exists only once its articles are loaded (an index still building says "building").
-    health.add_check("index", lambda: None if service.core is not None else "building: the articles are being indexed")
+    health.add_check("index", lambda: _index_problem(service))
     redis_url = settings.redis_url.reveal()
     if redis_url:
         health.add_check("redis", _redis_probe(redis_url, settings.redis_timeout))
     if settings.question_log:
         health.add_check("database", lambda: _question_log_problem(service))
     return health
+
+
+def _index_problem(service: QuestionService) -> str | None:
+    """None once the articles answer; else "building" (with how far it got) or why they do not load."""
+    readiness = service.readiness
+    if readiness is IndexReadiness.READY:
+        return None
+    if readiness is IndexReadiness.FAILED:
+        return "failed: the articles could not be loaded (the error is in the bot's log)"
+    percent = service.build_percent
+    return "building: the articles are being indexed" + (f" ({percent}%)" if percent is not None else "")
 
 
 def _redis_probe(url: str, timeout: float) -> Callable[[], str | None]:
@@ -250,8 +356,11 @@ def serving_health(settings: Settings, health: Health) -> Iterator[HealthServer 
 
 def example_question(service: QuestionService) -> str | None:
     """A question the service's articles answer, made from them, for command hints (the Discord
-    /ask option, the Slack manifest's usage hint); None when its core makes none."""
+    /ask option, the Slack manifest's usage hint); None when its core makes none, or when it has
+    none yet (a first index still being built)."""
     core = service.core
+    if core is None:
+        return None  # still reading the articles (see `build_service`): the generic hint
     return core.example_question if isinstance(core, AnsweringCore) else None
 
 
@@ -280,13 +389,29 @@ def running(settings: Settings) -> Iterator[RunningBot]:
         # The stream's length is the deployment's; reclaimed counts this replica's take-overs.
         metrics.observe_jobs(waiting=jobs.waiting, reclaimed=lambda: jobs.stats.reclaimed)
     try:
-        service = build_service(settings, stores, metrics)
+        # A current cache loads in a moment, before serving; a build (or an update) happens
+        # while serving, and questions asked meanwhile are told so (and /readyz says "building").
+        building = _index_to_build(settings)
+        service = build_service(settings, stores, metrics, in_background=building)
     except (CorpusError, SemanticModelError) as exc:
         raise SetupError(str(exc)) from None  # both already name the folder, file or model
     log.info("answered events and rate limits are kept %s", stores.description)
+    follower = _follower(settings)
     try:
         # New and removed articles are picked up while running; SIGHUP checks at once.
         service.watch_corpus()
+        if follower is not None:
+            follower.start()  # new articles from followed feeds, which the watcher then picks up
         yield RunningBot(service, stores, metrics, health_for(settings, service, metrics))
     finally:
+        if follower is not None:
+            follower.stop()
         service.close()
+
+
+def _follower(settings: Settings) -> Follower | None:
+    """The background checker of followed feeds (`qabot follow`), unless QABOT_FOLLOW_MINUTES is 0."""
+    if settings.follow_minutes <= 0:
+        return None
+    quiet_fetch_libraries()  # one line per failing feed from corpus.follow, not urllib3's retries
+    return Follower(lambda: follow_round(settings), settings.follow_minutes * 60)

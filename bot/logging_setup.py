@@ -182,3 +182,14 @@ def configure_logging(settings: Settings) -> None:
             handler.addFilter(SecretRedactor(configured_secrets(settings)))
         if not any(isinstance(f, RequestIdFilter) for f in handler.filters):
             handler.addFilter(RequestIdFilter())
+
+
+FETCH_LIBRARIES = ("urllib3", "trafilatura", "htmldate", "courlan", "justext", "charset_normalizer")
+"""Libraries `qabot add` and the feed checker call, whose warnings ("Retrying ...", "Document is
+empty") only repeat what qabot's own one line per source says."""
+
+
+def quiet_fetch_libraries() -> None:
+    """Let only the fetch libraries' critical records through; qabot reports each outcome itself."""
+    for name in FETCH_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.CRITICAL)

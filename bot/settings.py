@@ -176,6 +176,19 @@ def _slack_ids(text: str) -> tuple[str, ...]:
     return tuple(ids)
 
 
+def user_corpus_dir() -> Path:
+    """Where an installed qabot keeps its articles once an admin adds one: the bundled folder is
+    part of the installed package (read-only, and replaced by the next upgrade)."""
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "corpus"
+
+
+def default_corpus_dir() -> Path:
+    """The one rule for QABOT_CORPUS_DIR's default: the user data folder's corpus if it exists,
+    else the bundled articles."""
+    user = user_corpus_dir()
+    return user if user.is_dir() else corpus.BUNDLED_DIR
+
+
 def _semantic_model(text: str) -> str:
     value = text.strip()
     return value.lower() if value.lower() in {"static", "off"} else value
@@ -190,7 +203,11 @@ class Settings:
     """All settings of the bot. Build with `Settings.load()`."""
 
     corpus_dir: Path = _setting(
-        "QABOT_CORPUS_DIR", _path, corpus.BUNDLED_DIR, "Folder of article files to answer from."
+        "QABOT_CORPUS_DIR",
+        _path,
+        None,
+        "Folder of article files to answer from. Default: the user data folder's corpus if it exists "
+        "(the first qabot add or follow makes it, from the bundled articles), else the bundled articles.",
     )
     cache_dir: Path = _setting(
         "QABOT_CACHE_DIR",
@@ -332,6 +349,18 @@ class Settings:
         10_000_000,
         "qabot add: web pages larger than this many bytes are refused.",
     )
+    follow_minutes: float = _setting(
+        "QABOT_FOLLOW_MINUTES",
+        _seconds_or_off,
+        30.0,
+        "A running bot checks the followed feeds and sitemaps (qabot follow) this often, in minutes; 0: never.",
+    )
+    follow_host_delay: float = _setting(
+        "QABOT_FOLLOW_HOST_DELAY",
+        _seconds_or_off,
+        2.0,
+        "Seconds between two requests to one site when checking followed sources (robots.txt is respected too).",
+    )
     reload_seconds: float = _setting(
         "QABOT_RELOAD_SECONDS",
         _seconds_or_off,
@@ -383,6 +412,10 @@ class Settings:
         None,
         "Where the key is kept when QABOT_SECRET is unset. Default: secret.key in the user data folder.",
     )
+
+    def __post_init__(self) -> None:
+        if self.corpus_dir is None:  # resolved when the settings are made, so a new user corpus counts
+            object.__setattr__(self, "corpus_dir", default_corpus_dir())
 
     def secret_key_file(self) -> Path:
         """The key file used when QABOT_SECRET is unset (resolved when asked, like the log's path)."""

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 
 from corpus.article import Article
 
+MIN_WORDS = 30
+"""Less text than this is a login wall, a cookie notice or an index page, not an article; a page
+and a text file are held to the same minimum."""
+
 
 @dataclass(frozen=True)
 class ArticleDraft:

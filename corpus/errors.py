@@ -4,9 +4,11 @@
      +-- CorpusError           the corpus folder cannot be used
      |    +-- CorpusFileError  one article file is broken (names the file, the line, the problem)
      +-- FetchError            a web page could not be fetched
+     |    +-- HTTPStatusError  the server answered 4xx or 5xx
      +-- ExtractError          no article could be read from a page
      +-- TextFileError         a Markdown or text file cannot be read as an article
      +-- IngestError           `qabot add` did not add the article (the corpus is unchanged)
+     |    +-- DuplicateArticleError  the corpus already has it
      +-- StoreError            the corpus folder cannot be changed as asked
 
 The base lives here, in the lowest layer, because corpus must not import the bot; `bot.errors`
@@ -43,6 +45,14 @@ class FetchError(QabotError):
     """The page could not be fetched; the message says why in one line."""
 
 
+class HTTPStatusError(FetchError):
+    """The server answered with an error status (`status`: 404, 500, ...)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class ExtractError(QabotError, ValueError):
     """No article could be read from the page; the message says why."""
 
@@ -53,6 +63,10 @@ class TextFileError(QabotError, ValueError):
 
 class IngestError(QabotError):
     """The article was not added; the message says why. The corpus is unchanged."""
+
+
+class DuplicateArticleError(IngestError):
+    """The article is already in the corpus (the same URL or the same text); nothing was added."""
 
 
 class StoreError(QabotError):

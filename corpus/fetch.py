@@ -29,7 +29,7 @@ from urllib3.exceptions import (
     TimeoutError as Urllib3TimeoutError,
 )
 
-from corpus.errors import FetchError
+from corpus.errors import FetchError, HTTPStatusError
 from corpus.web_address import is_web_address
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -67,6 +67,38 @@ def check_web_address(url: str) -> str:
 def fetch_page(url: str, limits: FetchLimits | None = None) -> FetchedPage:
     """Fetch an HTML page. Raises FetchError for a bad URL, an unreachable or slow server,
     an error status, a page that is not HTML, or one larger than `limits.max_bytes`."""
+    fetched = fetch(url, limits, accept=HTML_TYPES)
+    return FetchedPage(url, fetched.final_url, fetched.content_type or "text/html", fetched.charset, fetched.body)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """Whatever a server sent: a feed, a sitemap, a robots.txt, or nothing new (304)."""
+
+    final_url: str
+    status: int
+    content_type: str
+    charset: str | None
+    body: bytes
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def fetch(
+    url: str,
+    limits: FetchLimits | None = None,
+    *,
+    accept: frozenset[str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Fetched:
+    """GET `url` within the limits. `accept`: the only content types taken (None: any);
+    `headers`: extra request headers (If-None-Match, If-Modified-Since). A 304 comes back with
+    an empty body; any other status of 400 or more raises FetchError, as do the failures
+    `fetch_page` names."""
     limits = limits or FetchLimits()
     check_web_address(url)
     deadline = time.monotonic() + limits.timeout_seconds
@@ -84,25 +116,33 @@ def fetch_page(url: str, limits: FetchLimits | None = None) -> FetchedPage:
     timeout = urllib3.Timeout(connect=min(limits.timeout_seconds, 10.0), read=limits.timeout_seconds)
     with urllib3.PoolManager(retries=retry, timeout=timeout, headers={"User-Agent": USER_AGENT}) as http:
         try:
-            response = http.request("GET", url, preload_content=False, decode_content=True)
+            response = http.request("GET", url, headers=headers, preload_content=False, decode_content=True)
         except (MaxRetryError, HTTPError, LocationParseError) as exc:
             raise FetchError(_describe_failure(url, exc, limits)) from None
         try:
-            return _read_page(url, response, limits, deadline)
+            return _read_response(url, response, limits, deadline, accept)
         finally:
             response.release_conn()
 
 
-def _read_page(
-    url: str, response: urllib3.BaseHTTPResponse, limits: FetchLimits, deadline: float
-) -> FetchedPage:
+def _read_response(
+    url: str,
+    response: urllib3.BaseHTTPResponse,
+    limits: FetchLimits,
+    deadline: float,
+    accept: frozenset[str] | None,
+) -> Fetched:
     # urllib3 reports the last address as a path when the host did not change.
     final_url = urljoin(url, response.geturl() or "")
+    etag = response.headers.get("ETag") or None
+    last_modified = response.headers.get("Last-Modified") or None
+    if response.status == 304:
+        return Fetched(final_url, 304, "", None, b"", etag, last_modified)
     if response.status >= 400:
         reason = f" {response.reason}" if response.reason else ""
-        raise FetchError(f"{final_url} answered HTTP {response.status}{reason}")
+        raise HTTPStatusError(f"{final_url} answered HTTP {response.status}{reason}", response.status)
     content_type, charset = _content_type(response.headers.get("Content-Type", ""))
-    if content_type and content_type not in HTML_TYPES:
+    if accept is not None and content_type and content_type not in accept:
         raise FetchError(f"{final_url} is not an HTML page (Content-Type: {content_type})")
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limits.max_bytes:
@@ -121,9 +161,9 @@ def _read_page(
         raise FetchError(_timed_out(final_url, limits)) from None
     except (ProtocolError, HTTPError) as exc:
         raise FetchError(f"{final_url}: the connection broke while reading the page ({_reason(exc)})") from None
-    if not content_type and not _looks_like_html(bytes(body[:1024])):
+    if accept == HTML_TYPES and not content_type and not _looks_like_html(bytes(body[:1024])):
         raise FetchError(f"{final_url} did not say what it sent, and it does not look like an HTML page")
-    return FetchedPage(url, final_url, content_type or "text/html", charset, bytes(body))
+    return Fetched(final_url, response.status, content_type, charset, bytes(body), etag, last_modified)
 
 
 def _content_type(header: str) -> tuple[str, str | None]:

@@ -17,12 +17,9 @@ from urllib.parse import urljoin, urlsplit
 import trafilatura
 from lxml.html import HtmlElement
 
-from corpus.draft import ArticleDraft
+from corpus.draft import MIN_WORDS, ArticleDraft
 from corpus.errors import ExtractError
 from corpus.web_address import is_web_address
-
-MIN_WORDS = 30
-"""Less text than this is a login wall, a cookie notice or an index page, not an article."""
 
 BULLET = re.compile(r"^[-*•]\s+")
 HOST_NAME = re.compile(r"^(www\.)?[\w-]+(\.[\w-]+)+$")

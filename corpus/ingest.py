@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from corpus.article import Article
 from corpus.draft import ArticleDraft
-from corpus.errors import IngestError
+from corpus.errors import DuplicateArticleError, IngestError
 from corpus.fetch import FetchError, FetchLimits, check_web_address, fetch_page
 from corpus.fileformat import MAX_FIELD_CHARS
 from corpus.html_extract import ExtractError, extract_html
@@ -89,7 +89,7 @@ def add_article(
             find_duplicate(article, contents.articles) if contents is not None else find_duplicate_among(article, listed or (), folder)
         )
         if duplicate:
-            raise IngestError(
+            raise DuplicateArticleError(
                 f"not added: {duplicate.existing.path.name} already has {duplicate.reason} "
                 f"(“{duplicate.existing.article.label}”)"
             )

@@ -236,6 +236,19 @@ class FileStat:
         return time.time_ns() - self.mtime_ns < FRESH_SECONDS * 1_000_000_000
 
 
+def check_corpus_folder(folder: Path | str) -> None:
+    """Raise CorpusError unless `folder` exists and holds an entry named like an article.
+
+    Cheap at any size (it stops at the first such entry): a bot checks this before it starts
+    serving, and reads the articles afterwards."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CorpusError(f"{folder}: no such folder of articles (check QABOT_CORPUS_DIR)")
+    with os.scandir(folder) as entries:
+        if not any(entry.name.endswith(ARTICLE_SUFFIX) for entry in entries):
+            raise CorpusError(f"{folder}: no article files (*{ARTICLE_SUFFIX}) found")
+
+
 def list_article_files(folder: Path | str) -> list[FileStat]:
     """The entries named like an article in `folder`, with sizes and times, sorted by name;
     no file is read. A dangling link is listed with size and time -1 (it cannot be read).

@@ -20,7 +20,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from corpus.article import Article
 from corpus.errors import StoreError
 from corpus.fileformat import CorpusFileError, parse_article, render_article
-from corpus.loader import ARTICLE_SUFFIX, MAX_FILE_BYTES, CorpusError, article_paths, read_corpus_files
+from corpus.loader import (
+    ARTICLE_SUFFIX,
+    MAX_FILE_BYTES,
+    CorpusError,
+    article_paths,
+    read_corpus_files,
+)
 
 ARTICLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ID_WORDS_CHARS = 60
@@ -191,6 +197,29 @@ def write_new_file(path: Path, raw: bytes) -> None:
         temp.unlink(missing_ok=True)
         raise
     _sync_folder(path.parent)
+
+
+def copy_articles(source: Path, target: Path) -> int:
+    """Copy every article file of `source` into the new folder `target`, all at once: the files go
+    into a hidden folder beside it, which is renamed into place, so `target` never exists half-full
+    (and a reader seeing it knows it is whole). Returns how many files were copied."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        count = 0
+        for path in article_paths(source):
+            (temp / path.name).write_bytes(path.read_bytes())
+            os.chmod(temp / path.name, 0o644)
+            count += 1
+        os.chmod(temp, 0o755)  # mkdtemp makes 0700; articles are no secret, and a bot may run as another user
+        os.rename(temp, target)  # fails if another process made `target` meanwhile: theirs is kept
+    except BaseException:
+        for leftover in temp.glob("*"):
+            leftover.unlink(missing_ok=True)
+        temp.rmdir()
+        raise
+    _sync_folder(target.parent)
+    return count
 
 
 def remove_file(folder: Path, article_id: str) -> StoredArticle | Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from corpus.draft import ArticleDraft
+from corpus.draft import MIN_WORDS, ArticleDraft
 from corpus.errors import TextFileError
 from corpus.fileformat import FENCE, CorpusFileError, parse_article
 
@@ -33,12 +33,22 @@ def extract_text_file(path: Path, raw: bytes) -> ArticleDraft:
         raise TextFileError(f"{path}, line {line}: not UTF-8 text; save the file as UTF-8") from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if text.lstrip("\n").startswith(FENCE + "\n"):
-        return _from_article_file(path, text.lstrip("\n").encode("utf-8"))
+        return _long_enough(path, _from_article_file(path, text.lstrip("\n").encode("utf-8")))
     markdown = path.suffix.lower() in MARKDOWN_SUFFIXES
     title, paragraphs = _markdown_paragraphs(text) if markdown else (None, _plain_paragraphs(text))
     if not paragraphs:
         raise TextFileError(f"{path}: the file has no text")
-    return ArticleDraft(paragraphs=paragraphs, title=title, provenance=("text from a file",))
+    return _long_enough(path, ArticleDraft(paragraphs=paragraphs, title=title, provenance=("text from a file",)))
+
+
+def _long_enough(path: Path, draft: ArticleDraft) -> ArticleDraft:
+    """The draft, or TextFileError when it is shorter than a page may be: a note or a stub is no article."""
+    words = sum(len(p.split()) for p in draft.paragraphs)
+    if words < MIN_WORDS:
+        raise TextFileError(
+            f"{path}: only {words} word{'s' if words != 1 else ''} of text; an article needs at least {MIN_WORDS}"
+        )
+    return draft
 
 
 def _from_article_file(path: Path, raw: bytes) -> ArticleDraft:

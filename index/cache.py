@@ -29,8 +29,8 @@ half an index. An unwritable cache folder only costs a rebuild at the next start
 answers go on from memory.
 
 Interfaces for other modules: `load_or_build` (with a `progress` callback, see
-`index.progress`) and `read_metadata` (article and sentence counts without loading
-the index).
+`index.progress`), `read_metadata` (article and sentence counts without loading
+the index) and `is_current` (whether loading would build anything).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from corpus import Article, CorpusError, CorpusFileError, parse_article, stat_si
 from corpus.loader import FileStat, list_article_files, read_article_file, signature_of
 from corpus.store import text_key
 from index.analysis import Analyzer
+from index.location import MANIFEST, index_folder
 from index.progress import BuildProgress, ProgressCallback, report
 from index.segments import Segment, article_file_name, combine, open_segment, write_segment
 from index.sentence_index import SentenceIndex
@@ -144,12 +145,6 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def index_folder(cache_dir: Path, corpus_dir: Path) -> Path:
-    """Where the index of `corpus_dir` lives in `cache_dir`."""
-    tag = hashlib.sha256(str(Path(corpus_dir).resolve()).encode()).hexdigest()[:12]
-    return Path(cache_dir) / f"index-{tag}"
-
-
 def load_or_build(
     corpus_dir: Path, cache_dir: Path, analyzer: Analyzer, progress: ProgressCallback | None = None
 ) -> LoadedIndex:
@@ -230,6 +225,18 @@ def read_metadata(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None =
     )
 
 
+def is_current(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None) -> bool:
+    """True when the cached index is of exactly the article files as they are now (their names,
+    sizes and times): loading it then reads no article and builds nothing. Reads only the
+    manifest and the folder's listing; False when there is no usable index, or it must be updated."""
+    store = _Store(Path(corpus_dir), Path(cache_dir), analyzer or Analyzer())
+    manifest = store.read_manifest(quiet=True)
+    if manifest is None:
+        return False
+    signature = stat_signature(corpus_dir)
+    return signature is not None and signature == manifest["signature"]
+
+
 class _Store:
     """The index folder of one corpus folder."""
 
@@ -238,7 +245,7 @@ class _Store:
         self.cache_dir = cache_dir
         self.analyzer = analyzer
         self.folder = index_folder(cache_dir, corpus_dir)
-        self.manifest_path = self.folder / "manifest.json"
+        self.manifest_path = self.folder / MANIFEST
 
     # -- reading --------------------------------------------------------------
 

@@ -125,10 +125,13 @@ def test_markdown_and_text_files_are_added_without_their_markup(articles, tmp_pa
         "integration was *not* launched.\n\n"
         "## Background\n\n"
         "- The deal was announced in October.\n"
-        "- It was cancelled in February.\n"
+        "- It was cancelled in February, after months of criticism from civil liberties groups and residents.\n"
     )
     text = tmp_path / "memo.txt"
-    text.write_text("A plain memo about doorbell cameras and warrants.\n\nSecond paragraph of the memo.\n")
+    text.write_text(
+        "A plain memo about doorbell cameras and warrants.\n\nSecond paragraph of the memo, which explains when "
+        "police may ask a doorbell company for footage and when a judge must sign a warrant first.\n"
+    )
 
     from_markdown = add_article(str(markdown), articles, MetadataFlags(publisher="Ring"))
     from_text = add_article(str(text), articles)
@@ -138,7 +141,7 @@ def test_markdown_and_text_files_are_added_without_their_markup(articles, tmp_pa
         "Ring never shared video with Flock and says the integration was not launched.",
         "Background",
         "The deal was announced in October.",
-        "It was cancelled in February.",
+        "It was cancelled in February, after months of criticism from civil liberties groups and residents.",
     )
     assert from_text.article.title is None and len(from_text.article.paragraphs) == 2
     assert from_text.path.name.startswith("a-plain-memo-about-doorbell")
@@ -146,7 +149,8 @@ def test_markdown_and_text_files_are_added_without_their_markup(articles, tmp_pa
 
 def test_an_article_file_with_a_header_keeps_its_metadata(articles, tmp_path):
     source = tmp_path / "ready.md"
-    source.write_text("---\ntitle: Ready-made\npublisher: Wire\nurl: https://wire.example/x\n---\n\nSome text here.\n")
+    source.write_text("---\ntitle: Ready-made\npublisher: Wire\nurl: https://wire.example/x\n---\n\n"
+                      + "Some text here, long enough to count as an article rather than a note: " * 3 + "\n")
     added = add_article(str(source), articles)
     assert (added.article.title, added.article.publisher, added.article.url) == (
         "Ready-made", "Wire", "https://wire.example/x"

@@ -13,6 +13,7 @@ from bot.app import deployment_secret, running, stores_for
 from bot.errors import SettingsError, SetupError
 from bot.service.privacy import secret_fingerprint, user_key
 from bot.settings import Secret, Settings
+from tests.support.readiness import until_the_articles_are_read
 from tests.support.redis_server import RedisServer
 
 SECRET_A = "a" * 24 + "-deployment-secret-of-replica-a"
@@ -75,6 +76,7 @@ def test_the_fingerprint_tells_keys_apart_without_showing_them():
 def test_redis_holds_hashed_event_keys_and_the_fingerprint_never_the_key(tmp_path: Path, redis_server: RedisServer, redis_url: str):
     settings = settings_in(tmp_path, QABOT_SECRET=SECRET_A, QABOT_REDIS_URL=redis_url)
     with running(settings) as bot:
+        until_the_articles_are_read(bot)
         assert bot.stores.seen_events.first_time("slack:message:C0RAWCHANNEL:1700000000.000100")
         assert bot.service.ask("Why did Ring drop Flock?", "U0RAWALICE", "slack", "C0RAWCHANNEL").answered
     client = redis_server.client()

@@ -14,6 +14,7 @@ from bot.settings import Secret
 from corpus import BUNDLED_DIR
 from tests.conftest import make_settings
 from tests.support.health_client import get, metric
+from tests.support.readiness import until_the_articles_are_read
 from tests.support.postgres_server import PASSWORD as DATABASE_PASSWORD
 from tests.support.postgres_server import start_postgres
 from tests.support.redis_server import PASSWORD as REDIS_PASSWORD
@@ -36,6 +37,12 @@ def test_readyz_says_what_is_down_and_healthz_stays_alive(tmp_path: Path, privat
             assert server is not None
             base = server.url
             ready = get(base + "/readyz")
+            deadline = time.monotonic() + 60
+            while ready.status != 200 and time.monotonic() < deadline:
+                # No index in this test's cache: the bot builds it while serving ("building").
+                assert ready.body.startswith("not ready\nindex: building: the articles are being indexed")
+                time.sleep(0.05)
+                ready = get(base + "/readyz")
             assert (ready.status, ready.body) == (200, "ready: index, redis, database\n")
 
             private_redis.stop()
@@ -61,6 +68,7 @@ def test_metrics_count_questions_by_platform_and_outcome_with_their_latency(tmp_
     settings = make_settings(tmp_path, reload_seconds=0, question_log=False)
     with running(settings) as bot, serving_health(settings, bot.health) as server:
         assert server is not None
+        until_the_articles_are_read(bot)
         bot.service.ask("Why did Ring drop Flock?", "U1", platform="slack")
         bot.service.ask("what's the capital of australia", "U1", platform="slack")
         bot.service.ask("Why did Ring drop Flock?", "1", platform="discord")
@@ -83,6 +91,7 @@ def test_reloads_are_counted_as_loaded_or_failed(tmp_path: Path):
     settings = make_settings(tmp_path, reload_seconds=0, question_log=False, corpus_dir=articles)
     with running(settings) as bot, serving_health(settings, bot.health) as server:
         assert server is not None
+        until_the_articles_are_read(bot)
         watcher = bot.service.watcher
         assert watcher is not None
         (articles / "broken.md").write_bytes(b"---\ntitle: Draft\npublished: 13 Feb\n---\n\nA draft.\n")
@@ -117,6 +126,7 @@ def test_a_health_port_in_use_is_one_error_and_the_bot_runs_on(tmp_path: Path, c
         settings = make_settings(tmp_path, reload_seconds=0, question_log=False, health_port=port)
         with running(settings) as bot, serving_health(settings, bot.health) as server:
             assert server is None
+            until_the_articles_are_read(bot)
             assert bot.service.ask("Why did Ring drop Flock?", "U1", platform="slack").answered
     [error] = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert f"cannot serve /healthz, /readyz and /metrics on 127.0.0.1:{port}" in error

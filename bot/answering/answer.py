@@ -31,6 +31,9 @@ class Outcome(str, enum.Enum):
     """The asker sent too many questions too quickly."""
     ERROR = "error"
     """Something failed inside the bot; the user gets an apology."""
+    NOT_READY = "not_ready"
+    """The bot has just started and is still reading the articles (its first index is being
+    built), or could not read them at all; the message says which, and to ask again later."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ answer, offering the closest passages only as "not an answer".
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import time
@@ -24,11 +25,18 @@ from bot.answering.conversation import (
     remember,
 )
 from bot.answering.help import GENERIC_EXAMPLE, chat_reply, example_question, is_chat_noise
-from bot.answering.messages import ANSWERED_MESSAGE, MORE_MESSAGE, NOTHING_MORE_MESSAGE, NOTHING_TO_CONTINUE
+from bot.answering.messages import (
+    ANSWERED_MESSAGE,
+    LATEST_MESSAGE,
+    MORE_MESSAGE,
+    NOTHING_MORE_MESSAGE,
+    NOTHING_TO_CONTINUE,
+)
 from corpus import Article, CorpusFileError
 from index.analysis import clean_text
 from index.decline import DeclineModel, signals
 from index.query import Lexicon, Query, Vocabulary, parse_question
+from index.recency import RecencyQuestion, newest_first, newest_leads, recency_question
 from index.reranking import Reranker
 from index.selection import Hit, rank
 from index.sentence_index import SentenceIndex
@@ -42,6 +50,10 @@ SHOWN_QUESTION_CHARS = 300
 _MENTION = re.compile(r"<[@#!][^>\s]*>|(?<!\w)@(?:everyone|here|channel)\b", re.IGNORECASE)
 """Chat mention markup (Discord <@123>, <@&role>, <#channel>, @everyone; Slack <@U…>, <!channel>):
 who was pinged is not part of the question."""
+
+
+RECENCY_POOL = 4
+"""A question about the latest news ranks this many times `top_k` passages, then keeps the newest."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,11 @@ class AnsweringCore:
     """Each article's Source, made the first time a passage cites it (Sources are immutable)."""
     _examples: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
     """The example question, found the first time a reply needs it (it asks the corpus)."""
+
+    @property
+    def _published(self) -> tuple[dt.date | None, ...]:
+        """Each article's published date, by article number (None: unknown, never taken as new)."""
+        return tuple(article.published for article in self.articles)
 
     @property
     def example_question(self) -> str:
@@ -136,6 +153,11 @@ class AnsweringCore:
             )
         if conversation is None and is_more_request(searchable):
             return self._invalid(shown, NOTHING_TO_CONTINUE)
+        recency = recency_question(searchable)
+        if recency is not None:
+            latest = self._latest(shown, recency)
+            if latest is not None:
+                return latest
         query = parse_question(searchable, self.index.analyzer, self.vocabulary, self.lexicon)
         follow_up = read_follow_up(searchable, query, conversation)
         if follow_up is not None:
@@ -184,6 +206,42 @@ class AnsweringCore:
         answer = replace(self._search(shown, query, follow_up.exclude), follow_up_of=follow_up.of)
         follow_up.remember(shown, answer)
         return answer
+
+    def _latest(self, shown: str, recency: RecencyQuestion) -> Answer | None:
+        """A question about the latest news: the newest articles' passages first, with the date said.
+        None when the question is better answered the usual way (no article has a date, or its
+        subject is not in the articles: then the usual answer says so)."""
+        published = self._published
+        if not any(published):
+            return None
+        if not recency.subject:
+            # "Any news today?": the opening sentence of each of the newest articles.
+            leads = newest_leads(self.index, published, self.top_k)
+            hits: tuple[Hit, ...] = tuple(Hit(chunk, 0.0, 0.0) for chunk in leads)
+            confidence = 1.0  # nothing to weigh: the question asks for the newest articles, and these are they
+            values: dict[str, float] = {}
+        else:
+            query = parse_question(recency.subject, self.index.analyzer, self.vocabulary, self.lexicon)
+            if not query.known_concepts:
+                return None
+            ranking = rank(self.index, query, self.top_k * RECENCY_POOL)
+            values = signals(self.index, query, ranking)
+            confidence = self.decline_model.probability(values)
+            if not ranking.hits or confidence < self.threshold:
+                return None  # the articles do not answer this subject: the usual decline says so
+            hits = newest_first(ranking.hits, self.index.article, published, self.top_k)
+        passages = tuple(self._passage(hit) for hit in hits)
+        newest = max((p.source.published for p in passages if p.source.published), default=None)
+        if not passages or newest is None:
+            return None
+        return Answer(
+            question=shown,
+            outcome=Outcome.ANSWERED,
+            message=LATEST_MESSAGE.format(date=newest),
+            passages=passages,
+            confidence=confidence,
+            signals=values,
+        )
 
     @property
     def threshold(self) -> float:

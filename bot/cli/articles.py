@@ -7,6 +7,7 @@ here at module level; trafilatura and the HTTP client load with `qabot add` alon
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -20,11 +21,14 @@ from bot.settings import Settings
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     add = sub.add_parser(
         "add",
-        help="add an article from a web address, a saved HTML page, or a Markdown or text file",
-        description="Add one article to the corpus folder (QABOT_CORPUS_DIR). Metadata found in the "
-        "source is kept; the flags set or override it ('' makes a field unknown).",
+        help="add articles from web addresses, saved HTML pages, Markdown or text files, or folders of them",
+        description="Add articles to the corpus folder (QABOT_CORPUS_DIR), one line per source: added, "
+        "duplicate, or failed and why. Metadata found in a source is kept; the flags set or override it "
+        "('' makes a field unknown; --title, --url and --id only with one source).",
     )
-    add.add_argument("source", help="http(s) address, saved .html page, or .md/.txt file")
+    add.add_argument(
+        "sources", nargs="+", metavar="SOURCE", help="http(s) address, saved .html page, .md/.txt file, or a folder of them"
+    )
     add.add_argument("--title")
     add.add_argument("--publisher")
     add.add_argument("--author")
@@ -45,12 +49,26 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     remove.set_defaults(handler=remove_article)
 
 
+ONE_ARTICLE_FLAGS = (("title", "--title"), ("url", "--url"), ("article_id", "--id"))
+"""Flags that name one article: with several sources they would give them all one title or link."""
+
+
 def add_article(args: argparse.Namespace, settings: Settings) -> int:
-    from corpus import BUNDLED_DIR
+    """Add each source (folders: the saved pages and text files in them); one line per source, and
+    the details when there is just one. Exit status 1 if any source failed (a duplicate is no failure)."""
+    from bot.app import writable_corpus
+    from bot.logging_setup import quiet_fetch_libraries
+    from corpus.bulk import SourceOutcome, Status, add_sources
     from corpus.fetch import FetchLimits
-    from corpus.ingest import IngestError, MetadataFlags
+    from corpus.ingest import MetadataFlags
     from corpus.ingest import add_article as ingest
 
+    sources: list[str] = args.sources
+    several = len(sources) > 1 or Path(sources[0]).expanduser().is_dir()
+    given = [flag for name, flag in ONE_ARTICLE_FLAGS if getattr(args, name) is not None]
+    if several and given:
+        print(f"qabot: {', '.join(given)} name one article; give one source with them", file=sys.stderr)
+        return ExitCode.FAILED
     flags = MetadataFlags(
         title=args.title,
         publisher=args.publisher,
@@ -60,13 +78,38 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
         article_id=args.article_id,
     )
     limits = FetchLimits(timeout_seconds=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes)
-    try:
-        added = ingest(args.source, settings.corpus_dir, flags, limits, known=lambda: _known_articles(settings))
-    except IngestError as exc:
-        print(f"qabot: {exc}", file=sys.stderr)
-        return ExitCode.FAILED
+    quiet_fetch_libraries()  # urllib3's retry warnings and trafilatura's parser complaints: the line below says it all
+    corpus = writable_corpus(settings)
+    if corpus.copied_from is not None:
+        print(
+            f"Copied the {corpus.copied} bundled articles to {corpus.folder}, which qabot now answers from "
+            "(the bundled folder is part of the installed package and is never changed)."
+        )
+    target = dataclasses.replace(settings, corpus_dir=corpus.folder)
+
+    def add_one(source: str, folder: Path, flags: MetadataFlags, limits: FetchLimits) -> Any:
+        # The duplicate check reads the index's metadata (kept up to date) instead of every file.
+        return ingest(source, folder, flags, limits, known=lambda: _known_articles(target))
+
+    outcomes: list[SourceOutcome] = []
+    for outcome in add_sources(sources, corpus.folder, flags, limits, add=add_one):
+        outcomes.append(outcome)
+        print(outcome.line(), file=sys.stderr if outcome.status is Status.FAILED else sys.stdout, flush=True)
+    added = [o.added for o in outcomes if o.added is not None]
+    if len(outcomes) == 1 and added:
+        _print_details(added[0])
+    if added:
+        counts = {status: sum(1 for o in outcomes if o.status is status) for status in Status}
+        if len(outcomes) > 1:
+            print(", ".join(f"{counts[s]} {s.value}" for s in Status) + f", in {corpus.folder}")
+        _update_index(target)
+        print("Running bots answer from new articles within a few seconds (QABOT_RELOAD_SECONDS), or at once on SIGHUP.")
+    failed = any(o.status is Status.FAILED for o in outcomes)
+    return ExitCode.FAILED if failed else ExitCode.OK
+
+
+def _print_details(added: Any) -> None:
     article = added.article
-    print(f"Added {added.path.name} to {added.path.parent}")
     for name, value in (
         ("title", article.title),
         ("publisher", article.publisher),
@@ -78,11 +121,6 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  {'text:':<11}{len(article.paragraphs)} paragraphs, {added.words:,} words")
     if not article.url:
         print("  The page names no canonical URL, so answers will quote it without a link; add one with --url.")
-    if Path(settings.corpus_dir).resolve() == BUNDLED_DIR.resolve():
-        print("  Note: this is the bundled corpus folder; set QABOT_CORPUS_DIR to keep your articles elsewhere.")
-    _update_index(settings)
-    print("Running bots answer from it within a few seconds (QABOT_RELOAD_SECONDS), or at once on SIGHUP.")
-    return ExitCode.OK
 
 
 def _update_index(settings: Settings) -> None:
@@ -216,7 +254,7 @@ def _more(count: int, limit: int | None, what: str) -> None:
 
 
 def remove_article(args: argparse.Namespace, settings: Settings) -> int:
-    from corpus.store import StoreError, StoredArticle, remove_file
+    from corpus.store import StoredArticle, StoreError, remove_file
 
     try:
         removed = remove_file(Path(settings.corpus_dir), args.article_id)

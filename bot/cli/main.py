@@ -16,7 +16,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from bot.cli import articles, ask, report, serve
+from bot.cli import articles, ask, follow, report, serve
 from bot.errors import CorpusError, ExitCode, QabotError, SettingsError
 from bot.logging_setup import configure_logging
 from bot.settings import Settings
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Answer questions from news articles, quoting the passages and linking the sources.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for commands in (ask, articles, report, serve):
+    for commands in (ask, articles, follow, report, serve):
         commands.add_parsers(sub)
     return parser
 

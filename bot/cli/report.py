@@ -10,9 +10,18 @@ from typing import Any
 
 from bot.errors import ExitCode
 from bot.settings import Settings
-from bot.stores.questionlog.database import DATABASE_ERRORS, PostgresDatabase, describe_database
+from bot.stores.questionlog.database import (
+    DATABASE_ERRORS,
+    PostgresDatabase,
+    describe_database,
+)
 from bot.stores.questionlog.migrations import SchemaTooNewError
-from bot.stores.questionlog.report import DEFAULT_LOW_CONFIDENCE, LoggedAnswer, build_report, read_answers
+from bot.stores.questionlog.report import (
+    DEFAULT_LOW_CONFIDENCE,
+    LoggedAnswer,
+    build_report,
+    read_answers,
+)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -28,6 +37,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         help="answers below this confidence count as gaps (default 0.6)",
     )
     report.add_argument("--json", action="store_true", help="print JSON instead of text")
+    report.add_argument(
+        "--html",
+        metavar="FILE",
+        help="write the report as one self-contained page with charts (needs the extra qabot[report])",
+    )
     report.set_defaults(handler=show_report)
 
 
@@ -57,6 +71,8 @@ def show_report(args: argparse.Namespace, settings: Settings) -> int:
         print(f"qabot: the question log {where} cannot be read ({' '.join(str(exc).split())})", file=sys.stderr)
         return ExitCode.FAILED
     result = build_report(answers, since, low)
+    if args.html:
+        return _write_page(args.html, result, answers, settings, where)
     if args.json:
         payload: dict[str, Any] = {"log": where, **result.to_dict()}
         print(json.dumps(payload, ensure_ascii=False, indent=2))
@@ -75,3 +91,28 @@ def _read_log(settings: Settings, start: dt.datetime | None) -> list[LoggedAnswe
         return read_answers(database, start)
     finally:
         database.close()
+
+
+def _write_page(file: str, result: Any, answers: list[LoggedAnswer], settings: Settings, where: str) -> int:
+    from pathlib import Path
+
+    from bot.cli.report_page import FollowedSummary, render_page
+    from corpus.follow import FollowStateError, load_state
+
+    try:
+        state = load_state(Path(settings.corpus_dir))
+        followed = [
+            FollowedSummary(s.url, s.since, s.last_checked, tuple(s.added), s.last_error) for s in state.sources.values()
+        ]
+    except FollowStateError as exc:
+        print(f"qabot: the followed sources are left out of the page: {exc}", file=sys.stderr)
+        followed = []
+    page = render_page(result, answers, followed, log_name=where)
+    target = Path(file).expanduser()
+    try:
+        target.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        print(f"qabot: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
+        return ExitCode.FAILED
+    print(f"Wrote {target} ({len(page.encode()):,} bytes, {result.total:,} questions); open it in a browser, no network needed.")
+    return ExitCode.OK

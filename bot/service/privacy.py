@@ -20,11 +20,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
-import secrets
-import tempfile
 from pathlib import Path
 from typing import Callable
+
+from bot.key_files import load_or_create_key_file
 
 log = logging.getLogger(__name__)
 
@@ -71,23 +70,8 @@ def load_or_create_secret(key_path: Path) -> bytes:
     empty key or two different ones. A key file readable by others is made owner-only.
     """
     key_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not key_path.exists():
-        fd, temp_name = tempfile.mkstemp(prefix=".secret-", dir=key_path.parent)  # mode 0600
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(secrets.token_hex(32) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.link(temp_name, key_path)
-            log.info("made a new deployment secret (for hashing IDs) in %s; give every replica the same one", key_path)
-        except FileExistsError:
-            pass  # another process made it first: use theirs
-        finally:
-            os.unlink(temp_name)
-    if key_path.stat().st_mode & 0o077:
-        log.warning("the secret key file %s was readable by others; now owner-only", key_path)
-        os.chmod(key_path, 0o600)
-    return check_secret_text(key_path.read_text(encoding="utf-8", errors="replace"), str(key_path))
+    made = "made a new deployment secret (for hashing IDs) in %s; give every replica the same one"
+    return check_secret_text(load_or_create_key_file(key_path, made), str(key_path))
 
 
 

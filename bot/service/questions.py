@@ -4,11 +4,18 @@ The service wraps the answering core with what all platforms share: the per-user
 rate limit, turning an unexpected failure into an apology (logged with its
 traceback) so a bot never goes down over one question, the live reload of the
 articles, and the private question log with 👍/👎 feedback.
+
+A bot serves while its first index is built (`load_in_background`): until the core
+is ready, a question gets "I'm still reading the articles (62%); ask again in a
+minute" (Outcome.NOT_READY, not logged as a question) and a log line with the
+percentage; if the articles cannot be read at all, it is told so, and the watcher
+loads them as soon as they are fixed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import logging
 import secrets
 import signal
@@ -18,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from bot.answering.answer import Answer, Outcome
-from bot.answering.messages import ERROR_MESSAGE, RATE_LIMITED_MESSAGE
+from bot.answering.messages import ERROR_MESSAGE, NOT_LOADED_MESSAGE, RATE_LIMITED_MESSAGE, STILL_READING_MESSAGE
 from bot.answering.answer import Vote
 from bot.answering.conversation import Conversation
 from bot.stores.conversations import ConversationStore
@@ -28,6 +35,8 @@ from bot.service.privacy import user_key
 from bot.service.metrics import Metrics
 from bot.service.reload import CorpusWatcher
 from bot.service.request_ids import request_scope
+from corpus import CorpusError
+from index.progress import BuildProgress
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +87,21 @@ class JobAskService(AskService, Protocol):
     def ask_as(self, question: str, user_key: str, platform: str, channel_key: str | None = ...) -> Answer: ...
 
 
+class IndexReadiness(str, enum.Enum):
+    """Whether the service answers from the articles yet (/readyz's "index" check, `bot.app`)."""
+
+    BUILDING = "building"
+    """The first index is being built (or loaded); questions are told to ask again shortly."""
+    READY = "ready"
+    FAILED = "failed"
+    """The articles could not be loaded at start; the watcher loads them once they are fixed."""
+
+
 @dataclass
 class QuestionService:
-    core: Answerer
-    """The core answering now; replaced whole (one assignment) when the articles reload."""
+    core: Answerer | None
+    """The core answering now; replaced whole (one assignment) when the articles reload.
+    None until the first one is built (see `load_in_background`)."""
     limiter: RateLimiter
     question_log: QuestionLog | None = None
     watcher: CorpusWatcher[Any] | None = None
@@ -94,6 +114,8 @@ class QuestionService:
     """Threads and reply chains, in memory under hashed keys, for follow-up questions."""
     _previous_handler: Any = field(default=None, init=False, repr=False)
     _installed_signal: int | None = field(default=None, init=False, repr=False)
+    _progress: BuildProgress | None = field(default=None, init=False, repr=False)
+    _load_error: str | None = field(default=None, init=False, repr=False)
 
     def ask(
         self,
@@ -166,6 +188,8 @@ class QuestionService:
             return Answer(question=question, outcome=Outcome.RATE_LIMITED, message=RATE_LIMITED_MESSAGE)
         started = time.perf_counter()
         core = self.core  # one read: a reload swapping the core mid-question changes nothing here
+        if core is None:
+            return self._not_ready(question)
         try:
             if conversation_key is None:
                 answer = core.answer(question)
@@ -180,6 +204,58 @@ class QuestionService:
             self.metrics.question(platform, answer.outcome.value, latency_ms / 1000)
         answer_id = self._log(answer, question, platform, user_key, channel_key, latency_ms)
         return dataclasses.replace(answer, answer_id=answer_id) if answer_id is not None else answer
+
+    # -- serving while the first index is built ------------------------------------
+
+    @property
+    def readiness(self) -> IndexReadiness:
+        if self.core is not None:
+            return IndexReadiness.READY
+        return IndexReadiness.FAILED if self._load_error is not None else IndexReadiness.BUILDING
+
+    @property
+    def build_percent(self) -> int | None:
+        """How far the running build has got (0..100), None before it reports."""
+        progress = self._progress
+        if progress is None or progress.finished:
+            return None
+        return int(progress.fraction * 100)
+
+    def load_in_background(self) -> None:
+        """Build the first core in a background thread (the watcher's `load`); returns at once."""
+        threading.Thread(target=self._load_first, name="qabot-first-load", daemon=True).start()
+
+    def _load_first(self) -> None:
+        assert self.watcher is not None
+        started = time.perf_counter()
+        try:
+            core = self.watcher.load()
+        except Exception as exc:  # CorpusError (no article loads), or a bug: never kill the bot
+            self._load_error = str(exc)
+            log.error(
+                "the articles could not be loaded (%s); questions are told so, and the articles are "
+                "loaded as soon as they are fixed",
+                exc,
+                exc_info=not isinstance(exc, CorpusError),
+            )
+        else:
+            self._swap_core(core)
+            log.info("ready: the articles are read (%.1f s); answering questions", time.perf_counter() - started)
+        self._start_background_work()  # watch the folder: a fix is picked up, as any change
+
+    def build_progress(self, progress: BuildProgress) -> None:
+        """Hears the index build's progress (see `index.progress`), for the replies while building."""
+        self._progress = progress
+
+    def _not_ready(self, question: str) -> Answer:
+        """The reply while there is no core yet. Not logged as a question: it says nothing of the articles."""
+        if self._load_error is not None:
+            log.info("a question came while the articles cannot be loaded (readiness: failed)")
+            return Answer(question=question, outcome=Outcome.NOT_READY, message=NOT_LOADED_MESSAGE)
+        percent = self.build_percent
+        shown = f" ({percent}%)" if percent is not None else ""
+        log.info("a question came while the articles are still being read%s (readiness: building)", shown or "")
+        return Answer(question=question, outcome=Outcome.NOT_READY, message=STILL_READING_MESSAGE.format(progress=shown))
 
     def _key(self, platform: str, raw_id: str) -> str:
         return user_key(platform, str(raw_id), self.id_secret)
@@ -283,6 +359,9 @@ class QuestionService:
             self.question_log.start_purging()
 
     def _swap_core(self, core: Answerer) -> None:
+        if self.core is None and self._load_error is not None:
+            log.info("ready: the articles load now; answering questions")
+        self._load_error = None
         self.core = core
 
     # -- the question log -----------------------------------------------------------

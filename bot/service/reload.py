@@ -84,7 +84,13 @@ class CorpusWatcher(Generic[CoreT]):
         Raises CorpusError if the folder is missing or no article in it loads."""
         with self._check_lock:
             look = folder_look(self.folder)
-            core = self._build()
+            try:
+                core = self._build()
+            except CorpusError as exc:
+                # Remembered, so a watcher started anyway says it once (the caller reports it
+                # now) and builds again as soon as the folder changes.
+                self._last_look, self._loaded_look, self._last_error = look, None, str(exc)
+                raise
             # The fingerprint is taken later, by the watcher (see `check`): reading every
             # article here would undo the index cache's fast start on a large corpus.
             self._last_look = self._loaded_look = look

@@ -4,7 +4,9 @@ link with the right scopes and permissions, and a bot that answers until it is s
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -12,6 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 import discord
 import pytest
 
+from corpus import BUNDLED_DIR
+from index.analysis import Analyzer
+from index.cache import load_or_build
 from tests.support.processes import qabot_environment
 from tests.support.processes import start_qabot as start_process
 from tests.support.discord_harness import STEP_TIMEOUT
@@ -122,7 +127,15 @@ async def test_the_invite_link_with_a_rejected_token_names_DISCORD_TOKEN(tmp_pat
     assert_one_clear_line(finished, "DISCORD_TOKEN")
 
 
+def index_built_beforehand(corpus: Path, tmp_path: Path) -> None:
+    """As after an earlier run: the bot then loads its index before connecting, and answers the
+    first mention (with an index still to build it would say it is still reading; see
+    tests/test_serving_while_building.py)."""
+    load_or_build(corpus, tmp_path / "cache", Analyzer())
+
+
 async def test_qabot_discord_answers_mentions_until_it_is_stopped(tmp_path):
+    index_built_beforehand(BUNDLED_DIR, tmp_path)
     async with FakeDiscord() as fake:
         process = await start_qabot(
             tmp_path, DISCORD_TOKEN=fake.token, DISCORD_GUILD_ID=str(fake.guild_id), **fake_discord_settings(fake)
@@ -146,6 +159,9 @@ async def test_qabot_discord_answers_mentions_until_it_is_stopped(tmp_path):
 
 async def test_qabot_discord_starts_and_answers_with_a_broken_article_in_the_folder(tmp_path, articles):
     (articles / "draft.md").write_bytes(b"---\ntitle: Draft\npublished: 13 Feb\n---\n\nA draft.\n")
+    an_hour_ago = time.time_ns() - 3600 * 1_000_000_000
+    os.utime(articles / "draft.md", ns=(an_hour_ago, an_hour_ago))  # not just written: the cache can vouch for it
+    index_built_beforehand(articles, tmp_path)
     async with FakeDiscord() as fake:
         process = await start_qabot(
             tmp_path,

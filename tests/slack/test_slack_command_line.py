@@ -11,10 +11,12 @@ from typing import Iterator
 
 import pytest
 
+from corpus import render_article
 from tests.support.slack_payloads import ASKER, SignedSender, events_api_envelope, mention
 from tests.support.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
 from tests.support.slack_helpers import SPOKESPERSON, everything_shown
 from tests.support.processes import run_qabot
+from tests.support.synthetic import articles as synthetic_articles
 from tests.support.slack_processes import STARTUP_TIMEOUT, environment
 
 
@@ -134,6 +136,7 @@ def test_qabot_slack_http_answers_a_signed_mention_and_stops_cleanly(start_qabot
         QABOT_SLACK_API_URL=fake_slack.api_url,
     )
     url = qabot.wait_for_line(r"serving Slack events at (http://127\.0\.0\.1:\d+/slack/events)").group(1)
+    qabot.wait_for_line(r"ready: the articles are read")  # an index to build first: questions would be told so
     assert (
         SignedSender(url, SIGNING_SECRET).post_event(mention("What did the Flock spokesperson tell the BBC?")).status
         == 200
@@ -163,6 +166,7 @@ def test_qabot_slack_starts_and_answers_with_a_broken_article_in_the_folder(
         QABOT_CORPUS_DIR=str(articles),
     )
     url = qabot.wait_for_line(r"serving Slack events at (http://127\.0\.0\.1:\d+/slack/events)").group(1)
+    qabot.wait_for_line(r"ready: the articles are read")
     SignedSender(url, SIGNING_SECRET).post_event(mention("What did the Flock spokesperson tell the BBC?"))
     [reply] = fake_slack.wait_for_calls("chat.postMessage")
     assert SPOKESPERSON in everything_shown(reply)
@@ -171,11 +175,43 @@ def test_qabot_slack_starts_and_answers_with_a_broken_article_in_the_folder(
     assert len(named) == 1 and "ERROR" in named[0] and "line 3" in named[0] and "bad date" in named[0]
 
 
+def test_qabot_slack_http_listens_at_once_and_says_it_is_still_reading_while_the_first_index_is_built(
+    start_qabot_slack, fake_slack: FakeSlack, tmp_path: Path, articles: Path
+):
+    # 3,000 articles: a build of some seconds (the session cache has no index of this folder)
+    for article in synthetic_articles(60_000):
+        (articles / f"{article.article_id}.md").write_text(render_article(article), encoding="utf-8")
+    qabot = start_qabot_slack(
+        "--http",
+        "--port",
+        "0",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        QABOT_SLACK_API_URL=fake_slack.api_url,
+        QABOT_CORPUS_DIR=str(articles),
+    )
+    url = qabot.wait_for_line(r"serving Slack events at (http://127\.0\.0\.1:\d+/slack/events)").group(1)
+    sender = SignedSender(url, SIGNING_SECRET)
+    assert sender.post_event(mention("What did the Flock spokesperson tell the BBC?")).status == 200
+    [early] = fake_slack.wait_for_calls("chat.postMessage")
+    assert "I'm still reading the articles" in everything_shown(early) and "ask again in a minute" in everything_shown(early)
+
+    qabot.wait_for_line(r"ready: the articles are read")
+    position = {what: next(i for i, line in enumerate(qabot.lines) if what in line) for what in ("serving", "ready:")}
+    assert position["serving"] < position["ready:"], "listening came first, the index after"
+    assert sender.post_event(mention("What did the Flock spokesperson tell the BBC?")).status == 200
+    [_, later] = fake_slack.wait_for_calls("chat.postMessage", count=2)
+    assert SPOKESPERSON in everything_shown(later)
+    assert qabot.stop() == 0
+    assert any("still being read" in line and "building" in line for line in qabot.lines)
+
+
 def test_qabot_slack_in_socket_mode_answers_an_envelope_and_stops_cleanly(start_qabot_slack, fake_slack: FakeSlack):
     qabot = start_qabot_slack(
         SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN, QABOT_SLACK_API_URL=fake_slack.api_url
     )
     qabot.wait_for_line(r"connected to Slack in Socket Mode")
+    qabot.wait_for_line(r"ready: the articles are read")
     envelope = events_api_envelope(mention("What did the Flock spokesperson tell the BBC?"))
     fake_slack.send_envelope(envelope)
     fake_slack.wait_for_ack(envelope["envelope_id"])

@@ -23,6 +23,10 @@ class Page:
     """Content-Length to announce instead of the real one; None announces none (body until close)."""
     announce_length: bool = True
     redirect_to: str | None = None
+    etag: str | None = None
+    """Sent as ETag; a request with the same If-None-Match is answered 304 Not Modified."""
+    last_modified: str | None = None
+    """Sent as Last-Modified; a request with the same If-Modified-Since is answered 304."""
 
 
 @dataclass
@@ -30,6 +34,8 @@ class LocalSite:
     base_url: str
     pages: dict[str, Page] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    answers: list[tuple[str, int]] = field(default_factory=list)
+    """(path, status) of every answer sent, in order."""
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -78,6 +84,50 @@ def article_html(
 </body></html>""".encode()
 
 
+def news_article(number: int, topic: str = "Flock") -> bytes:
+    """A distinct article page (its own title, canonical link, date and sentences) for feed tests."""
+    return article_html(
+        title=f"{topic} story part {number}",
+        canonical=f"https://news.example/{topic.lower()}/{number}",
+        published=f"2026-02-{10 + number:02d}T09:00:00Z",
+        paragraphs=(
+            f"Part {number} of the {topic} story: the city council of Town{number} voted {number} times on "
+            f"whether to keep its licence plate cameras, and residents filled the hall each evening.",
+            f"Officials in Town{number} said the cameras cost {number * 1000} dollars a year and that a decision "
+            "on the contract will come before the summer recess, after a public hearing.",
+        ),
+    )
+
+
+def rss_feed(site: "LocalSite", items: list[tuple[str, str]], title: str = "Local news") -> bytes:
+    """An RSS 2.0 feed of (path, title) items on `site`."""
+    entries = "".join(
+        f"<item><title>{t}</title><link>{site.url(path)}</link><description>About {t}</description></item>"
+        for path, t in items
+    )
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>'
+            f"<link>{site.base_url}</link>{entries}</channel></rss>").encode()
+
+
+def atom_feed(site: "LocalSite", items: list[tuple[str, str]]) -> bytes:
+    """An Atom feed of (path, title) items on `site`."""
+    entries = "".join(
+        f'<entry><title>{t}</title><link href="{site.url(path)}"/><id>{site.url(path)}</id>'
+        f"<updated>2026-02-20T00:00:00Z</updated><summary>About {t}</summary></entry>"
+        for path, t in items
+    )
+    return (f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+            f"<title>Wire</title><id>{site.base_url}/atom</id><updated>2026-02-20T00:00:00Z</updated>"
+            f"{entries}</feed>").encode()
+
+
+def sitemap(site: "LocalSite", paths: list[str]) -> bytes:
+    """A sitemap (urlset) of `paths` on `site`."""
+    urls = "".join(f"<url><loc>{site.url(path)}</loc></url>" for path in paths)
+    return (f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"{urls}</urlset>").encode()
+
+
 LOGIN_WALL = b"""<!doctype html><html><head><title>Sign in</title></head>
 <body><nav><a href="/">Home</a></nav><form><p>Please log in.</p><input name="user"></form></body></html>"""
 
@@ -91,8 +141,21 @@ class _Handler(BaseHTTPRequestHandler):
         if page is None:
             page = Page(b"<html><body><p>Not found</p></body></html>", status=404)
         time.sleep(page.delay_seconds)
+        status = page.status
+        if (page.etag and self.headers.get("If-None-Match") == page.etag) or (
+            page.last_modified and self.headers.get("If-Modified-Since") == page.last_modified
+        ):
+            status = 304
+        self.site.answers.append((self.path, status))
         try:
-            self.send_response(page.status)
+            self.send_response(status)
+            if page.etag:
+                self.send_header("ETag", page.etag)
+            if page.last_modified:
+                self.send_header("Last-Modified", page.last_modified)
+            if status == 304:
+                self.end_headers()
+                return
             if page.redirect_to:
                 self.send_header("Location", page.redirect_to)
             if page.content_type:

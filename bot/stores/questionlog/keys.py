@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
-import tempfile
 from pathlib import Path
+
+from bot.key_files import load_or_create_key_file
 
 log = logging.getLogger(__name__)
 
@@ -22,24 +22,7 @@ def load_or_create_key(key_path: Path) -> bytes:
     A new key is written to a temporary file and linked into place, so a crash or a
     second process starting at the same moment never leaves an empty or different key.
     """
-    if not key_path.exists():
-        fd, temp_name = tempfile.mkstemp(prefix=".key-", dir=key_path.parent)  # mode 0600
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as handle:
-                handle.write(secrets.token_hex(32) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.link(temp_name, key_path)
-            log.info("made a new key for hashing IDs in the question log: %s", key_path)
-        except FileExistsError:
-            pass  # another process made it first: use theirs
-        finally:
-            os.unlink(temp_name)
-    mode = key_path.stat().st_mode & 0o777
-    if mode & 0o077:
-        log.warning("the question log key %s was readable by others; now owner-only", key_path)
-        os.chmod(key_path, 0o600)
-    key = key_path.read_text(encoding="ascii").strip()
+    key = load_or_create_key_file(key_path, "made a new key for hashing IDs in the question log: %s")
     if len(key) < 32:
         raise ValueError(f"{key_path} does not hold a usable key; delete it to make a new one")
     return key.encode("ascii")
