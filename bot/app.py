@@ -233,13 +233,6 @@ def build_service(
         metrics=metrics,
         conversations=conversation_store(settings),
     )
-
-
-def conversation_store(settings: Settings) -> ConversationStore:
-    """Where threads and reply chains are remembered for follow-ups: this process's memory only."""
-    return ConversationStore(
-        idle_seconds=settings.conversation_minutes * 60, max_conversations=settings.conversations_max
-    )
     watcher: CorpusWatcher[AnsweringCore] = CorpusWatcher(
         settings.corpus_dir,
         build=lambda: load_core(settings, progress=_kept_and_logged(service), reranker=reranker),
@@ -362,6 +355,13 @@ def example_question(service: QuestionService) -> str | None:
     if core is None:
         return None  # still reading the articles (see `build_service`): the generic hint
     return core.example_question if isinstance(core, AnsweringCore) else None
+
+
+def conversation_store(settings: Settings) -> ConversationStore:
+    """Where threads and reply chains are remembered for follow-ups: this process's memory only."""
+    return ConversationStore(
+        idle_seconds=settings.conversation_minutes * 60, max_conversations=settings.conversations_max
+    )
 
 
 @dataclass(frozen=True)
