@@ -117,7 +117,9 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    """A threaded standard-library WSGI server that binds without a DNS lookup (shared with `/slack/events`)."""
+
     daemon_threads = True
 
     def server_bind(self) -> None:
@@ -130,7 +132,7 @@ class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
 
 @dataclass
 class HealthServer:
-    server: _ThreadingServer
+    server: ThreadingWSGIServer
     thread: threading.Thread
 
     @property
@@ -149,7 +151,7 @@ class HealthServer:
 
 def start_health_server(health: Health, host: str, port: int) -> HealthServer:
     """Serve `health` at http://host:port (0: a free port) on a background thread; OSError if it cannot bind."""
-    server = _ThreadingServer((host, port), _QuietHandler)
+    server = ThreadingWSGIServer((host, port), _QuietHandler)
     server.set_app(health.wsgi_app)
     thread = threading.Thread(target=server.serve_forever, args=(0.1,), name="qabot-health", daemon=True)
     thread.start()

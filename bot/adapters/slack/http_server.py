@@ -9,16 +9,16 @@ answers are worked out (`acks_first`). A port that cannot be bound raises `Setup
 from __future__ import annotations
 
 import logging
-import socketserver
 import threading
 from dataclasses import dataclass
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+from wsgiref.simple_server import WSGIRequestHandler
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.adapters.slack.acks_first import AcknowledgementsFirst
 from bot.errors import SetupError
+from bot.service.health import ThreadingWSGIServer
 from bot.service.health import Health
 
 log = logging.getLogger(__name__)
@@ -38,18 +38,10 @@ class _QuietRequestHandler(WSGIRequestHandler):
         log.debug("http: " + format, *args)
 
 
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
+class _ThreadingWSGIServer(ThreadingWSGIServer):
     # Slack can deliver a burst of events at once; the default backlog of 5 would refuse connections.
     request_queue_size = 1024
     acknowledgements: AcknowledgementsFirst
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind looks up the host's full DNS name, which can stall without DNS.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = str(host), int(port)
-        self.setup_environ()
 
 
 @dataclass
