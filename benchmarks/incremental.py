@@ -27,7 +27,9 @@ from benchmarks.measure import RESULTS, corpus_folder
 NEW_ARTICLE = """# Zeppelin cameras over Seattle
 
 Ring said on Tuesday that it tested a zeppelin camera over Seattle during the summer. The airship
-flew for three weeks and filmed the harbour.
+flew for three weeks and filmed the harbour, the company said in a statement.
+
+Residents of the city had asked the council about the flights, and a spokesperson said the test has ended.
 """
 QUESTION = "what did ring test over seattle?"
 
