@@ -21,6 +21,7 @@ from tests.support.synthetic import questions
 from corpus import render_article
 from index.analysis import Analyzer
 from index.cache import load_or_build
+from index.progress import for_stream
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -113,7 +114,7 @@ def build(sentences: int) -> dict[str, float]:
     shutil.rmtree(cache, ignore_errors=True)  # measure a real build
     cpu = os.times()
     with PeakMemory() as peak:
-        loaded = load_or_build(folder, cache, Analyzer())
+        loaded = load_or_build(folder, cache, Analyzer(), progress=for_stream(sys.stderr))
     used = os.times()
     size = sum(p.stat().st_size for p in cache.rglob("*") if p.is_file())
     return {
