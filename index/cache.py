@@ -45,11 +45,11 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Collection, Iterator, Sequence
 
 import numpy as np
 
-from corpus import Article, CorpusError, CorpusFileError, parse_article, stat_signature
+from corpus import Article, CorpusError, CorpusFileError, parse_article
 from corpus.loader import FileStat, list_article_files, read_article_file, signature_of
 from corpus.store import text_key
 from index.analysis import Analyzer
@@ -69,7 +69,7 @@ from index.store_files import (
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MAX_SEGMENTS = 8
 """More segments than this are merged into one by the next update."""
 MAX_DELETED_SHARE = 0.25
@@ -217,12 +217,7 @@ def read_metadata(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None =
     except (StoreDamaged, KeyError, TypeError, ValueError):
         return None
     found.sort(key=lambda a: a.article_id + ".md")
-    signature = stat_signature(corpus_dir)
-    return IndexMetadata(
-        articles=tuple(found),
-        current=signature is not None and signature == manifest["signature"],
-        broken=_errors(manifest["broken"]),
-    )
+    return IndexMetadata(articles=tuple(found), current=_folder_matches(corpus_dir, manifest), broken=_errors(manifest["broken"]))
 
 
 def is_current(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None) -> bool:
@@ -231,10 +226,7 @@ def is_current(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = No
     manifest and the folder's listing; False when there is no usable index, or it must be updated."""
     store = _Store(Path(corpus_dir), Path(cache_dir), analyzer or Analyzer())
     manifest = store.read_manifest(quiet=True)
-    if manifest is None:
-        return False
-    signature = stat_signature(corpus_dir)
-    return signature is not None and signature == manifest["signature"]
+    return manifest is not None and _folder_matches(corpus_dir, manifest)
 
 
 class _Store:
@@ -274,6 +266,10 @@ class _Store:
                     raise StoreDamaged(f"bad broken-file entry {name!r}")
             if not isinstance(manifest.get("signature"), (str, type(None))):
                 raise StoreDamaged("bad signature")
+            for name, record in manifest["unsettled"].items():
+                size, mtime, digest = record
+                if not (isinstance(size, int) and isinstance(mtime, int) and isinstance(digest, (str, type(None)))):
+                    raise StoreDamaged(f"bad unsettled-file entry {name!r}")
             return manifest
         except (StoreDamaged, KeyError, TypeError, ValueError) as exc:
             if not quiet:
@@ -318,13 +314,14 @@ class _Store:
 
     def load(self, progress: ProgressCallback | None, merge: bool = False, want_index: bool = True) -> LoadedIndex:
         started = time.perf_counter()
-        # Fast path: the files' names, sizes and times are as when the index was written, so
-        # it is current without reading (and hashing) any article. One look at the folder
-        # serves both that check and, if it fails, the update.
+        # Fast path: the files' names, sizes and times are as when the index was written (and
+        # the few written just before it, their bytes too), so it is current without reading
+        # (and hashing) any other article. One look at the folder serves both that check and,
+        # if it fails, the update.
         listed = list_article_files(self.corpus_dir)
-        signature = signature_of(listed)
+        fresh = frozenset(stat.name for stat in listed if stat.fresh)  # one moment's view, used throughout
         manifest = self.read_manifest()
-        if manifest is not None and signature is not None and manifest["signature"] == signature and not merge:
+        if manifest is not None and not merge and _listing_matches(listed, fresh, manifest):
             if not want_index:
                 return _unloaded(manifest, started, self.folder)
             segments = self.open_segments(manifest)
@@ -336,7 +333,7 @@ class _Store:
                     segments=len(live), location=self.folder, broken=_errors(manifest["broken"]),
                 )
         with self._updating():
-            return self._update(listed, signature, started, progress, merge, want_index)
+            return self._update(listed, fresh, started, progress, merge, want_index)
 
     @contextlib.contextmanager
     def _updating(self) -> Iterator[None]:
@@ -358,7 +355,7 @@ class _Store:
     def _update(
         self,
         listed: list[FileStat],
-        signature: str | None,
+        fresh: frozenset[str],
         started: float,
         progress: ProgressCallback | None,
         merge: bool,
@@ -385,11 +382,11 @@ class _Store:
         for stat in listed:
             name = stat.name
             record = known.get(name)
-            if record is not None and record[:2] == [stat.size, stat.mtime_ns] and not stat.fresh:
+            if record is not None and record[:2] == [stat.size, stat.mtime_ns] and name not in fresh:
                 files[name] = record
                 continue
             was_broken = known_broken.get(name)
-            if was_broken is not None and was_broken[:2] == [stat.size, stat.mtime_ns] and not stat.fresh:
+            if was_broken is not None and was_broken[:2] == [stat.size, stat.mtime_ns] and name not in fresh:
                 broken[name] = was_broken
                 continue
             if record is not None:
@@ -473,6 +470,15 @@ class _Store:
             kept = []
             live = [(merged, frozenset())]
 
+        # Files changed in the last moments cannot be vouched for by their times alone (see
+        # `corpus.loader.stat_signature`): they are recorded with their bytes' hash, which the
+        # next load checks, and left out of the signature of the others.
+        unsettled = {
+            stat.name: [stat.size, stat.mtime_ns, (files.get(stat.name) or broken.get(stat.name) or [None] * 3)[2]]
+            for stat in listed
+            if stat.name in fresh
+        }
+        signature = _settled_signature(listed, unsettled)
         segment_entries = [{"name": e["name"], "files": e["files"], "deleted": sorted(d)} for _, e, d in kept]
         written = True
         if new_segment is not None:
@@ -486,6 +492,7 @@ class _Store:
             "corpus_dir": str(self.corpus_dir.resolve()),
             "generation": generation,
             "signature": signature,
+            "unsettled": unsettled,
             "segments": segment_entries,
             "files_table": manifest["files_table"] if manifest and files == recorded else None,
             "broken": broken,
@@ -584,6 +591,43 @@ def _needs_merge(live: Sequence[tuple[Segment, frozenset[int]]]) -> bool:
     total = sum(sum(s.sentences) for s, _ in live)
     deleted = sum(sum(s.sentences[d] for d in dead) for s, dead in live)
     return len(live) > MAX_SEGMENTS or (len(live) > 1 and deleted > MAX_DELETED_SHARE * max(total, 1))
+
+
+def _settled_signature(listed: Sequence[FileStat], unsettled: Collection[str]) -> str | None:
+    """The names, sizes and times of the entries not in `unsettled`, hashed (None if one of them
+    changed in the last moments)."""
+    return signature_of([stat for stat in listed if stat.name not in unsettled])
+
+
+def _listing_matches(listed: Sequence[FileStat], fresh: frozenset[str], manifest: dict[str, Any]) -> bool:
+    """Whether the listed folder is exactly the one the manifest's index was built from: every
+    entry by its name, size and time, and those that were fresh when the index was written
+    (and any fresh now) also by their bytes' SHA-256, read again here (a handful of files)."""
+    unsettled: dict[str, list[Any]] = manifest["unsettled"]
+    if not fresh <= unsettled.keys():
+        return False  # a file written since, or rewritten within the same tick: not vouched for
+    signature = _settled_signature(listed, unsettled)
+    if signature is None or signature != manifest["signature"]:
+        return False
+    by_name = {stat.name: stat for stat in listed if stat.name in unsettled}
+    for name, (size, mtime, digest) in unsettled.items():
+        stat = by_name.get(name)
+        if stat is None or digest is None or [stat.size, stat.mtime_ns] != [size, mtime]:
+            return False
+        try:
+            if hashlib.sha256(read_article_file(stat)).hexdigest() != digest:
+                return False
+        except CorpusFileError:
+            return False
+    return True
+
+
+def _folder_matches(corpus_dir: Path, manifest: dict[str, Any]) -> bool:
+    try:
+        listed = list_article_files(corpus_dir)
+    except CorpusError:
+        return False
+    return _listing_matches(listed, frozenset(stat.name for stat in listed if stat.fresh), manifest)
 
 
 def _unloaded(manifest: dict[str, Any], started: float, folder: Path) -> LoadedIndex:
