@@ -55,7 +55,8 @@ from corpus.store import text_key
 from index.analysis import Analyzer
 from index.location import MANIFEST, index_folder
 from index.progress import BuildProgress, ProgressCallback, report
-from index.segments import Segment, article_file_name, combine, open_segment, write_segment
+from index.article_table import ArticleTable, column_of
+from index.segments import ARTICLE_SUFFIX, Segment, article_file_name, combine, open_segment, write_segment
 from index.sentence_index import SentenceIndex
 from index.store_files import (
     CHECKSUM,
@@ -80,9 +81,10 @@ STALE_TEMPORARY_SECONDS = 3600
 
 @dataclass(frozen=True)
 class LoadedIndex:
-    articles: tuple[Article, ...]
-    """Metadata of every article; loaded from the cache, only the first paragraph of each
-    is kept (the full text lives in the index's sentences)."""
+    articles: Sequence[Article]
+    """Metadata of every article, in the index's article order; loaded from the cache, an
+    `index.article_table.ArticleTable` (Articles made on demand, only the first words of each
+    text kept: the full text lives in the index's sentences)."""
     index: SentenceIndex
     key: str
     """Identifies what is indexed (segments and deletions): equal keys, equal indexes."""
@@ -114,7 +116,6 @@ class IndexedArticle:
     url: str | None
     label: str = ""
     """What to call it, as `Article.label` (its title, else publisher, else first words)."""
-    first_paragraph: str | None = None
     text_key: str | None = None
     """`corpus.store.text_key` of the article's whole text."""
 
@@ -195,25 +196,29 @@ def read_metadata(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None =
         for entry in manifest["segments"]:
             folder = store.folder / entry["name"]
             files = entry["files"]
-            verify(folder, {"articles.json": files["articles.json"]})
+            segment = open_segment(folder, entry["name"], files, store.analyzer, arrays=False)
+            table = ArticleTable.from_articles(segment.articles)
             deleted = set(entry["deleted"])
-            for local, record in enumerate(load_json(folder, "articles.json")):
-                if local not in deleted:
-                    first = record["first_paragraph"]
-                    named = Article(str(record["id"]), (first,) if first else (), record["title"], record["publisher"])
-                    found.append(
-                        IndexedArticle(
-                            article_id=named.article_id,
-                            sentences=int(record["sentences"]),
-                            title=record["title"],
-                            publisher=record["publisher"],
-                            published=record["published"],
-                            url=record["url"],
-                            label=named.label,
-                            first_paragraph=first,
-                            text_key=record.get("text_key"),
-                        )
+            titles, publishers = table.column("title"), table.column("publisher")
+            found.extend(
+                IndexedArticle(
+                    article_id=article_id,
+                    sentences=sentences,
+                    title=title,
+                    publisher=publisher,
+                    published=published,
+                    url=url,
+                    label=title or publisher or table[local].label,  # Article.label, without making each
+                    text_key=key,
+                )
+                for local, (article_id, title, publisher, published, url, sentences, key) in enumerate(
+                    zip(
+                        table.column("id"), titles, publishers, table.column("published"), table.column("url"),
+                        segment.sentences, segment.text_keys,
                     )
+                )
+                if local not in deleted
+            )
     except (StoreDamaged, KeyError, TypeError, ValueError):
         return None
     found.sort(key=lambda a: a.article_id + ".md")
@@ -461,10 +466,11 @@ class _Store:
         if must_merge:
             log.debug("merging %d index segments into one", len(live))
             name = _segment_name(generation)
-            keys = {a.article_id: k for s, _ in live for a, k in zip(s.articles, s.text_keys)}
+            keys = {i: k for s, _ in live for i, k in zip(column_of(s.articles, "id"), s.text_keys)}
             assert index is not None  # combined for writing above
-            merged = _as_segment(name, self.folder / name, index, articles, [keys[a.article_id] for a in articles])
-            by_name = {article_file_name(a): i for i, a in enumerate(articles)}
+            ids = column_of(articles, "id")
+            merged = _as_segment(name, self.folder / name, index, articles, [keys[i] for i in ids])
+            by_name = {i + ARTICLE_SUFFIX: n for n, i in enumerate(ids)}
             files = {n: [*r[:3], 0, by_name[n]] for n, r in files.items()}
             new_segment = (merged, {"name": name, "files": None, "deleted": []})
             kept = []
@@ -581,7 +587,7 @@ def _as_segment(
     """A segment about to be written (its index in memory)."""
     counts = np.bincount(index.article, minlength=len(articles)).tolist() if len(articles) else []
     return Segment(
-        name=name, folder=folder, index=index, articles=tuple(articles), sentences=tuple(counts),
+        name=name, folder=folder, index=index, articles=articles, sentences=tuple(counts),
         text_keys=tuple(text_keys),
     )
 

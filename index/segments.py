@@ -29,7 +29,6 @@ or not of the expected shape; it never returns a half-read segment.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ import numpy as np
 
 from corpus import Article
 from index.analysis import Analyzer
+from index.article_table import ArticleTable, table_of_rows
 from index.scoring import BM25Derived, BM25PlusIndex
 from index.sentence_index import (
     NO_NEIGHBOUR,
@@ -92,8 +92,9 @@ class Segment:
     index: SentenceIndex
     """Numbered within the segment. Its stored gains are the segment's own statistics'.
     (None only for a segment opened without its arrays, see `open_segment`.)"""
-    articles: tuple[Article, ...]
-    """Metadata and first paragraph of each article, in the segment's order."""
+    articles: Sequence[Article]
+    """Metadata of each article, in the segment's order: as built (a new segment) or an
+    `ArticleTable` (read from disk: only the first words of the text, see `index.article_table`)."""
     sentences: tuple[int, ...]
     """Sentences of each article."""
     text_keys: tuple[str | None, ...]
@@ -175,6 +176,9 @@ def write_segment(
         "impact_chunks": np.concatenate(impact_lists) if impact_lists else np.zeros(0, dtype=np.int32),
     }
     sentences = np.bincount(index.article, minlength=len(articles)).tolist() if len(articles) else []
+    table = ArticleTable.from_articles(articles).to_json()
+    if len(sentences) != len(articles) or len(text_keys) != len(articles):
+        raise ValueError("one sentence count and one text key per article")
     with FolderWriter(parent, name) as out:
         for array_name, (dtype, ndim) in _ARRAYS.items():
             array = np.asarray(arrays[array_name])
@@ -194,11 +198,7 @@ def write_segment(
                 "first_acronyms": {a: [n, list(t)] for a, (n, t) in first_acronyms(index.article_acronyms).items()},
             },
         )
-        save_json(
-            out.path,
-            "articles.json",
-            [_article_record(a, n, k) for a, n, k in zip(articles, sentences, text_keys)],
-        )
+        save_json(out.path, "articles.json", {**table, "sentences": sentences, "text_key": list(text_keys)})
         return out.commit()
 
 
@@ -261,15 +261,19 @@ def open_segment(
     )
 
 
-def _articles_of(folder: Path) -> tuple[tuple[Article, ...], tuple[int, ...], tuple[str | None, ...]]:
+def _articles_of(folder: Path) -> tuple[ArticleTable, tuple[int, ...], tuple[str | None, ...]]:
     try:
-        records = load_json(folder, "articles.json")
-        return (
-            tuple(_article_from(r) for r in records),
-            tuple(int(r["sentences"]) for r in records),
-            tuple(r.get("text_key") for r in records),
-        )
+        stored = load_json(folder, "articles.json")
+        articles = ArticleTable.from_json(stored, folder)
+        sentences, text_keys = stored["sentences"], stored["text_key"]
+        if len(sentences) != len(articles) or len(text_keys) != len(articles):
+            raise StoreDamaged(f"{folder}: the articles' sentence counts or text keys do not match them")
+        if not all(isinstance(n, int) for n in sentences) or not all(isinstance(k, (str, type(None))) for k in text_keys):
+            raise StoreDamaged(f"{folder}: a sentence count or text key of the wrong type")
+        return articles, tuple(sentences), tuple(text_keys)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, StoreDamaged):
+            raise
         raise StoreDamaged(f"{folder}: {type(exc).__name__}: {exc}") from None
 
 
@@ -303,39 +307,9 @@ def _check_shapes(folder: Path, arrays: dict[str, np.ndarray], n: int, terms: in
         raise StoreDamaged(f"{folder}: offsets do not end where their arrays do")
 
 
-def _article_record(article: Article, sentences: int, text_key: str | None) -> dict[str, Any]:
-    return {
-        "id": article.article_id,
-        "title": article.title,
-        "publisher": article.publisher,
-        "author": article.author,
-        "published": article.published.isoformat() if article.published else None,
-        "url": article.url,
-        "note": article.note,
-        "first_paragraph": article.paragraphs[0] if article.paragraphs else None,
-        "sentences": sentences,
-        "text_key": text_key,
-    }
-
-
-def _article_from(record: dict[str, Any]) -> Article:
-    published = record["published"]
-    first = record["first_paragraph"]
-    return Article(
-        article_id=str(record["id"]),
-        paragraphs=(first,) if first is not None else (),
-        title=record["title"],
-        publisher=record["publisher"],
-        author=record["author"],
-        published=dt.date.fromisoformat(published) if published else None,
-        url=record["url"],
-        note=record["note"],
-    )
-
-
 def combine(
     live: Sequence[tuple[Segment, frozenset[int]]], analyzer: Analyzer, for_writing: bool = False
-) -> tuple[tuple[Article, ...], SentenceIndex]:
+) -> tuple[Sequence[Article], SentenceIndex]:
     """The articles and the index to answer from: segments with their deleted articles
     (numbers within the segment) left out. See the module docstring. `for_writing`: also
     everything needed to write the result as one segment (each article's acronyms, every
@@ -344,14 +318,15 @@ def combine(
         segment = live[0][0]
         return segment.articles, segment.index
     # Articles in file-name order, as a full rebuild lists them.
+    tables = [ArticleTable.from_articles(segment.articles) for segment, _ in live]
     named = sorted(
-        (article_file_name(article), s, local)
-        for s, (segment, deleted) in enumerate(live)
-        for local, article in enumerate(segment.articles)
+        (article_id + ARTICLE_SUFFIX, s, local)
+        for s, ((_, deleted), table) in enumerate(zip(live, tables))
+        for local, article_id in enumerate(table.column("id"))
         if local not in deleted
     )
     number_of = {(s, local): number for number, (_, s, local) in enumerate(named)}
-    articles = tuple(live[s][0].articles[local] for _, s, local in named)
+    articles = table_of_rows([(tables[s], local) for _, s, local in named])
 
     texts_blob: list[np.ndarray] = []
     texts_offsets: list[np.ndarray] = []
@@ -442,7 +417,7 @@ def combine(
                     surface_words[word][1] -= count
         # Acronyms: each segment's first live definer; across segments the first by file name.
         for acronym, (local, meaning) in segment.first_acronyms(deleted).items():
-            name = article_file_name(segment.articles[local])
+            name = tables[s].column("id")[local] + ARTICLE_SUFFIX
             known = acronym_candidates.get(acronym)
             if known is None or name < known[0]:
                 acronym_candidates[acronym] = (name, meaning)

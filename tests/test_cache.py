@@ -31,6 +31,27 @@ def test_the_second_start_loads_the_index_from_the_cache(corpus_dir, tmp_path):
     assert len(segments(tmp_path / "cache")) == 1
 
 
+def test_articles_from_the_cache_have_the_metadata_and_labels_of_their_files(corpus_dir, tmp_path):
+    (corpus_dir / "untitled.md").write_text(
+        "---\npublished: 2026-02-20\n---\n\nA council member said on Friday that the cameras over the harbour "
+        "would be switched off by June, after residents asked about the flights.\n",
+        encoding="utf-8",
+    )
+    from corpus import load_corpus
+
+    from_files = load_corpus(corpus_dir).articles
+    load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    cached = load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    assert cached.from_cache and len(cached.articles) == len(from_files) == 6
+
+    def described(article):
+        return (article.article_id, article.title, article.publisher, article.author, article.published, article.url,
+                article.note, article.label)
+
+    assert [described(a) for a in cached.articles] == [described(a) for a in from_files]
+    assert cached.articles[-1].label == "A council member said on Friday that the…"
+
+
 def test_a_changed_article_rebuilds_the_index_by_itself(corpus_dir, tmp_path):
     settings = make_settings(tmp_path, corpus_dir=corpus_dir)
     assert not load_core(settings).answer("what about the zeppelin?").answered
