@@ -61,6 +61,7 @@ from index.sentence_index import SentenceIndex
 from index.store_files import (
     CHECKSUM,
     StoreDamaged,
+    VerifiedFiles,
     describe,
     load_json,
     private_folder,
@@ -75,6 +76,8 @@ MAX_SEGMENTS = 8
 """More segments than this are merged into one by the next update."""
 MAX_DELETED_SHARE = 0.25
 """A larger share of deleted sentences is merged away by the next update."""
+VERIFIED = "verified.json"
+"""Which cache files were hashed in full, by identity (`index.store_files.VerifiedFiles`)."""
 STALE_TEMPORARY_SECONDS = 3600
 """A temporary folder this old is a crashed writer's, not one being written."""
 
@@ -196,7 +199,7 @@ def read_metadata(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None =
         for entry in manifest["segments"]:
             folder = store.folder / entry["name"]
             files = entry["files"]
-            segment = open_segment(folder, entry["name"], files, store.analyzer, arrays=False)
+            segment = open_segment(folder, entry["name"], files, store.analyzer, arrays=False, verified=store.verified)
             table = ArticleTable.from_articles(segment.articles)
             deleted = set(entry["deleted"])
             titles, publishers = table.column("title"), table.column("publisher")
@@ -221,6 +224,7 @@ def read_metadata(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None =
             )
     except (StoreDamaged, KeyError, TypeError, ValueError):
         return None
+    store.verified.save()
     found.sort(key=lambda a: a.article_id + ".md")
     return IndexMetadata(articles=tuple(found), current=_folder_matches(corpus_dir, manifest), broken=_errors(manifest["broken"]))
 
@@ -243,6 +247,8 @@ class _Store:
         self.analyzer = analyzer
         self.folder = index_folder(cache_dir, corpus_dir)
         self.manifest_path = self.folder / MANIFEST
+        self.verified = VerifiedFiles(self.folder / VERIFIED)
+        """The cache files already hashed in full (see `index.store_files`); saved after each load."""
 
     # -- reading --------------------------------------------------------------
 
@@ -286,7 +292,7 @@ class _Store:
         article]. Kept beside the manifest (only an update reads it); None if unusable."""
         entry = manifest["files_table"]
         try:
-            verify(self.folder, {entry["name"]: entry["file"]})
+            verify(self.folder, {entry["name"]: entry["file"]}, self.verified)
             table = load_json(self.folder, entry["name"])
             for name, record in table.items():
                 size, mtime, digest, segment, local = record
@@ -306,7 +312,9 @@ class _Store:
         for entry in manifest["segments"]:
             folder = self.folder / entry["name"]
             try:
-                segment = open_segment(folder, entry["name"], entry["files"], self.analyzer, arrays=arrays)
+                segment = open_segment(
+                    folder, entry["name"], entry["files"], self.analyzer, arrays=arrays, verified=self.verified
+                )
                 if any(not 0 <= d < len(segment.articles) for d in entry["deleted"]):
                     raise StoreDamaged(f"{folder}: deleted article out of range")
                 opened.append(segment)
@@ -330,6 +338,7 @@ class _Store:
             if not want_index:
                 return _unloaded(manifest, started, self.folder)
             segments = self.open_segments(manifest)
+            self.verified.save()
             live = [(s, frozenset(e["deleted"])) for s, e in zip(segments, manifest["segments"]) if s is not None]
             if len(live) == len(segments) and not _needs_merge(live):
                 articles, index = combine(live, self.analyzer)
@@ -338,7 +347,10 @@ class _Store:
                     segments=len(live), location=self.folder, broken=_errors(manifest["broken"]),
                 )
         with self._updating():
-            return self._update(listed, fresh, started, progress, merge, want_index)
+            try:
+                return self._update(listed, fresh, started, progress, merge, want_index)
+            finally:
+                self.verified.save()
 
     @contextlib.contextmanager
     def _updating(self) -> Iterator[None]:

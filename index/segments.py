@@ -51,6 +51,7 @@ from index.sentence_index import (
 from index.store_files import (
     FolderWriter,
     StoreDamaged,
+    VerifiedFiles,
     load_array,
     load_json,
     save_array,
@@ -203,18 +204,24 @@ def write_segment(
 
 
 def open_segment(
-    folder: Path, name: str, files: dict[str, Any], analyzer: Analyzer, arrays: bool = True
+    folder: Path,
+    name: str,
+    files: dict[str, Any],
+    analyzer: Analyzer,
+    arrays: bool = True,
+    verified: VerifiedFiles | None = None,
 ) -> Segment:
     """The segment in `folder`, its arrays memory-mapped, after checking every file against
-    `files`. Without `arrays`, only its articles (checked likewise): what an update needs to
-    know of a segment it does not answer from; its `index` is then None."""
+    `files` (`verified`: files already hashed, see `index.store_files`). Without `arrays`, only
+    its articles (checked likewise): what an update needs to know of a segment it does not
+    answer from; its `index` is then None."""
     if not arrays:
         if not isinstance(files, dict) or "articles.json" not in files:
             raise StoreDamaged(f"{folder}: no articles recorded")
-        verify(folder, {"articles.json": files["articles.json"]})
+        verify(folder, {"articles.json": files["articles.json"]}, verified)
         articles, sentences, text_keys = _articles_of(folder)
         return Segment(name, folder, None, articles, sentences, text_keys)  # type: ignore[arg-type]
-    verify(folder, files)
+    verify(folder, files, verified)
     loaded = {n: load_array(folder, n, dtype, ndim) for n, (dtype, ndim) in _ARRAYS.items()}
     try:
         vocabulary_list = load_json(folder, "vocabulary.json")
