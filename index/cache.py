@@ -186,10 +186,14 @@ def refresh(
     return Refreshed(loaded.analysed_articles, loaded.broken, loaded.seconds)
 
 
-def read_metadata(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None) -> IndexMetadata | None:
+def read_metadata(
+    corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None, *, just_refreshed: bool = False
+) -> IndexMetadata | None:
     """What the cached index holds, article by article, without loading its arrays or
     reading any article file. None when there is no usable index for this corpus folder
-    (never built, another version, damaged): then only loading it can tell."""
+    (never built, another version, damaged): then only loading it can tell.
+    `just_refreshed`: the caller brought the index up to date a moment ago (`refresh`), so
+    it is taken as current without listing the folder again."""
     store = _Store(Path(corpus_dir), Path(cache_dir), analyzer or Analyzer())
     manifest = store.read_manifest(quiet=True)
     if manifest is None:
@@ -226,7 +230,8 @@ def read_metadata(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None =
         return None
     store.verified.save()
     found.sort(key=lambda a: a.article_id + ".md")
-    return IndexMetadata(articles=tuple(found), current=_folder_matches(corpus_dir, manifest), broken=_errors(manifest["broken"]))
+    current = just_refreshed or _folder_matches(corpus_dir, manifest)
+    return IndexMetadata(articles=tuple(found), current=current, broken=_errors(manifest["broken"]))
 
 
 def is_current(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None) -> bool:

@@ -324,16 +324,14 @@ def combine(
     if len(live) == 1 and not live[0][1]:
         segment = live[0][0]
         return segment.articles, segment.index
-    # Articles in file-name order, as a full rebuild lists them.
-    tables = [ArticleTable.from_articles(segment.articles) for segment, _ in live]
-    named = sorted(
-        (article_id + ARTICLE_SUFFIX, s, local)
-        for s, ((_, deleted), table) in enumerate(zip(live, tables))
-        for local, article_id in enumerate(table.column("id"))
-        if local not in deleted
-    )
-    number_of = {(s, local): number for number, (_, s, local) in enumerate(named)}
-    articles = table_of_rows([(tables[s], local) for _, s, local in named])
+    order = article_order(live)
+    if not for_writing:
+        from index.segmented import in_place  # imported here: it builds on this module
+
+        found = in_place(live, order, analyzer)
+        if found is not None:
+            return order.articles, found
+    number_of, articles = order.number_of, order.articles
 
     texts_blob: list[np.ndarray] = []
     texts_offsets: list[np.ndarray] = []
@@ -345,16 +343,11 @@ def combine(
     terms_start, terms = [], []
     vocabulary: dict[str, int] = {}
     per_segment_postings = []
-    surface_words: dict[str, list[Any]] = {}
-    acronym_candidates: dict[str, tuple[str, tuple[str, ...]]] = {}
     chunk_base = blob_base = terms_base = 0
     for s, (segment, deleted) in enumerate(live):
         index = segment.index
         bm25 = index.bm25
-        # Each local article's number in the whole, -1 for a deleted one.
-        to_number = np.array(
-            [number_of.get((s, local), -1) for local in range(len(segment.articles))], dtype=np.int32
-        )
+        to_number = order.to_number(s)
         chunk_article = to_number[index.article] if len(index.article) else np.zeros(0, dtype=np.int32)
         offsets = np.asarray(index.texts.offsets)
         postings_chunk = np.asarray(bm25.postings_chunk)
@@ -410,24 +403,6 @@ def combine(
         blob_base += int(sizes.sum())
         terms_start.append(terms_base + np.cumsum(forward_counts))
         terms_base += int(forward_counts.sum())
-
-        # Spelling-repair words: the segment's counts, less those of its deleted articles.
-        for word, (stem, count) in segment.surface_words().items():
-            entry = surface_words.get(word)
-            if entry is None:
-                surface_words[word] = [stem, count]
-            else:
-                entry[1] += count
-        if deleted:
-            for word, count in _deleted_words(index, alive, analyzer).items():
-                if word in surface_words:
-                    surface_words[word][1] -= count
-        # Acronyms: each segment's first live definer; across segments the first by file name.
-        for acronym, (local, meaning) in segment.first_acronyms(deleted).items():
-            name = tables[s].column("id")[local] + ARTICLE_SUFFIX
-            known = acronym_candidates.get(acronym)
-            if known is None or name < known[0]:
-                acronym_candidates[acronym] = (name, meaning)
         chunk_base += len(kept) if deleted else kept_count
 
     start = np.zeros(len(vocabulary) + 1, dtype=np.int64)
@@ -460,12 +435,10 @@ def combine(
     article_all = _concat(article, np.int32)
     paragraph_all = _concat(paragraph, np.int32)
     previous, following = neighbours(article_all, paragraph_all)
-    words = {w: (t, c) for w, (t, c) in surface_words.items() if c > 0}
-    surface = surface_table({w: c for w, (_, c) in words.items()}, analyzer, {w: t for w, (t, _) in words.items()})
-    acronyms = {a: meaning for a, (_, meaning) in acronym_candidates.items() if a not in surface and meaning}
+    words, surface, acronyms = spelling_and_acronyms(live, order, analyzer)
     article_acronyms: list[dict[str, tuple[str, ...]]] | None = None
     if for_writing:
-        article_acronyms = [{} for _ in named]
+        article_acronyms = [{} for _ in range(len(articles))]
         for s, (segment, _) in enumerate(live):
             for local, own in enumerate(segment.article_acronyms()):
                 number = number_of.get((s, local))
@@ -492,6 +465,70 @@ def combine(
         article_acronyms=tuple(article_acronyms) if article_acronyms is not None else None,
     )
     return articles, index
+
+
+@dataclass(frozen=True)
+class ArticleOrder:
+    """The articles of several segments in file-name order, as a full rebuild lists them."""
+
+    tables: list[ArticleTable]
+    """Each segment's articles, in its own order."""
+    number_of: dict[tuple[int, int], int]
+    """(segment, article in it) -> the article's number in the whole; deleted ones absent."""
+    articles: ArticleTable
+    """Every live article, by its number in the whole."""
+
+    def to_number(self, s: int) -> np.ndarray:
+        """Each article of segment `s`: its number in the whole, -1 for a deleted one."""
+        number_of = self.number_of
+        return np.array([number_of.get((s, local), -1) for local in range(len(self.tables[s]))], dtype=np.int32)
+
+
+def article_order(live: Sequence[tuple[Segment, frozenset[int]]]) -> ArticleOrder:
+    tables = [ArticleTable.from_articles(segment.articles) for segment, _ in live]
+    named = sorted(
+        (article_id + ARTICLE_SUFFIX, s, local)
+        for s, ((_, deleted), table) in enumerate(zip(live, tables))
+        for local, article_id in enumerate(table.column("id"))
+        if local not in deleted
+    )
+    number_of = {(s, local): number for number, (_, s, local) in enumerate(named)}
+    return ArticleOrder(tables, number_of, table_of_rows([(tables[s], local) for _, s, local in named]))
+
+
+def spelling_and_acronyms(
+    live: Sequence[tuple[Segment, frozenset[int]]], order: ArticleOrder, analyzer: Analyzer
+) -> tuple[dict[str, tuple[str, int]], dict[str, str], dict[str, tuple[str, ...]]]:
+    """The spelling-repair words of the live articles (word -> term and count), their table in
+    frequency order (`sentence_index.surface_table`), and the acronyms, as a full rebuild finds
+    them: each segment's counts less those of its deleted articles (their sentences analysed
+    again: the work of those articles), each acronym as the first live article by file name
+    spells it out."""
+    surface_words: dict[str, list[Any]] = {}
+    acronym_candidates: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for s, (segment, deleted) in enumerate(live):
+        for word, (stem, count) in segment.surface_words().items():
+            entry = surface_words.get(word)
+            if entry is None:
+                surface_words[word] = [stem, count]
+            else:
+                entry[1] += count
+        if deleted:
+            index = segment.index
+            alive = order.to_number(s)[index.article] >= 0
+            for word, count in _deleted_words(index, alive, analyzer).items():
+                if word in surface_words:
+                    surface_words[word][1] -= count
+        ids = order.tables[s].column("id")
+        for acronym, (local, meaning) in segment.first_acronyms(deleted).items():
+            name = ids[local] + ARTICLE_SUFFIX
+            known = acronym_candidates.get(acronym)
+            if known is None or name < known[0]:
+                acronym_candidates[acronym] = (name, meaning)
+    words = {w: (t, c) for w, (t, c) in surface_words.items() if c > 0}
+    surface = surface_table({w: c for w, (_, c) in words.items()}, analyzer, {w: t for w, (t, _) in words.items()})
+    acronyms = {a: meaning for a, (_, meaning) in acronym_candidates.items() if a not in surface and meaning}
+    return words, surface, acronyms
 
 
 def _deleted_words(index: SentenceIndex, alive: np.ndarray, analyzer: Analyzer) -> Counter[str]:

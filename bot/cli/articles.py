@@ -152,7 +152,7 @@ def _known_articles(settings: Settings) -> list[Any] | None:
         refresh(settings.corpus_dir, settings.cache_dir, Analyzer())
     except (CorpusError, OSError):
         return None  # an empty or unreadable folder: the plain way says what is wrong
-    metadata = read_metadata(settings.corpus_dir, settings.cache_dir)
+    metadata = read_metadata(settings.corpus_dir, settings.cache_dir, just_refreshed=True)
     if metadata is None or any(a.text_key is None for a in metadata.articles):
         return None
     return [
