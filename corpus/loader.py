@@ -131,6 +131,56 @@ def fingerprint_files(named_bytes: list[tuple[str, bytes]]) -> str:
     return digest.hexdigest()
 
 
+class FileDigests:
+    """Fingerprints a folder as `CorpusFiles.fingerprint` does, reading only what changed: each
+    article file's SHA-256 is remembered with the size and modification time it had, and read
+    again only when either differs, or when it changed in the last FRESH_SECONDS (a same-size
+    rewrite within one time tick keeps its time). Not thread-safe: one user at a time."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple[int, int, bytes]] = {}
+
+    def fingerprint(self, folder: Path | str) -> str:
+        """Raises CorpusError when the folder is missing or holds no article entry."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise CorpusError(f"{folder}: no such folder of articles (check QABOT_CORPUS_DIR)")
+        entries = _article_entries(folder)
+        if not entries:
+            raise CorpusError(f"{folder}: no article files (*{ARTICLE_SUFFIX}) found")
+        now = time.time_ns()
+        known: dict[str, tuple[int, int, bytes]] = {}
+        named: list[tuple[str, bytes]] = []
+        for entry in entries:
+            problem: str | None = None
+            try:
+                if entry.is_dir():
+                    problem = "is a folder, not an article file"
+                else:
+                    info = entry.stat()  # taken before reading: a write after it changes the time again
+                    size, mtime = info.st_size, info.st_mtime_ns
+                    if size > MAX_FILE_BYTES:
+                        problem = f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
+                    else:
+                        old = self._known.get(entry.name)
+                        if old is not None and old[:2] == (size, mtime) and now - mtime >= FRESH_SECONDS * 1_000_000_000:
+                            digest = old[2]
+                        else:
+                            digest = hashlib.sha256(Path(entry.path).read_bytes()).digest()
+                        known[entry.name] = (size, mtime, digest)
+            except OSError as exc:
+                problem = f"cannot be read: {exc.strerror or exc}"
+            if problem is not None:  # as read_corpus_files lists it, and fingerprint_files hashes it
+                digest = hashlib.sha256(b"\0unreadable\0" + problem.encode()).digest()
+            named.append((entry.name, digest))
+        self._known = known
+        combined = hashlib.sha256()
+        for name, digest in sorted(named):
+            combined.update(name.encode("utf-8") + b"\0")
+            combined.update(digest)
+        return combined.hexdigest()
+
+
 def read_corpus_files(folder: Path | str) -> CorpusFiles:
     """The bytes of every article file in `folder`, sorted by name, and the entries that cannot be read.
 
