@@ -6,10 +6,10 @@ objects are made one at a time, the first time a passage cites one or a reply li
 start from the cache does not make 20,000 of them (it took about 0.35 s). Code that needs one
 field of every article (every publisher, every date) reads its column.
 
-What is kept of an article's text: only the first words of its first paragraph, as many as its
-label can use (`Article.label` names an article without title or publisher by its first
-`LABEL_WORDS` words); the whole text lives in the index's sentences. So `Article.paragraphs` of
-an article from the table is those words alone.
+What is kept of an article's text: for an article without title or publisher, the first words
+of its first paragraph, as many as its label uses (`Article.label` names it by its first
+`LABEL_WORDS` words); nothing for the others. The whole text lives in the index's sentences.
+So `Article.paragraphs` of an article from the table is those words alone, or empty.
 
 Failure behaviour: `ArticleTable.from_json` raises `StoreDamaged` for anything that is not a
 table of this shape (a missing column, columns of unequal length, a value of the wrong type, a
@@ -32,8 +32,8 @@ _TEXT_OR_NONE = frozenset(COLUMNS) - {"id"}
 
 def label_words(article: Article) -> str | None:
     """As much of the first paragraph as `Article.label` can use: one word more than it shows,
-    so it knows to add "…"."""
-    if not article.paragraphs:
+    so it knows to add "…"; None when the label is the title or publisher (most articles)."""
+    if not article.paragraphs or article.title or article.publisher:
         return None
     return " ".join(article.paragraphs[0].split()[: LABEL_WORDS + 1])
 
@@ -75,8 +75,8 @@ class ArticleTable(Sequence[Article]):
             if not isinstance(column, list) or (count is not None and len(column) != count):
                 raise StoreDamaged(f"{where}: the articles' {name!r} column is missing or of another length")
             count = len(column)
-            allowed = (str, type(None)) if name in _TEXT_OR_NONE else (str,)
-            if not all(isinstance(v, allowed) for v in column):
+            allowed = {str, type(None)} if name in _TEXT_OR_NONE else {str}
+            if not set(map(type, column)) <= allowed:  # exact types, in C: it runs at every start
                 raise StoreDamaged(f"{where}: a value of the articles' {name!r} column is not text")
         table = cls(value)
         try:
@@ -130,9 +130,17 @@ class ArticleTable(Sequence[Article]):
         return (self[i] for i in range(len(self)))
 
 
-def table_of_rows(rows: Sequence[tuple[ArticleTable, int]]) -> ArticleTable:
-    """A new table of the given (table, row) pairs, in that order (no Article is made)."""
-    return ArticleTable({name: [table.column(name)[row] for table, row in rows] for name in COLUMNS})
+def gathered(parts: Sequence[tuple[ArticleTable, list[int] | None]], order: Sequence[int]) -> ArticleTable:
+    """A new table of some rows of several tables: each part's rows (`None`: all of them) laid
+    end to end, then taken in `order` (places in that run). Column by column: no Article is made."""
+    columns: dict[str, list[Any]] = {}
+    for name in COLUMNS:
+        run: list[Any] = []
+        for table, rows in parts:
+            column = table.column(name)
+            run.extend(column if rows is None else [column[i] for i in rows])
+        columns[name] = list(map(run.__getitem__, order))
+    return ArticleTable(columns)
 
 
 def column_of(articles: Sequence[Article], name: str) -> Sequence[Any]:

@@ -30,7 +30,7 @@ or not of the expected shape; it never returns a half-read segment.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -38,7 +38,7 @@ import numpy as np
 
 from corpus import Article
 from index.analysis import Analyzer
-from index.article_table import ArticleTable, table_of_rows
+from index.article_table import ArticleTable, gathered
 from index.scoring import BM25Derived, BM25PlusIndex
 from index.sentence_index import (
     NO_NEIGHBOUR,
@@ -46,7 +46,6 @@ from index.sentence_index import (
     TextStore,
     acronym_table,
     neighbours,
-    surface_table,
 )
 from index.store_files import (
     FolderWriter,
@@ -101,13 +100,18 @@ class Segment:
     text_keys: tuple[str | None, ...]
     """Each article's `corpus.store.text_key` (its whole text's), for finding duplicates."""
 
-    def surface_words(self) -> dict[str, tuple[str, int]]:
-        """Each spelling-repair word's term and count (read from disk: answering does not need
-        the counts)."""
+    surface_rows: list[list[Any]] | None = field(default=None, repr=False, compare=False)
+    """surface.json as read by `open_segment`: [word, term, count] in the table's order."""
+
+    def surface_words(self) -> list[list[Any]]:
+        """Each spelling-repair word's [word, term, count], commonest first (as stored: answering
+        from one segment does not need the counts)."""
         index = self.index
         if index.surface_counts is not None:
-            return {w: (t, index.surface_counts.get(w, 0)) for w, t in index.surface.items()}
-        return {w: (t, c) for w, t, c in load_json(self.folder, "surface.json")}
+            return [[w, t, index.surface_counts.get(w, 0)] for w, t in index.surface.items()]
+        if self.surface_rows is not None:
+            return self.surface_rows
+        return load_json(self.folder, "surface.json")
 
     def article_acronyms(self) -> list[dict[str, tuple[str, ...]]]:
         """Each article's own acronyms (read from disk, like `surface_words`)."""
@@ -225,7 +229,8 @@ def open_segment(
     loaded = {n: load_array(folder, n, dtype, ndim) for n, (dtype, ndim) in _ARRAYS.items()}
     try:
         vocabulary_list = load_json(folder, "vocabulary.json")
-        surface = {w: t for w, t, _ in load_json(folder, "surface.json")}
+        surface_rows = load_json(folder, "surface.json")
+        surface = {w: t for w, t, _ in surface_rows}
         meta = load_json(folder, "meta.json")
         acronyms = {a: tuple(t) for a, t in meta["answer_acronyms"].items()}
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -264,7 +269,8 @@ def open_segment(
         around=loaded["around"],
     )
     return Segment(
-        name=name, folder=folder, index=index, articles=articles, sentences=sentences, text_keys=text_keys
+        name=name, folder=folder, index=index, articles=articles, sentences=sentences, text_keys=text_keys,
+        surface_rows=surface_rows,
     )
 
 
@@ -275,7 +281,7 @@ def _articles_of(folder: Path) -> tuple[ArticleTable, tuple[int, ...], tuple[str
         sentences, text_keys = stored["sentences"], stored["text_key"]
         if len(sentences) != len(articles) or len(text_keys) != len(articles):
             raise StoreDamaged(f"{folder}: the articles' sentence counts or text keys do not match them")
-        if not all(isinstance(n, int) for n in sentences) or not all(isinstance(k, (str, type(None))) for k in text_keys):
+        if not set(map(type, sentences)) <= {int} or not set(map(type, text_keys)) <= {str, type(None)}:
             raise StoreDamaged(f"{folder}: a sentence count or text key of the wrong type")
         return articles, tuple(sentences), tuple(text_keys)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -331,7 +337,7 @@ def combine(
         found = in_place(live, order, analyzer)
         if found is not None:
             return order.articles, found
-    number_of, articles = order.number_of, order.articles
+    articles = order.articles
 
     texts_blob: list[np.ndarray] = []
     texts_offsets: list[np.ndarray] = []
@@ -441,8 +447,8 @@ def combine(
         article_acronyms = [{} for _ in range(len(articles))]
         for s, (segment, _) in enumerate(live):
             for local, own in enumerate(segment.article_acronyms()):
-                number = number_of.get((s, local))
-                if number is not None:
+                number = int(order.numbers[s][local])
+                if number >= 0:
                     article_acronyms[number] = own
         assert acronym_table(article_acronyms, surface) == acronyms
     index = SentenceIndex(
@@ -461,7 +467,7 @@ def combine(
         bm25=bm25,
         surface=surface,
         acronyms=acronyms,
-        surface_counts={w: c for w, (_, c) in words.items()} if for_writing else None,
+        surface_counts=words if for_writing else None,
         article_acronyms=tuple(article_acronyms) if article_acronyms is not None else None,
     )
     return articles, index
@@ -473,62 +479,79 @@ class ArticleOrder:
 
     tables: list[ArticleTable]
     """Each segment's articles, in its own order."""
-    number_of: dict[tuple[int, int], int]
-    """(segment, article in it) -> the article's number in the whole; deleted ones absent."""
+    numbers: list[np.ndarray]
+    """Each segment's articles' numbers in the whole (int32), -1 for a deleted one."""
     articles: ArticleTable
     """Every live article, by its number in the whole."""
 
     def to_number(self, s: int) -> np.ndarray:
         """Each article of segment `s`: its number in the whole, -1 for a deleted one."""
-        number_of = self.number_of
-        return np.array([number_of.get((s, local), -1) for local in range(len(self.tables[s]))], dtype=np.int32)
+        return self.numbers[s]
 
 
 def article_order(live: Sequence[tuple[Segment, frozenset[int]]]) -> ArticleOrder:
     tables = [ArticleTable.from_articles(segment.articles) for segment, _ in live]
-    named = sorted(
-        (article_id + ARTICLE_SUFFIX, s, local)
-        for s, ((_, deleted), table) in enumerate(zip(live, tables))
-        for local, article_id in enumerate(table.column("id"))
-        if local not in deleted
-    )
-    number_of = {(s, local): number for number, (_, s, local) in enumerate(named)}
-    return ArticleOrder(tables, number_of, table_of_rows([(tables[s], local) for _, s, local in named]))
+    # Every live article, segment after segment: which of each segment's own are live, and their file names.
+    kept_of: list[list[int] | None] = []
+    names: list[str] = []
+    for (_, deleted), table in zip(live, tables):
+        column = table.column("id")
+        kept = [i for i in range(len(column)) if i not in deleted] if deleted else None
+        kept_of.append(kept)
+        names.extend(column[i] + ARTICLE_SUFFIX for i in (kept if kept is not None else range(len(column))))
+    # File-name order. Each segment is in that order already, so the sort merges a few runs.
+    order = sorted(range(len(names)), key=names.__getitem__)
+    number = np.empty(len(names), dtype=np.int32)
+    number[np.array(order, dtype=np.int64)] = np.arange(len(names), dtype=np.int32)
+    numbers = []
+    start = 0
+    for kept, table in zip(kept_of, tables):
+        count = len(kept) if kept is not None else len(table)
+        of_segment = np.full(len(table), -1, dtype=np.int32)
+        of_segment[np.array(kept, dtype=np.int64) if kept is not None else slice(None)] = number[start : start + count]
+        numbers.append(of_segment)
+        start += count
+    return ArticleOrder(tables, numbers, gathered(list(zip(tables, kept_of)), order))
 
 
 def spelling_and_acronyms(
     live: Sequence[tuple[Segment, frozenset[int]]], order: ArticleOrder, analyzer: Analyzer
-) -> tuple[dict[str, tuple[str, int]], dict[str, str], dict[str, tuple[str, ...]]]:
-    """The spelling-repair words of the live articles (word -> term and count), their table in
+) -> tuple[dict[str, int], dict[str, str], dict[str, tuple[str, ...]]]:
+    """The spelling-repair words of the live articles (word -> count), their table in
     frequency order (`sentence_index.surface_table`), and the acronyms, as a full rebuild finds
     them: each segment's counts less those of its deleted articles (their sentences analysed
     again: the work of those articles), each acronym as the first live article by file name
     spells it out."""
-    surface_words: dict[str, list[Any]] = {}
+    counts: dict[str, int] = {}
+    stems: dict[str, str] = {}
     acronym_candidates: dict[str, tuple[str, tuple[str, ...]]] = {}
     for s, (segment, deleted) in enumerate(live):
-        for word, (stem, count) in segment.surface_words().items():
-            entry = surface_words.get(word)
-            if entry is None:
-                surface_words[word] = [stem, count]
-            else:
-                entry[1] += count
+        rows = segment.surface_words()
+        if not counts:  # the first (usually by far the largest) segment: its table as it is
+            counts = {w: c for w, _, c in rows}
+            stems = {w: t for w, t, _ in rows}
+        else:
+            for word, stem, count in rows:
+                counts[word] = counts.get(word, 0) + count
+                stems.setdefault(word, stem)
         if deleted:
             index = segment.index
             alive = order.to_number(s)[index.article] >= 0
             for word, count in _deleted_words(index, alive, analyzer).items():
-                if word in surface_words:
-                    surface_words[word][1] -= count
+                if word in counts:
+                    counts[word] -= count
         ids = order.tables[s].column("id")
         for acronym, (local, meaning) in segment.first_acronyms(deleted).items():
             name = ids[local] + ARTICLE_SUFFIX
             known = acronym_candidates.get(acronym)
             if known is None or name < known[0]:
                 acronym_candidates[acronym] = (name, meaning)
-    words = {w: (t, c) for w, (t, c) in surface_words.items() if c > 0}
-    surface = surface_table({w: c for w, (_, c) in words.items()}, analyzer, {w: t for w, (t, _) in words.items()})
+    # `sentence_index.surface_table`'s order (commonest first, equal counts alphabetical), sorted
+    # as tuples: the first segment's rows are in that order already, so the sort is nearly free.
+    ordered = sorted([(-c, w) for w, c in counts.items() if c > 0])
+    surface = {w: stems[w] for _, w in ordered}
     acronyms = {a: meaning for a, (_, meaning) in acronym_candidates.items() if a not in surface and meaning}
-    return words, surface, acronyms
+    return {w: -c for c, w in ordered}, surface, acronyms
 
 
 def _deleted_words(index: SentenceIndex, alive: np.ndarray, analyzer: Analyzer) -> Counter[str]:
