@@ -11,6 +11,7 @@ Only when no article at all loads is it a CorpusError.
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import time
 from dataclasses import dataclass
@@ -72,8 +73,11 @@ def _article_entries(folder: Path | str) -> list[os.DirEntry[str]]:
     # sorting Path objects took seconds of every start.
     with os.scandir(folder) as entries:
         found = [e for e in entries if e.name.endswith(ARTICLE_SUFFIX)]
-    found.sort(key=lambda entry: entry.name)
+    found.sort(key=_NAME)
     return found
+
+
+_NAME = operator.attrgetter("name")
 
 
 def _is_file(entry: os.DirEntry[str]) -> bool:
@@ -336,6 +340,13 @@ def read_article_file(stat: FileStat) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise CorpusFileError(str(path), None, f"cannot be read: {exc.strerror or exc}") from None
+
+
+def fresh_names(listed: list[FileStat]) -> frozenset[str]:
+    """The names of the listed entries changed in the last FRESH_SECONDS (see `FileStat.fresh`),
+    as of one moment."""
+    cutoff = time.time_ns() - FRESH_SECONDS * 1_000_000_000
+    return frozenset(stat.name for stat in listed if stat.mtime_ns > cutoff)
 
 
 def signature_of(listed: list[FileStat]) -> str | None:

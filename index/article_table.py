@@ -26,8 +26,11 @@ from corpus.article import LABEL_WORDS
 from index.store_files import StoreDamaged
 
 COLUMNS = ("id", "title", "publisher", "author", "published", "url", "note", "label_words")
-"""Each article's fields, in the order of `Article`'s; `label_words` stands for its paragraphs."""
-_TEXT_OR_NONE = frozenset(COLUMNS) - {"id"}
+"""Each article's fields, in the order of `Article`'s; `label_words` stands for its paragraphs,
+`published` is the date's proleptic Gregorian ordinal (`date.toordinal`: a number needs no
+parsing at each start, and any number in range is a date)."""
+_TEXT_OR_NONE = frozenset(COLUMNS) - {"id", "published"}
+_LAST_DAY = dt.date.max.toordinal()
 
 
 def label_words(article: Article) -> str | None:
@@ -57,7 +60,7 @@ class ArticleTable(Sequence[Article]):
                 "title": [a.title for a in articles],
                 "publisher": [a.publisher for a in articles],
                 "author": [a.author for a in articles],
-                "published": [a.published.isoformat() if a.published else None for a in articles],
+                "published": [a.published.toordinal() if a.published else None for a in articles],
                 "url": [a.url for a in articles],
                 "note": [a.note for a in articles],
                 "label_words": [label_words(a) for a in articles],
@@ -75,27 +78,26 @@ class ArticleTable(Sequence[Article]):
             if not isinstance(column, list) or (count is not None and len(column) != count):
                 raise StoreDamaged(f"{where}: the articles' {name!r} column is missing or of another length")
             count = len(column)
-            allowed = {str, type(None)} if name in _TEXT_OR_NONE else {str}
+            allowed = {int, type(None)} if name == "published" else {str, type(None)} if name in _TEXT_OR_NONE else {str}
             if not set(map(type, column)) <= allowed:  # exact types, in C: it runs at every start
-                raise StoreDamaged(f"{where}: a value of the articles' {name!r} column is not text")
-        table = cls(value)
-        try:
-            table.published_dates()  # checked once here, so reading an article never raises
-        except ValueError as exc:
-            raise StoreDamaged(f"{where}: {exc}") from None
-        return table
+                raise StoreDamaged(f"{where}: a value of the articles' {name!r} column is of the wrong type")
+        days = [d for d in value["published"] if d is not None]
+        if days and not (1 <= min(days) and max(days) <= _LAST_DAY):  # so reading an article never raises
+            raise StoreDamaged(f"{where}: a published date out of range")
+        return cls(value)
 
     def to_json(self) -> dict[str, list[Any]]:
         return {name: list(values) for name, values in self._columns.items()}
 
     def column(self, name: str) -> Sequence[Any]:
-        """One field of every article, in the table's order (published: YYYY-MM-DD text or None)."""
+        """One field of every article, in the table's order (published: a date's ordinal, or None)."""
         return self._columns[name]
 
     def published_dates(self) -> tuple[dt.date | None, ...]:
         """Each article's published date (None: unknown), in the table's order."""
         if self._dates is None:
-            self._dates = tuple(dt.date.fromisoformat(p) if p else None for p in self._columns["published"])
+            from_ordinal = dt.date.fromordinal
+            self._dates = tuple(from_ordinal(p) if p is not None else None for p in self._columns["published"])
         return self._dates
 
     def __len__(self) -> int:
@@ -120,7 +122,7 @@ class ArticleTable(Sequence[Article]):
                 title=c["title"][i],
                 publisher=c["publisher"][i],
                 author=c["author"][i],
-                published=self.published_dates()[i],
+                published=dt.date.fromordinal(c["published"][i]) if c["published"][i] is not None else None,
                 url=c["url"][i],
                 note=c["note"][i],
             )
@@ -145,7 +147,7 @@ def gathered(parts: Sequence[tuple[ArticleTable, list[int] | None]], order: Sequ
 
 def column_of(articles: Sequence[Article], name: str) -> Sequence[Any]:
     """One field of every article: the table's column when it is one, else read article by
-    article (`published` as YYYY-MM-DD text or None, as in the table)."""
+    article (`published` as a date's ordinal or None, as in the table)."""
     if isinstance(articles, ArticleTable):
         return articles.column(name)
     table = ArticleTable.from_articles(articles)

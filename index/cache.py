@@ -36,6 +36,7 @@ the index) and `is_current` (whether loading would build anything).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import functools
 import hashlib
@@ -50,7 +51,7 @@ from typing import Any, Collection, Iterator, Sequence
 import numpy as np
 
 from corpus import Article, CorpusError, CorpusFileError, parse_article
-from corpus.loader import FileStat, list_article_files, read_article_file, signature_of
+from corpus.loader import FileStat, fresh_names, list_article_files, read_article_file, signature_of
 from corpus.store import text_key
 from index.analysis import Analyzer
 from index.location import MANIFEST, index_folder
@@ -213,7 +214,7 @@ def read_metadata(
                     sentences=sentences,
                     title=title,
                     publisher=publisher,
-                    published=published,
+                    published=dt.date.fromordinal(published).isoformat() if published is not None else None,
                     url=url,
                     label=title or publisher or table[local].label,  # Article.label, without making each
                     text_key=key,
@@ -337,7 +338,7 @@ class _Store:
         # (and hashing) any other article. One look at the folder serves both that check and,
         # if it fails, the update.
         listed = list_article_files(self.corpus_dir)
-        fresh = frozenset(stat.name for stat in listed if stat.fresh)  # one moment's view, used throughout
+        fresh = fresh_names(listed)  # one moment's view, used throughout
         manifest = self.read_manifest()
         if manifest is not None and not merge and _listing_matches(listed, fresh, manifest):
             if not want_index:
@@ -650,7 +651,7 @@ def _folder_matches(corpus_dir: Path, manifest: dict[str, Any]) -> bool:
         listed = list_article_files(corpus_dir)
     except CorpusError:
         return False
-    return _listing_matches(listed, frozenset(stat.name for stat in listed if stat.fresh), manifest)
+    return _listing_matches(listed, fresh_names(listed), manifest)
 
 
 def _unloaded(manifest: dict[str, Any], started: float, folder: Path) -> LoadedIndex:

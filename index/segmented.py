@@ -111,9 +111,12 @@ class SegmentedBM25(BM25PlusIndex):
         self.chunk_count = int(len(chunk_length))
         self.average_length = int(chunk_length.sum(dtype=np.int64)) / self.chunk_count if self.chunk_count else 0.0
         self.common_df = max(IMPACT_LIST, self.chunk_count // 50)
-        # As BM25PlusIndex: math.log in Python floats, term by term (a term only deleted sentences held: 0, never asked).
-        n = self.chunk_count + 1
-        self.idf = np.array([math.log(n / f) if f else 0.0 for f in document_frequency.tolist()], dtype=np.float64)
+        # As BM25PlusIndex: math.log((N + 1) / df) in Python floats (the division in float64 is the
+        # same correctly rounded one, the numbers being exact; math.log mapped in C). A term only
+        # deleted sentences held: 0, never asked for.
+        ratio = (self.chunk_count + 1) / np.maximum(document_frequency, 1).astype(np.float64)
+        self.idf = np.fromiter(map(math.log, ratio.tolist()), dtype=np.float64, count=len(ratio))
+        self.idf[document_frequency == 0] = 0.0
         self.impact = _ImpactLists(self, np.flatnonzero(document_frequency > self.common_df))
         self._found: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         """Term id -> its chunks, tf and gains, gathered the first time a question asks."""
