@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,35 @@ def test_an_unchanged_corpus_is_not_even_read_again(corpus_dir, tmp_path, monkey
 
     monkeypatch.setattr(index.cache, "read_article_file", must_not_read)
     assert load_or_build(corpus_dir, tmp_path / "cache", Analyzer()).from_cache
+
+
+def test_a_load_right_after_an_article_was_added_trusts_the_index_yet_sees_a_same_size_rewrite(
+    corpus_dir, tmp_path, monkeypatch
+):
+    """What `qabot add` then `qabot ask` do: the ask comes within the 2 s in which the new file's
+    time cannot vouch for it, so its bytes are checked (and nothing else is read)."""
+    import index.cache
+
+    load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    added = corpus_dir / "zz-added.md"
+    added.write_text("---\ntitle: A new chime\n---\n\nRing sells a new chime for its doorbells this week.\n")
+    assert load_or_build(corpus_dir, tmp_path / "cache", Analyzer()).analysed_articles == 1  # as qabot add's refresh
+    read: list[str] = []
+    real_read = index.cache.read_article_file
+    monkeypatch.setattr(index.cache, "read_article_file", lambda stat: read.append(stat.name) or real_read(stat))
+    monkeypatch.setattr(
+        index.cache._Store, "read_files_table", lambda self, manifest: pytest.fail("the update path was taken")
+    )
+    again = load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    assert again.from_cache and again.analysed_articles == 0 and read == ["zz-added.md"]
+
+    # The same number of bytes, rewritten at once: its time may not have moved, its bytes have.
+    monkeypatch.undo()
+    before = added.stat()
+    added.write_text(added.read_text().replace("chime", "bells"))
+    os.utime(added, ns=(before.st_atime_ns, before.st_mtime_ns))
+    rewritten = load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    assert rewritten.analysed_articles == 1 and not rewritten.from_cache
 
 
 def test_a_touched_file_is_checked_by_content_and_the_cache_still_used(corpus_dir, tmp_path):
