@@ -329,8 +329,8 @@ def main() -> None:
     model = as_model(mean, scales, coef, intercept)
     model = replace(model, threshold=choose_threshold(fit_rows, model, args.precision))
     print("coefficients (standardised):")
-    for name, c in zip(FITTED, coef):
-        print(f"  {name:<22}{c:+.3f}")
+    for name, weight in zip(FITTED, coef):
+        print(f"  {name:<22}{weight:+.3f}")
     print(f"  {'intercept':<22}{intercept:+.3f}")
     print(f"threshold {model.threshold:.4f} for decline precision >= {args.precision}")
 
