@@ -42,7 +42,7 @@ class PostingsSource(Protocol):
 
 class Prefix(NamedTuple):
     positions: np.ndarray
-    """Places in the term's postings of its best gains, best first (ties in posting order)."""
+    """Places in the term's postings of its best gains, best first (equal gains in posting order)."""
     rest: float
     """The highest gain among the postings not in `positions` (0.0 when there are none)."""
 
@@ -73,13 +73,20 @@ class ImpactOrder:
 
 
 def best_first(gains: np.ndarray, depth: int) -> Prefix:
-    """The places of the `depth` highest of `gains`, highest first, and the highest of the rest."""
+    """The places of the `depth` highest of `gains`, highest first, equal gains in posting
+    order (so a prefix is the same whatever depth was computed), and the highest of the rest."""
     if depth >= len(gains):
         return Prefix(np.argsort(-gains, kind="stable"), 0.0)
-    top = np.argpartition(-gains, depth)
-    positions = top[:depth]
-    positions = positions[np.lexsort((positions, -gains.take(positions)))]  # best first, ties in posting order
-    return Prefix(positions, float(gains[top[depth]]))  # argpartition puts the next best at `depth`
+    nth = gains[np.argpartition(-gains, depth - 1)[depth - 1]]  # the depth-th highest gain
+    above = np.flatnonzero(gains > nth)
+    tied = np.flatnonzero(gains == nth)
+    positions = np.concatenate((above, tied[: depth - len(above)]))
+    positions = positions[np.lexsort((positions, -gains.take(positions)))]
+    if len(above) + len(tied) > depth:
+        rest = float(nth)  # some of the tied are left
+    else:
+        rest = float(np.max(gains, where=gains < nth, initial=0.0))
+    return Prefix(positions, rest)
 
 
 def _rest_after(found: Prefix, depth: int, gains: np.ndarray) -> float:

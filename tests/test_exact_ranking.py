@@ -8,12 +8,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 
+import numpy as np
 import pytest
 
 from bot.answering.core import AnsweringCore
 from bot.answering.evaluation import load_questions
 from index import selection
 from index.analysis import Analyzer
+from index.impact_order import best_first
 from index.query import parse_question
 from index.sentence_index import SentenceIndex
 from tests.conftest import REPO, SHARED_EVAL
@@ -98,3 +100,16 @@ def test_ties_at_the_last_place_go_to_the_earlier_sentences_either_way(monkeypat
     holding = [c for c in range(index.size) if index.texts[c] == same]
     assert len(holding) > 30  # (a few join the sentence before them when split)
     assert {h.chunk for h in ranked.hits} <= set(holding[:5])  # the earliest five made the pool
+
+
+def test_a_terms_best_postings_are_the_same_whatever_depth_was_read_before():
+    """Which postings a search reads must not depend on what earlier questions made the cache
+    compute: the best come first, equal gains in posting order, at any depth."""
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        gains = rng.integers(1, 6, size=int(rng.integers(1, 60))).astype(np.float32)
+        expected = np.lexsort((np.arange(len(gains)), -gains))
+        for depth in range(1, len(gains) + 2):
+            prefix = best_first(gains, depth)
+            assert prefix.positions.tolist() == expected[:depth].tolist()
+            assert prefix.rest == (float(gains[expected[depth]]) if depth < len(gains) else 0.0)
