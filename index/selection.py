@@ -214,13 +214,14 @@ def rank(
 def _reranked(
     index: SentenceIndex, query: Query, reranker: "Reranker", candidates: np.ndarray, order: np.ndarray, score: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """The lexical ranking's best `reranker.pool` candidates (`order`, best first) in their new
-    order, and every candidate's cosine (0 outside the pool); None when the model failed (logged).
+    """The lexical ranking's best candidates (`order`, best first; as many as
+    `reranker.pool_for` the corpus's size) in their new order, and every candidate's cosine
+    (0 outside the pool); None when the model failed (logged).
 
     (Sentences holding no question word are not added: tried with the neighbours of the best
     ten, they changed no result on the tune questions or SQuAD, since a passage already shows
     its neighbours, and cost a second scoring pass.)"""
-    top = order[: reranker.pool]
+    top = order[: reranker.pool_for(index.size)]
     texts = index.texts
     reranked = reranker.rerank(query.question, [texts[c] for c in candidates[top].tolist()], score[top])
     if reranked is None:
