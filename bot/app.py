@@ -39,7 +39,6 @@ from bot.service.questions import QuestionService, IndexReadiness
 from bot.service.reload import CorpusWatcher
 from bot.settings import Settings, user_corpus_dir
 from bot.stores.choice import Stores, open_stores
-from bot.stores.conversations import ConversationStore
 from bot.stores.questionlog.database import LOG_FAILURES, describe_database
 from bot.stores.questionlog.store import QuestionLog
 from corpus import BUNDLED_DIR
@@ -162,7 +161,8 @@ def deployment_secret(settings: Settings) -> bytes:
 
 
 def stores_for(settings: Settings) -> Stores:
-    """Where rate limits and answered events are kept: this process, or the Redis the settings name.
+    """Where rate limits, answered events and conversations are kept: this process, or the Redis
+    the settings name.
     Event keys are hashed with the deployment secret before any store sees them."""
     return open_stores(
         settings.rate_limit,
@@ -172,6 +172,8 @@ def stores_for(settings: Settings) -> Stores:
         hash_event_key=event_key_hasher(deployment_secret(settings)),
         consumer=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",  # unique per process
         job_claim_seconds=settings.job_claim_seconds,
+        conversation_idle_seconds=settings.conversation_minutes * 60,
+        max_conversations=settings.conversations_max,
     )
 
 
@@ -226,12 +228,13 @@ def build_service(
     file, still raises CorpusError at once; articles that fail to load later are logged, and
     answered from as soon as they are fixed."""
     reranker = semantic_reranker(settings)  # the model is loaded once, and kept across reloads
+    stores = stores or stores_for(settings)
     service = QuestionService(
         core=None,
-        limiter=(stores or stores_for(settings)).limiter,
+        limiter=stores.limiter,
         id_secret=deployment_secret(settings),
         metrics=metrics,
-        conversations=conversation_store(settings),
+        conversations=stores.conversations,  # with Redis, shared: a follow-up reaches any replica
     )
     watcher: CorpusWatcher[AnsweringCore] = CorpusWatcher(
         settings.corpus_dir,
@@ -355,13 +358,6 @@ def example_question(service: QuestionService) -> str | None:
     if core is None:
         return None  # still reading the articles (see `build_service`): the generic hint
     return core.example_question if isinstance(core, AnsweringCore) else None
-
-
-def conversation_store(settings: Settings) -> ConversationStore:
-    """Where threads and reply chains are remembered for follow-ups: this process's memory only."""
-    return ConversationStore(
-        idle_seconds=settings.conversation_minutes * 60, max_conversations=settings.conversations_max
-    )
 
 
 @dataclass(frozen=True)

@@ -256,7 +256,8 @@ class Settings:
         "QABOT_CONVERSATIONS_MAX",
         _positive_int,
         5000,
-        "Conversations kept in memory at most (the least recently used is forgotten first).",
+        "Conversations kept at most, in memory or with QABOT_REDIS_URL in Redis (the least recently used "
+        "is forgotten first).",
     )
     ask_about_visibility: str = _setting(
         "QABOT_ASK_ABOUT_VISIBILITY",

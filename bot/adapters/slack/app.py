@@ -24,7 +24,9 @@ question without a mention. A direct-message conversation is one conversation to
 
 With Redis, mentions and direct messages are durable jobs (`jobs`): queued by the middleware
 before Slack's request is acknowledged, answered by whichever replica's job workers take them,
-so a replica dying after the acknowledgement loses nothing. `/ask` is answered in-process.
+so a replica dying after the acknowledgement loses nothing. A job carries its conversation's
+hashed key, and the conversations are in Redis too, so follow-ups work across replicas.
+`/ask` is answered in-process.
 
 Feedback: a logged answer carries 👍/👎 buttons (they work in threads, direct
 messages and `/ask` answers alike, ephemeral ones included, and need no extra
@@ -50,7 +52,7 @@ from bot.adapters.slack.formatting import (
     apology_message,
     format_answer,
 )
-from bot.adapters.slack.jobs import job_for_event
+from bot.adapters.slack.jobs import job_for_event, thread_conversation
 from bot.adapters.slack.markup import question_from_slack
 from bot.answering.answer import Answer, Outcome
 from bot.answering.conversation import asks_a_question
@@ -260,11 +262,6 @@ class SlackQuestions:
         # message, or a mention that is also a direct message): a message is answered once.
         # A shared store hashes the channel and ts with the deployment secret (privacy.KeyedSeenEvents).
         return self.seen_events.first_time(f"{PLATFORM}:message:{event.get('channel', '')}:{event.get('ts', '')}")
-
-
-def thread_conversation(channel: str, thread_ts: str) -> str:
-    """The conversation a Slack thread is (raw IDs: the service hashes them)."""
-    return f"thread:{channel}:{thread_ts}"
 
 
 def _bot_user_id(body: dict[str, Any]) -> str | None:
