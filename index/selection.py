@@ -307,15 +307,16 @@ def _term_gains(index: SentenceIndex, found: list[TermPostings], chunks: np.ndar
         # A small corpus: read them off the dense table (every gain is > 0).
         term_gain = table[[f.term_id for f in found]].take(chunks, axis=1)
         return term_gain, term_gain > 0
-    # A chunk's place in a term's postings is found by binary search, all terms at once:
-    # offset each term's (sorted) chunks past every chunk number, so all terms form one sorted array.
-    shift = index.size + 1  # chunk numbers run to `size`, which stands for "no sentence"
-    offsets = np.arange(0, len(found) * shift, shift, dtype=np.int64)
-    keys = np.concatenate([f.chunks for f in found]) + np.repeat(offsets, [len(f.chunks) for f in found])
-    wanted = offsets[:, None] + chunks
-    at = keys.searchsorted(wanted)
-    present = keys.take(at, mode="clip") == wanted
-    return np.concatenate([f.gains for f in found]).take(at, mode="clip") * present, present
+    # A chunk's place in each term's (sorted) postings by binary search, term by term: one
+    # search over all terms' postings laid end to end would first copy every posting of a
+    # common word, work that grows with the corpus (tens of MB a question at 10M sentences).
+    present = np.empty((len(found), len(chunks)), dtype=bool)
+    term_gain = np.empty((len(found), len(chunks)), dtype=np.float32)
+    for row, f in enumerate(found):
+        at = f.chunks.searchsorted(chunks)
+        np.equal(f.chunks.take(at, mode="clip"), chunks, out=present[row])
+        np.multiply(f.gains.take(at, mode="clip"), present[row], out=term_gain[row])
+    return term_gain, present
 
 
 def _candidates(
