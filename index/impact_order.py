@@ -28,8 +28,9 @@ import numpy as np
 
 CACHE_POSTINGS = 16_000_000
 """Positions remembered over all terms (4 bytes each: at most 64 MB); when full, the cache starts again."""
-FIRST_DEPTH = 1024
-"""The depth first computed for a term: a later, deeper question recomputes at four times the depth."""
+FIRST_DEPTH = 4096
+"""The depth first computed for a term (past `selection.DEPTH_LIMIT`, so a term costs one pass
+over its postings, not one per depth); a deeper question recomputes at four times the depth."""
 
 
 class PostingsSource(Protocol):
