@@ -420,7 +420,7 @@ def running(settings: Settings) -> Iterator[RunningBot]:
         service = build_service(settings, stores, metrics, in_background=building)
     except (CorpusError, SemanticModelError) as exc:
         raise SetupError(str(exc)) from None  # both already name the folder, file or model
-    log.info("answered events and rate limits are kept %s", stores.description)
+    log.info("answered events, rate limits and conversations are kept %s", stores.description)
     follower = _follower(settings)
     try:
         # New and removed articles are picked up while running; SIGHUP checks at once.

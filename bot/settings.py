@@ -221,7 +221,8 @@ class Settings:
         _fraction,
         None,
         "Probability (0..1) that the best passage answers, below which the bot declines; "
-        "empty: the decline model's own threshold (index/data/decline_model.json).",
+        "empty: the decline model's own threshold (index/data/decline_model.json, or "
+        "decline_model_off.json with QABOT_SEMANTIC_MODEL=off).",
     )
     semantic_model: str = _setting(
         "QABOT_SEMANTIC_MODEL",
@@ -326,7 +327,8 @@ class Settings:
         "QABOT_REDIS_URL",
         _redis_url,
         Secret(""),
-        "Redis shared by several replicas for answered events and rate limits; empty: this process alone.",
+        "Redis shared by several replicas for answered events, rate limits, conversations and durable "
+        "question jobs; empty: this process alone.",
     )
     redis_prefix: str = _setting(
         "QABOT_REDIS_PREFIX", _key_prefix, "qabot", "Prefix of every Redis key, to share one Redis between bots."

@@ -146,3 +146,20 @@ def test_a_conversation_is_one_key_under_the_key_it_was_given_and_the_index(redi
     stores.conversations.save("0123abcd", conversation)
     assert {k.decode() for k in redis_server.client().keys("*")} == {"team-a:conversation:0123abcd", "team-a:conversations"}
     assert stores.conversations.find("0123abcd") is not None
+
+
+def test_two_replicas_answering_in_one_thread_at_once_each_keep_their_turn(core, redis_url: str):
+    one, other = (open_stores(RateLimit(0, 1.0), redis_url=redis_url).conversations for _ in range(2))
+    key = "hashed-thread-key"
+    first = one.open(key)
+    core.answer(FIRST, first)
+    one.save(key, first)
+    # Both read the thread before either has saved: each answers against the first question only.
+    seen_by_one, seen_by_other = one.open(key), other.open(key)
+    assert core.answer("why?", seen_by_one).follow_up_of == FIRST
+    assert core.answer("who said that?", seen_by_other).follow_up_of == FIRST
+    one.save(key, seen_by_one)
+    other.save(key, seen_by_other)
+    after = one.find(key)
+    assert after is not None and after.questions == 3
+    assert [turn.question for turn in after.turns()] == [FIRST, "why?", "who said that?"]

@@ -15,6 +15,9 @@ the core's answer, then `save`: one script appends the turns the answer added an
 questions, so two replicas answering in one thread at once each add theirs (both may have read
 the conversation without the other's turn, as two threads of one process may).
 
+The scripts reach keys they work out (a link's conversation, the conversations evicted), so this
+needs one Redis (or a primary with replicas), not a Redis Cluster.
+
 Privacy: every key is the service's keyed hash of platform IDs; the values hold the questions'
 text (as the question log does) and passage digests, never a user or channel ID.
 

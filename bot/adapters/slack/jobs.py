@@ -1,6 +1,7 @@
 """Slack questions as durable jobs (with Redis): queued on receipt, answered by any replica.
 
-A mention or direct message becomes a `QuestionJob` in Bolt's middleware, that is before Slack's
+A mention, a direct message, or a message in a thread the bot answered in (with or without a
+mention) becomes a `QuestionJob` in Bolt's middleware, that is before Slack's
 request is acknowledged; the job carries the asker, channel and conversation (the message's
 thread, or the direct-message conversation) as keyed hashes and where to reply (channel, thread).
 The replicas' job workers answer it (`SlackJobAnswerer`) as a follow-up in its conversation, which
@@ -22,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from slack_sdk import WebClient
 
@@ -38,24 +39,44 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 METADATA_EVENT_TYPE = "qabot_answer"
 HISTORY_PAGE = 200
+FOLLOW_UP_SUBTYPES = (None, "thread_broadcast")
+"""Message subtypes a person's question can have (a reply also sent to the channel is one);
+edits, deletions, joins and bot posts are not questions."""
 
 
-def job_for_event(body: dict[str, Any], bot_user_id: str | None, service: JobAskService) -> tuple[QuestionJob, list[str]] | None:
+def job_for_event(
+    body: dict[str, Any],
+    bot_user_id: str | None,
+    service: JobAskService,
+    bot_thread: Callable[[str, str], bool] = lambda channel, thread_ts: False,
+) -> tuple[QuestionJob, list[str]] | None:
     """The job an event callback asks for, with its answered-event keys; None when it asks nothing
-    (not a mention nor a person's direct message: edits, joins, bot posts, other events)."""
+    (edits, joins, bot posts, other events, a message in a thread that is not the bot's).
+
+    A question is a mention, a person's direct message, or a person's message in a thread: with a
+    mention (its `message` event, which may come before its `app_mention`; both give one job, by
+    their shared key), or without one in a thread `bot_thread(channel, thread_ts)` says the bot
+    answered in (within the conversation's bounds)."""
     if body.get("type") != "event_callback":
         return None
     event = body.get("event") or {}
     kind = event.get("type")
+    channel, ts = str(event.get("channel", "")), str(event.get("ts", ""))
+    from_a_person = event.get("subtype") in FOLLOW_UP_SUBTYPES and not event.get("bot_id")
     if kind == "app_mention":
         surface = "mention"
         thread_ts = event.get("thread_ts") or event.get("ts") or ""
     elif kind == "message" and event.get("channel_type") == "im" and not event.get("subtype") and not event.get("bot_id"):
         surface = "direct message"
         thread_ts = event.get("thread_ts") or ""
+    elif kind == "message" and event.get("channel_type") != "im" and from_a_person and event.get("thread_ts") not in (None, ts):
+        thread_ts = str(event["thread_ts"])
+        mentioned = bool(bot_user_id) and f"<@{bot_user_id}>" in event.get("text", "")
+        if not mentioned and not bot_thread(channel, thread_ts):
+            return None  # chatter in someone else's thread, or the bot's thread past its bounds
+        surface = "thread"
     else:
         return None
-    channel, ts = str(event.get("channel", "")), str(event.get("ts", ""))
     user_key, channel_key = service.pseudonyms(PLATFORM, str(event.get("user", "")), channel or None)
     # The same conversation the in-process listeners use: the mention's thread (its own ts when it
     # starts one), or the direct-message conversation ("dm"), or a thread in it.
