@@ -221,7 +221,8 @@ class Settings:
         _fraction,
         None,
         "Probability (0..1) that the best passage answers, below which the bot declines; "
-        "empty: the decline model's own threshold (index/data/decline_model.json).",
+        "empty: the decline model's own threshold (index/data/decline_model.json, or "
+        "decline_model_off.json with QABOT_SEMANTIC_MODEL=off).",
     )
     semantic_model: str = _setting(
         "QABOT_SEMANTIC_MODEL",

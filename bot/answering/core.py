@@ -67,6 +67,8 @@ class AnsweringCore:
     """Below this probability that the passages answer, decline; None: the decline model's own
     threshold (fitted for a stated precision)."""
     decline_model: DeclineModel = field(default_factory=DeclineModel.bundled)
+    """The decision to decline; `from_index` takes the one fitted on answers ranked as this core
+    ranks them (`DeclineModel.for_ranking`: re-ranked by the static model, or lexical alone)."""
     max_question_chars: int = 1000
     coverage: str = ""
     """What the corpus is about, for declines; computed once (it walks every article)."""
@@ -118,6 +120,7 @@ class AnsweringCore:
             coverage=describe_corpus(articles),
             broken_files=broken_files,
             reranker=reranker,
+            decline_model=DeclineModel.for_ranking(None if reranker is None else reranker.encoder.kind),
         )
 
     def answer(self, question: str, conversation: Conversation | None = None) -> Answer:
@@ -183,7 +186,7 @@ class AnsweringCore:
         passages = tuple(self._passage(hit) for hit in ranking.hits)
         # The decision: several signals of whether the passage answers, one fitted probability
         # (for "more", of the question's best passages, including those shown before).
-        values = signals(self.index, query, ranking)
+        values = signals(self.index, query, ranking, _first_similarity(ranking.hits))
         confidence = self.decline_model.probability(values)
         if exclude:
             passages = tuple(p for p in passages if exclude.isdisjoint(passage_keys(p)))[: self.top_k]
@@ -301,6 +304,11 @@ class AnsweringCore:
         if found is None:
             found = self._sources[article_number] = Source.of(self.articles[article_number])
         return found
+
+
+def _first_similarity(hits: tuple[Hit, ...]) -> float | None:
+    """The first passage's cosine with the question (a decline signal), None without re-ranking."""
+    return hits[0].similarity if hits else None
 
 
 def describe_corpus(articles: tuple[Article, ...]) -> str:
