@@ -4,7 +4,7 @@
     python -m benchmarks.quality --shared /path/to/shared/eval --markdown
 
 One table: for each set (the shared dev set, the team's set, the chat set's tune and test halves,
-the off-topic set, SQuAD 2.0 dev on its own articles), qabot and the BM25Plus baseline
+the casual set (held out), the off-topic set, SQuAD 2.0 dev on its own articles), qabot and the BM25Plus baseline
 (`bot.answering.evaluation.BaselineAnswerer`: rank-bm25's BM25Plus on the index's sentence tokens, top 3,
 no declines): Hit@1, Hit@3 and MRR over the answerable questions, answerable questions wrongly
 declined, unanswerable ones declined, and answer latency; headed by the git commit measured.
@@ -49,6 +49,7 @@ def question_sets(shared: Path) -> list[QuestionSet]:
         QuestionSet("team", REPO / "eval" / "team.jsonl", BUNDLED_DIR),
         QuestionSet("chat tune", REPO / "eval" / "chat.jsonl", BUNDLED_DIR, "tune"),
         QuestionSet("chat test", REPO / "eval" / "chat.jsonl", BUNDLED_DIR, "test"),
+        QuestionSet("casual (held out)", REPO / "eval" / "casual.jsonl", BUNDLED_DIR),
         QuestionSet("offtopic", REPO / "eval" / "offtopic.jsonl", BUNDLED_DIR),
         QuestionSet("squad2-dev", squad / "questions.jsonl", squad / "articles"),
     ]

@@ -221,7 +221,8 @@ class Settings:
         _fraction,
         None,
         "Probability (0..1) that the best passage answers, below which the bot declines; "
-        "empty: the decline model's own threshold (index/data/decline_model.json).",
+        "empty: the decline model's own threshold (index/data/decline_model.json, or "
+        "decline_model_off.json with QABOT_SEMANTIC_MODEL=off).",
     )
     semantic_model: str = _setting(
         "QABOT_SEMANTIC_MODEL",
@@ -256,7 +257,8 @@ class Settings:
         "QABOT_CONVERSATIONS_MAX",
         _positive_int,
         5000,
-        "Conversations kept in memory at most (the least recently used is forgotten first).",
+        "Conversations kept at most, in memory or with QABOT_REDIS_URL in Redis (the least recently used "
+        "is forgotten first).",
     )
     ask_about_visibility: str = _setting(
         "QABOT_ASK_ABOUT_VISIBILITY",
@@ -325,7 +327,8 @@ class Settings:
         "QABOT_REDIS_URL",
         _redis_url,
         Secret(""),
-        "Redis shared by several replicas for answered events and rate limits; empty: this process alone.",
+        "Redis shared by several replicas for answered events, rate limits, conversations and durable "
+        "question jobs; empty: this process alone.",
     )
     redis_prefix: str = _setting(
         "QABOT_REDIS_PREFIX", _key_prefix, "qabot", "Prefix of every Redis key, to share one Redis between bots."

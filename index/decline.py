@@ -17,13 +17,16 @@ these; together they do better:
   than the question's own words; for "what is X", the best sentence does not say what X is;
 - `margin`: how far the best passage's score stands above the second's (0..1);
 - `concepts`: how many things the question asks about (log scale);
-- `semantic`: the embedding similarity of question and best passage, when a
+- `semantic`: the embedding similarity of question and first passage, when a
   semantic stage provides it (a model fitted without it gives it no weight).
 
-A logistic model over these (`data/decline_model.json`, fitted by
-`scripts/fit_decline.py` on labelled answerable and unanswerable questions) gives the
-probability that the passage answers; below the model's threshold (chosen there for a
-stated precision) the bot declines.
+A logistic model over these (fitted by `scripts/fit_decline.py` on labelled answerable and
+unanswerable questions, each coefficient kept to the side `EXPECTED_SIGN` gives it) gives
+the probability that the passage answers; below the model's threshold (chosen there for a
+stated precision) the bot declines. The signals depend on the ranking that chose the
+passage, so each ranking has its own model (`MODEL_FILES`, chosen by `DeclineModel.for_ranking`):
+`data/decline_model.json` fitted on answers re-ranked by the bundled static model (the
+default), `data/decline_model_off.json` on the lexical ranking alone (QABOT_SEMANTIC_MODEL=off).
 
 Failure behaviour: a model file that is missing or malformed raises `DeclineModelError`
 when loaded (at start-up, never per question); a feature the model names but the
@@ -56,21 +59,49 @@ FEATURES = (
 )
 """The signals computed for every question, in the order the fit script writes them."""
 
+EXPECTED_SIGN: Mapping[str, int] = {
+    "coverage": 1,
+    "own_coverage": 1,
+    "heaviest_missing": -1,
+    "unknown_share": -1,
+    "answer_type_asked": 0,
+    "answer_type_missing": -1,
+    "margin": 1,
+    "concepts": 0,
+    "semantic": 1,
+}
+"""The way each signal may move the probability that the passage answers, whatever the fitting
+questions say: more of the question covered, a clearer lead over the next passage or a closer
+meaning never make an answer less likely; a missing word, unknown words or a missing kind of answer
+never make it more likely (0: no prior, either way). The fit keeps each coefficient on its side
+(a coefficient that would cross it is 0): with a few hundred noisy questions from a handful of
+articles, an unconstrained fit learns signs that one article's questions happen to show (fitted
+on one SQuAD article, the unconstrained model ranked the other's questions worse than chance)."""
+
+MODEL_FILES: Mapping[str | None, str] = {
+    None: "decline_model_off.json",
+    "static": "decline_model.json",
+}
+"""The decline model for each kind of ranking: None, the lexical ranking alone; otherwise the kind of
+semantic model re-ranking it (`embedding.SentenceEncoder.kind`). A kind without a model of its own
+(a transformer) uses the default, `decline_model.json`, fitted on re-ranked answers."""
+
 
 class DeclineModelError(ValueError):
     """The decline model file is missing or malformed; the message says which and why."""
 
 
 SEMANTIC = "semantic"
-"""The optional signal a semantic stage adds: cosine similarity of the question and the best
-passage. A model that lists it must be fitted on answers that had it (`fit_decline.py --semantic`)."""
+"""The optional signal a semantic stage adds: cosine similarity of the question and the first
+passage. A model that lists it must be fitted on answers that had it (`fit_decline.py --semantic`);
+the bundled models do not (on the fitting questions it did not improve the decision, see README)."""
 
 
 def signals(
     index: SentenceIndex, query: Query, ranking: Ranking, semantic: float | None = None
 ) -> dict[str, float]:
     """The decline signals for a question and its ranking (see the module docstring);
-    `semantic`, when given, is the best passage's embedding similarity to the question."""
+    `semantic`, when given, is the first passage's embedding similarity to the question."""
     concepts = query.concepts
     out = dict.fromkeys(FEATURES, 0.0)
     if semantic is not None:
@@ -160,7 +191,13 @@ class DeclineModel:
         return model
 
     @classmethod
-    @lru_cache(maxsize=2)
+    def for_ranking(cls, semantic_kind: str | None) -> "DeclineModel":
+        """The bundled model fitted on answers ranked as this core ranks them: `semantic_kind` is
+        None for the lexical ranking alone, else the re-ranking model's kind (see `MODEL_FILES`)."""
+        return cls.bundled(MODEL_FILES.get(semantic_kind, MODEL_FILES["static"]))
+
+    @classmethod
+    @lru_cache(maxsize=4)
     def bundled(cls, name: str = "decline_model.json") -> "DeclineModel":
         try:
             text = resources.files("index").joinpath("data").joinpath(name).read_text("utf-8")

@@ -4,7 +4,8 @@ similarity of question and sentence under a sentence-embedding model (`embedding
 Lexical ranking (`selection.py`) finds sentences that share the question's words;
 it cannot tell "did privacy groups think it let police skip a warrant" from a
 sentence that merely names police. The top `POOL` candidates of the lexical ranking
-are embedded with the question, and re-ordered by
+(`LARGE_POOL` in a corpus of `LARGE_CORPUS` sentences or more) are embedded with the
+question, and re-ordered by
 
     combined = lexical_weight * score / best score + cosine(question, sentence)
 
@@ -44,6 +45,15 @@ log = logging.getLogger(__name__)
 
 POOL = 30
 """How many of the lexical ranking's best candidates are re-ranked."""
+LARGE_CORPUS = 100_000
+"""From this many sentences on, only LARGE_POOL candidates are re-ranked. In a small corpus
+the sentence cache soon holds every sentence questions reach, so a pool of 30 costs little
+after the first questions; in a large one nearly every question meets sentences never
+embedded, each ~0.1 ms to tokenize and embed, which at 1M sentences made re-ranking 30 the
+largest part of an answer's time."""
+LARGE_POOL = 10
+"""Re-ranking 10 instead of 30 gave the same Hit@1, Hit@3, MRR and declines on every set of
+`benchmarks.quality` (shared dev, team, chat tune and test, off-topic, squad2-dev) at 731d7bb."""
 LEXICAL_WEIGHT = {"static": 3.0, "transformer": 1.0}
 """Weight of the lexical score (as a share of the best candidate's) against the cosine, per
 kind of model: the best MRR on the tune half of eval/chat.jsonl (the smallest weight of a tie).
@@ -101,6 +111,10 @@ class Reranker:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cache", SentenceVectors(self.encoder))
+
+    def pool_for(self, sentences: int) -> int:
+        """How many candidates to re-rank in a corpus of `sentences` sentences."""
+        return self.pool if sentences < LARGE_CORPUS else min(self.pool, LARGE_POOL)
 
     @classmethod
     def for_encoder(cls, encoder: SentenceEncoder, pool: int = POOL) -> "Reranker":

@@ -11,6 +11,7 @@ offsets, which loads from the cache in one read instead of a million objects.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
@@ -22,6 +23,7 @@ import numpy as np
 
 from corpus import Article
 from index.analysis import Analyzer
+from index.impact_order import ImpactOrder
 from index.chunking import Chunk, SentenceSplitter, chunk_article
 from index.features import IS_HEADLINE, is_headline, sentence_flags
 from index.progress import BuildProgress, ProgressCallback, report
@@ -150,6 +152,12 @@ class SentenceIndex:
     @property
     def size(self) -> int:
         return len(self.texts)
+
+    @functools.cached_property
+    def impact_order(self) -> ImpactOrder:
+        """Each term's postings best gain first, computed as deep as questions need: how
+        ranking a large corpus finds its best without scoring every match (`index.impact_order`)."""
+        return ImpactOrder(self.bm25)
 
     @property
     def term_count(self) -> int:

@@ -14,7 +14,7 @@ import pytest
 from bot.answering.answer import Outcome
 from bot.answering.help import is_chat_noise
 from bot.app import load_core
-from index.decline import DeclineModel, DeclineModelError
+from index.decline import EXPECTED_SIGN, MODEL_FILES, DeclineModel, DeclineModelError
 from index.features import IS_HEADLINE
 from index.query import Lexicon, parse_question
 from tests.conftest import REPO, make_settings
@@ -83,6 +83,30 @@ def test_the_decline_model_says_how_it_was_made_and_a_broken_one_is_refused():
         DeclineModel.from_json(
             '{"features": ["coverage"], "means": [], "scales": [1], "coefficients": [1], "intercept": 0, "threshold": 0.5}'
         )
+
+
+def test_a_bot_without_the_semantic_model_declines_by_the_model_fitted_on_its_own_answers(core, tmp_path):
+    # The signals describe the passage the ranking put first, so each ranking has its own fit.
+    lexical = load_core(make_settings(tmp_path, semantic_model="off"))
+    assert core.reranker is not None and core.decline_model == DeclineModel.bundled("decline_model.json")
+    assert lexical.reranker is None and lexical.decline_model == DeclineModel.bundled("decline_model_off.json")
+    assert lexical.decline_model.about["settings"] == {"QABOT_SEMANTIC_MODEL": "off"}
+    assert core.decline_model.about["settings"] == {}  # the default settings: static re-ranking
+    # Both answer what the articles say and decline what they don't.
+    for bot in (core, lexical):
+        assert bot.answer("how much did amazon pay for ring").answered
+        assert not bot.answer("whats the weather in seattle").answered
+
+
+@pytest.mark.parametrize("name", sorted(set(MODEL_FILES.values())))
+def test_no_bundled_model_weighs_a_signal_against_its_meaning(name):
+    # More of the question covered never lowers the probability of an answer; a word the
+    # articles never use never raises it (the fit keeps each weight on its side).
+    model = DeclineModel.bundled(name)
+    for feature, coefficient in zip(model.features, model.coefficients):
+        assert coefficient * EXPECTED_SIGN.get(feature, 0) >= 0, (feature, coefficient)
+    assert "casual" in model.about["held_out_sets"]
+    assert not set(model.about["fitting_sets"]) & {"chat (test)", "casual", "dev", "team"}
 
 
 def test_a_stricter_confidence_setting_declines_more(tmp_path):

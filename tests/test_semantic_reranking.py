@@ -117,6 +117,15 @@ def test_with_re_ranking_off_the_ranking_is_the_lexical_one(tmp_path: Path):
         assert [p.sentence for p in answer.passages] == [core.index.texts[h.chunk] for h in hits], question
 
 
+def test_a_large_corpus_re_ranks_fewer_candidates(static: StaticEncoder):
+    """Nearly every question to a million sentences meets sentences never embedded: fewer are
+    re-ranked there (the same figures on every quality set), all 30 in a small corpus."""
+    reranker = Reranker.for_encoder(static)
+    assert reranker.pool_for(114) == 30
+    assert reranker.pool_for(1_000_000) == 10
+    assert Reranker.for_encoder(static, pool=5).pool_for(1_000_000) == 5  # never more than asked for
+
+
 def test_the_sentence_cache_is_bounded_and_remembers_by_text(static: StaticEncoder):
     cache = SentenceVectors(static, capacity=3)
     first = cache.vectors(["a camera", "a doorbell", "a warrant"])

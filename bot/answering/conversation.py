@@ -14,7 +14,8 @@ with) and the passages already shown; `read_follow_up` decides how a new message
 - anything else, a complete question: read on its own.
 
 Nothing here searches or writes: every word shown is still a quoted passage. A conversation
-lives in memory only (see `bot.stores.conversations`), bounded to `MAX_TURNS` questions.
+is kept by a store (`bot.stores.conversations`, in memory; `bot.stores.redis_conversations`,
+shared by replicas), bounded to `MAX_TURNS` questions.
 
 Failure behaviour: nothing here raises on any text. `Conversation` is safe to share between
 threads (a lock guards its turns); two messages answered at once in one thread may both be

@@ -13,6 +13,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field, replace
+from typing import Sequence
 
 from bot.answering.answer import Answer, Outcome, Passage, Source
 from bot.answering.conversation import (
@@ -34,6 +35,7 @@ from bot.answering.messages import (
 )
 from corpus import Article, CorpusFileError
 from index.analysis import clean_text
+from index.article_table import column_of, published_dates
 from index.decline import DeclineModel, signals
 from index.query import Lexicon, Query, Vocabulary, parse_question
 from index.recency import RecencyQuestion, newest_first, newest_leads, recency_question
@@ -58,7 +60,8 @@ RECENCY_POOL = 4
 
 @dataclass(frozen=True)
 class AnsweringCore:
-    articles: tuple[Article, ...]
+    articles: Sequence[Article]
+    """In the index's article order; from the cache, a table that makes each Article when first used."""
     index: SentenceIndex
     vocabulary: Vocabulary
     lexicon: Lexicon
@@ -67,6 +70,8 @@ class AnsweringCore:
     """Below this probability that the passages answer, decline; None: the decline model's own
     threshold (fitted for a stated precision)."""
     decline_model: DeclineModel = field(default_factory=DeclineModel.bundled)
+    """The decision to decline; `from_index` takes the one fitted on answers ranked as this core
+    ranks them (`DeclineModel.for_ranking`: re-ranked by the static model, or lexical alone)."""
     max_question_chars: int = 1000
     coverage: str = ""
     """What the corpus is about, for declines; computed once (it walks every article)."""
@@ -82,7 +87,7 @@ class AnsweringCore:
     @property
     def _published(self) -> tuple[dt.date | None, ...]:
         """Each article's published date, by article number (None: unknown, never taken as new)."""
-        return tuple(article.published for article in self.articles)
+        return published_dates(self.articles)  # a column: no Article made for each
 
     @property
     def example_question(self) -> str:
@@ -97,7 +102,7 @@ class AnsweringCore:
     @classmethod
     def from_index(
         cls,
-        articles: tuple[Article, ...],
+        articles: Sequence[Article],
         index: SentenceIndex,
         *,
         top_k: int = 3,
@@ -118,6 +123,7 @@ class AnsweringCore:
             coverage=describe_corpus(articles),
             broken_files=broken_files,
             reranker=reranker,
+            decline_model=DeclineModel.for_ranking(None if reranker is None else reranker.encoder.kind),
         )
 
     def answer(self, question: str, conversation: Conversation | None = None) -> Answer:
@@ -183,7 +189,7 @@ class AnsweringCore:
         passages = tuple(self._passage(hit) for hit in ranking.hits)
         # The decision: several signals of whether the passage answers, one fitted probability
         # (for "more", of the question's best passages, including those shown before).
-        values = signals(self.index, query, ranking)
+        values = signals(self.index, query, ranking, _first_similarity(ranking.hits))
         confidence = self.decline_model.probability(values)
         if exclude:
             passages = tuple(p for p in passages if exclude.isdisjoint(passage_keys(p)))[: self.top_k]
@@ -303,16 +309,21 @@ class AnsweringCore:
         return found
 
 
-def describe_corpus(articles: tuple[Article, ...]) -> str:
+def _first_similarity(hits: tuple[Hit, ...]) -> float | None:
+    """The first passage's cosine with the question (a decline signal), None without re-ranking."""
+    return hits[0].similarity if hits else None
+
+
+def describe_corpus(articles: Sequence[Article]) -> str:
     """What the corpus is about, in the articles' own words: their titles and publishers."""
     count = len(articles)
-    publishers = sorted({a.publisher for a in articles if a.publisher})
+    publishers = sorted({p for p in column_of(articles, "publisher") if p})
     note = f"I answer from {count:,} article{'s' if count != 1 else ''}"
     if publishers:
         shown = publishers[:6]
         more = len(publishers) - len(shown)
         note += " from " + ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
-    titled = next((a.title for a in articles if a.title), None)
+    titled = next((t for t in column_of(articles, "title") if t), None)
     if titled:
         note += f", such as “{titled}”"
     return note + "."

@@ -28,7 +28,7 @@ from bot.answering.answer import Answer, Outcome
 from bot.answering.messages import ERROR_MESSAGE, NOT_LOADED_MESSAGE, RATE_LIMITED_MESSAGE, STILL_READING_MESSAGE
 from bot.answering.answer import Vote
 from bot.answering.conversation import Conversation
-from bot.stores.conversations import ConversationStore
+from bot.stores.conversations import ConversationStore, Conversations
 from bot.stores.questionlog.store import QuestionLog
 from bot.stores.ratelimit import RateLimiter
 from bot.service.privacy import user_key
@@ -84,7 +84,18 @@ class JobAskService(AskService, Protocol):
 
     def pseudonyms(self, platform: str, user_id: str, channel_id: str | None = ...) -> tuple[str, str | None]: ...
 
-    def ask_as(self, question: str, user_key: str, platform: str, channel_key: str | None = ...) -> Answer: ...
+    def conversation_key(self, platform: str, conversation: str) -> str: ...
+
+    def ask_as(
+        self,
+        question: str,
+        user_key: str,
+        platform: str,
+        channel_key: str | None = ...,
+        conversation_key: str | None = ...,
+    ) -> Answer: ...
+
+    def link_conversation_key(self, platform: str, conversation_key: str, message: str) -> None: ...
 
 
 class IndexReadiness(str, enum.Enum):
@@ -110,8 +121,9 @@ class QuestionService:
     service built without one (a test, a tool) hashes with a random key of its own."""
     metrics: Metrics | None = None
     """Where questions and their latency are counted, for /metrics (none: not counted)."""
-    conversations: ConversationStore = field(default_factory=ConversationStore)
-    """Threads and reply chains, in memory under hashed keys, for follow-up questions."""
+    conversations: Conversations = field(default_factory=ConversationStore)
+    """Threads and reply chains under hashed keys, for follow-up questions: in this process's
+    memory, or in Redis shared by the replicas (`bot.stores.choice`)."""
     _previous_handler: Any = field(default=None, init=False, repr=False)
     _installed_signal: int | None = field(default=None, init=False, repr=False)
     _progress: BuildProgress | None = field(default=None, init=False, repr=False)
@@ -139,7 +151,7 @@ class QuestionService:
         question, the user or the channel).
         """
         user_key, channel_key = self.pseudonyms(platform, user_id, channel_id)
-        conversation_key = self._conversation_key(platform, conversation) if conversation is not None else None
+        conversation_key = self.conversation_key(platform, conversation) if conversation is not None else None
         return self.ask_as(question, user_key, platform, channel_key, conversation_key)
 
     def pseudonyms(self, platform: str, user_id: str, channel_id: str | None = None) -> tuple[str, str | None]:
@@ -158,7 +170,8 @@ class QuestionService:
     ) -> Answer:
         """`ask` for an asker already known by their keys (`pseudonyms`): a durable job's question,
         and every question `ask` is given. Logs the one info line per question. `conversation_key`
-        is a conversation's hashed key (as `ask` makes it)."""
+        is a conversation's hashed key (`conversation_key`, as `ask` makes it): the question is
+        read as a follow-up there, and its turn kept there, whichever replica asks."""
         with request_scope():  # the ID is on every line logged meanwhile (bot.logging_setup)
             answer = self._answer_keyed(question, user_key, platform, channel_key, conversation_key)
             log.info(
@@ -190,14 +203,18 @@ class QuestionService:
         core = self.core  # one read: a reload swapping the core mid-question changes nothing here
         if core is None:
             return self._not_ready(question)
+        conversation = self._open_conversation(conversation_key)
         try:
-            if conversation_key is None:
+            if conversation is None:
                 answer = core.answer(question)
             else:
-                answer = core.answer(question, self.conversations.open(conversation_key))
+                answer = core.answer(question, conversation)
         except Exception:
             log.exception("answering failed")
             answer = Answer(question=question, outcome=Outcome.ERROR, message=ERROR_MESSAGE)
+        else:
+            if conversation is not None and conversation_key is not None:
+                self._save_conversation(conversation_key, conversation)
         latency_ms = (time.perf_counter() - started) * 1000
         answer = dataclasses.replace(answer, latency_ms=latency_ms)
         if self.metrics is not None:
@@ -260,24 +277,45 @@ class QuestionService:
     def _key(self, platform: str, raw_id: str) -> str:
         return user_key(platform, str(raw_id), self.id_secret)
 
-    def _conversation_key(self, platform: str, conversation: str) -> str:
+    def conversation_key(self, platform: str, conversation: str) -> str:
+        """The keyed hash a conversation (a thread, a reply chain; raw IDs) is kept under: what a
+        durable job carries instead of the thread's IDs."""
         return self._key(platform, f"conversation:{conversation}")
 
     # -- conversations ------------------------------------------------------------
+
+    def _open_conversation(self, conversation_key: str | None) -> Conversation | None:
+        # The stores never raise by contract (Redis down: this replica's own memory); should one
+        # break it, the question is answered on its own rather than not at all.
+        if conversation_key is None:
+            return None
+        try:
+            return self.conversations.open(conversation_key)
+        except Exception:
+            log.warning("the conversation store failed; answering the question on its own", exc_info=True)
+            return None
+
+    def _save_conversation(self, conversation_key: str, conversation: Conversation) -> None:
+        try:
+            self.conversations.save(conversation_key, conversation)
+        except Exception:
+            log.warning("the conversation store failed; this turn is not remembered", exc_info=True)
 
     def in_conversation(self, platform: str, conversation: str, max_questions: int | None = None) -> bool:
         """Whether `conversation` is one the bot answered in and has not expired (and, with
         `max_questions`, has had fewer questions than that): where a message with no mention
         is still a follow-up."""
-        found = self.conversations.find(self._conversation_key(platform, conversation))
+        found = self.conversations.find(self.conversation_key(platform, conversation))
         return found is not None and found.questions > 0 and (max_questions is None or found.questions < max_questions)
 
     def link_conversation(self, platform: str, conversation: str, message: str) -> None:
         """The bot posted `message` in `conversation`: asking with `message` as the conversation
         (a reply to it) continues `conversation`. Both are raw references; kept hashed."""
-        self.conversations.link(
-            self._conversation_key(platform, message), self._conversation_key(platform, conversation)
-        )
+        self.link_conversation_key(platform, self.conversation_key(platform, conversation), message)
+
+    def link_conversation_key(self, platform: str, conversation_key: str, message: str) -> None:
+        """`link_conversation` for a conversation known by its hashed key (a durable job's)."""
+        self.conversations.link(self.conversation_key(platform, message), conversation_key)
 
     def record_feedback(self, answer_id: int, user_id: str, vote: Vote | int | str, platform: str = "unknown") -> bool:
         """Record a 👍 (Vote.UP) or 👎 (Vote.DOWN) by platform user `user_id` on a logged answer;

@@ -1,17 +1,19 @@
-"""The one place that chooses where answered events and rate limits are kept.
+"""The one place that chooses where answered events, rate limits and conversations are kept.
 
 Without QABOT_REDIS_URL: in this process (one replica). With it: in Redis, shared
 by every replica that uses the same Redis and QABOT_REDIS_PREFIX, so a question
-delivered to two replicas is answered once and a user's rate limit counts the
-questions sent to all of them. redis-py is imported only when Redis is used.
+delivered to two replicas is answered once, a user's rate limit counts the
+questions sent to all of them, and a follow-up is read with its thread whichever
+replica (or durable job) answers it. redis-py is imported only when Redis is used.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
+from bot.stores.conversations import DEFAULT_MAX_CONVERSATIONS, ConversationStore, Conversations
 from bot.stores.seen_events import InMemorySeenEvents, KeyedSeenEvents, SeenEvents
 from bot.stores.ratelimit import RateLimit, RateLimiter, SlidingWindowLimiter
 
@@ -38,6 +40,8 @@ class Stores:
     compare_secret: Callable[[str], str | None] = _nothing_shared
     """Given this replica's secret fingerprint: None when the other replicas use the same secret
     (or it cannot be told yet), else a one-line reason this replica must not run."""
+    conversations: Conversations = field(default_factory=ConversationStore)
+    """Threads and reply chains for follow-ups: in memory, or in Redis shared by the replicas."""
 
 
 def open_stores(
@@ -48,11 +52,15 @@ def open_stores(
     hash_event_key: Callable[[str], str] | None = None,
     consumer: str = "",
     job_claim_seconds: float = 10.0,
+    conversation_idle_seconds: float = 30 * 60,
+    max_conversations: int = DEFAULT_MAX_CONVERSATIONS,
 ) -> Stores:
     """In-process stores, or Redis-backed ones when `redis_url` is set.
 
     `hash_event_key` turns every event key into a keyed hash before a store sees it (the
     deployment secret's); `consumer` names this replica in the job queue's consumer group.
+    A conversation ends `conversation_idle_seconds` after its last question; at most
+    `max_conversations` are kept (the least recently used go first).
 
     Opens no connection: a Redis that is down at start-up only shows on the first
     question, and the bot starts anyway (see `bot.stores.redis_stores`).
@@ -63,8 +71,10 @@ def open_stores(
             limiter=SlidingWindowLimiter(rate_limit),
             seen_events=KeyedSeenEvents(InMemorySeenEvents(), hashed),
             description="in this process only",
+            conversations=ConversationStore(idle_seconds=conversation_idle_seconds, max_conversations=max_conversations),
         )
     from bot.stores.jobs import RedisJobQueue
+    from bot.stores.redis_conversations import RedisConversationStore
     from bot.stores.redis_stores import (
         OutageGuard,
         RedisRateLimiter,
@@ -75,7 +85,7 @@ def open_stores(
     )
 
     client = connect(redis_url, redis_timeout)
-    # One guard for both stores: one outage, one warning.
+    # One guard for every store: one outage, one warning.
     guard = OutageGuard(describe(redis_url))
 
     def compare_secret(fingerprint: str) -> str | None:
@@ -105,7 +115,15 @@ def open_stores(
             seen_key=lambda event_key: seen_events.redis_key(hashed(event_key)),
             prefix=redis_prefix,
             claim_after_seconds=job_claim_seconds,
+            command_timeout_seconds=redis_timeout,
         ),
         description=f"shared through Redis at {describe(redis_url)} (key prefix {redis_prefix!r})",
         compare_secret=compare_secret,
+        conversations=RedisConversationStore(
+            client,
+            guard,
+            prefix=redis_prefix,
+            idle_seconds=conversation_idle_seconds,
+            max_conversations=max_conversations,
+        ),
     )

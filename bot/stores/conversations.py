@@ -8,6 +8,9 @@ posted in a conversation (`link`) point to it, at most `max_conversations * LINK
 Privacy: keys are the service's keyed hashes of platform IDs (`bot.service.privacy`), never
 raw IDs; nothing is written anywhere, so a restart forgets every conversation.
 
+`Conversations` is what the service needs of a store; with QABOT_REDIS_URL the replicas share
+one in Redis instead (`bot.stores.redis_conversations`), chosen in `bot.stores.choice`.
+
 Failure behaviour: nothing here raises; an unknown or expired key is simply no conversation.
 Thread-safe (one lock; every operation is a few dictionary steps).
 """
@@ -19,12 +22,33 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.answering.conversation import Conversation
 
 DEFAULT_MAX_CONVERSATIONS = 5000
 LINKS_PER_CONVERSATION = 4
 """Bot messages remembered per conversation on average (a reply to any of them follows up)."""
+
+
+class Conversations(Protocol):
+    """What the question service needs of a conversation store (keys are hashed already)."""
+
+    def open(self, key: str) -> Conversation:
+        """The live conversation under `key` (or a linked message's), or a new one, to answer in."""
+        ...
+
+    def save(self, key: str, conversation: Conversation) -> None:
+        """`conversation` (from `open(key)`) was answered in: keep what the answer added to it."""
+        ...
+
+    def find(self, key: str) -> Conversation | None:
+        """The live conversation under `key` (or a linked message's), without starting one."""
+        ...
+
+    def link(self, message_key: str, key: str) -> None:
+        """A message the bot posted in conversation `key`: a reply to it continues that conversation."""
+        ...
 
 
 @dataclass
@@ -57,6 +81,9 @@ class ConversationStore:
             entry.last_used = now
             self._entries.move_to_end(key)
             return entry.conversation
+
+    def save(self, key: str, conversation: Conversation) -> None:
+        """Nothing to do: `open` handed out the conversation kept here, and answering changed it."""
 
     def find(self, key: str) -> Conversation | None:
         """The live conversation under `key` (or a linked message's), without starting one."""

@@ -18,7 +18,8 @@ per outage), `submit` holds the question in this process and returns None; `reso
 it once Redis answers (unless its call did queue it after all), or, after `HOLD_SECONDS`, has it
 answered by this replica. A held question dies with its replica. Reading, acknowledging and renewing raise `redis.RedisError`; the worker loop waits and retries.
 A job acknowledged while Redis was down stays pending and is checked and acknowledged by whoever
-takes it over. Entries carry no raw user ID: the asker and channel are keyed hashes.
+takes it over. Entries carry no raw user ID: the asker, channel and conversation are keyed
+hashes (where to reply, the platform's channel and thread, is all that is kept as it is).
 """
 
 from __future__ import annotations
@@ -82,6 +83,11 @@ class QuestionJob:
     reply_to: Mapping[str, str] = field(default_factory=dict)
     """Where the reply goes, in the platform's own terms (Slack: channel, thread_ts, ts)."""
     received_at: float = 0.0
+    conversation_key: str | None = None
+    """The thread or reply chain the question belongs to, as the service's keyed hash (never the
+    thread's IDs): the worker answers it as a follow-up there. Worked out on receipt, where it is
+    known whether the message replies to the bot or is in a thread; None: answered on its own
+    (and so is a job written by a replica older than conversations in jobs)."""
 
     def encode(self) -> str:
         # ASCII: a lone surrogate (odd Unicode a platform can send) survives the trip through Redis.
@@ -135,6 +141,9 @@ class RedisJobQueue:
     """Turns an event key into its Redis key (the keyed hash the seen-events store uses)."""
     prefix: str = "qabot"
     claim_after_seconds: float = CLAIM_AFTER_SECONDS
+    command_timeout_seconds: float | None = None
+    """The client's wait per command (QABOT_REDIS_TIMEOUT): a blocking read waits at most half of
+    it, or every quiet read would time out, be retried and be logged as an outage."""
     max_length: int = 100_000
     stats: JobQueueStats = field(default_factory=JobQueueStats)
     clock: Callable[[], float] = time.monotonic
@@ -236,6 +245,8 @@ class RedisJobQueue:
             job = self._job(entry_id, fields, reclaimed=True)
             if job is not None:
                 return job
+        if self.command_timeout_seconds is not None:
+            block_ms = max(1, min(block_ms, int(self.command_timeout_seconds * 1000 / 2)))
         # redis-py types the reply loosely; it is [[stream, [(entry ID, fields), ...]], ...].
         read: list[Any] = self.client.xreadgroup(  # type: ignore[assignment]
             self.group, self.consumer, {self.stream: ">"}, count=1, block=block_ms

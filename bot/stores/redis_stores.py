@@ -123,7 +123,7 @@ class OutageGuard:
             # The message of a redis-py error names host and port, never the password.
             log.warning(
                 "Redis at %s failed (%s: %s); each replica answers on its own (own duplicate check, "
-                "own rate limit) until it is back",
+                "own rate limit, own conversations) until it is back",
                 self.where,
                 type(exc).__name__,
                 exc,

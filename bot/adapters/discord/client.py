@@ -194,8 +194,9 @@ class QABotClient(discord.Client):
             return
         if self.jobs is not None and not auto:
             # Replicas: queued (or held while Redis is down) by the first replica; the job workers
-            # answer it, each question on its own (conversations are per process, not in jobs yet).
-            job, keys = job_for_message(message, question, self.service)  # type: ignore[arg-type]
+            # answer it in its conversation (its hashed key is in the job; Redis keeps them all).
+            conversation = self.conversation_of(message, message.channel)
+            job, keys = job_for_message(message, question, self.service, conversation)  # type: ignore[arg-type]
             await asyncio.to_thread(self.jobs.submit, job, keys)
             return
         if not await self.first_time(f"discord:message:{message.id}"):
@@ -284,7 +285,8 @@ class QABotClient(discord.Client):
                     reference=message.to_reference(fail_if_not_exists=False),
                 )
             if conversation is not None:
-                self.link_conversation(conversation, sent)
+                # Off the loop: with Redis the conversations are shared, and a slow Redis must not stall it.
+                await asyncio.to_thread(self.link_conversation, conversation, sent)
         return sent
 
     def link_conversation(self, conversation: str, sent: discord.Message) -> None:

@@ -1,6 +1,12 @@
 """Discord mentions and direct messages as durable jobs (with Redis): every replica on the bot's
 token receives each message, the first to queue it wins, and any replica's job workers answer it.
 
+A job carries its conversation (the thread, the direct-message channel, the bot answer it
+replies to, or its own message) as the service's keyed hash, worked out on receipt, where it is
+known whether the message replies to the bot; the worker answers it as a follow-up there and
+links its reply to the conversation, so a reply to that reply follows up too, on any replica
+(with Redis the conversations are shared).
+
 The reply references the question's message (in a server and in a direct message alike), which
 is how a job taken over from a stopped replica is looked for: the bot's messages after the
 question in its channel (`GET /channels/{id}/messages?after=`), one of them referencing it, means
@@ -40,9 +46,11 @@ LOOP_TIMEOUT_SECONDS = 120.0
 T = TypeVar("T")
 
 
-def job_for_message(message: discord.Message, question: str, service: JobAskService) -> tuple[QuestionJob, list[str]]:
-    """The job a question in `message` becomes, with its answered-event key (the same as the
-    in-process path's, so both agree on what was seen)."""
+def job_for_message(
+    message: discord.Message, question: str, service: JobAskService, conversation: str
+) -> tuple[QuestionJob, list[str]]:
+    """The job a question in `message` becomes, in `conversation` (raw IDs, hashed here), with its
+    answered-event key (the same as the in-process path's, so both agree on what was seen)."""
     user_key, channel_key = service.pseudonyms(PLATFORM, str(message.author.id), str(message.channel.id))
     job = QuestionJob(
         platform=PLATFORM,
@@ -52,6 +60,7 @@ def job_for_message(message: discord.Message, question: str, service: JobAskServ
         channel_key=channel_key,
         reply_to={"channel_id": str(message.channel.id), "message_id": str(message.id)},
         received_at=time.time(),
+        conversation_key=service.conversation_key(PLATFORM, conversation),
     )
     return job, [f"{PLATFORM}:message:{message.id}"]
 
@@ -69,8 +78,13 @@ class DiscordJobAnswerer:
 
     def answer_here(self, question: QuestionJob) -> None:
         """A question held through a long Redis outage: answered by this replica."""
-        answer = self.service.ask_as(question.question, question.user_key, PLATFORM, question.channel_key)
+        answer = self._ask(question)
         self._on_loop(self._post(question, answer))
+
+    def _ask(self, question: QuestionJob) -> Answer:
+        return self.service.ask_as(
+            question.question, question.user_key, PLATFORM, question.channel_key, question.conversation_key
+        )
 
     def _on_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self.client.loop).result(LOOP_TIMEOUT_SECONDS)
@@ -87,9 +101,7 @@ class DiscordJobAnswerer:
                 log.warning("could not look for job %s's reply in Discord; trying again later", job.job_id, exc_info=True)
                 return JobResult.RETRY
             log.info("job %s taken over (delivery %d): no reply in Discord yet; answering it", job.job_id, job.deliveries)
-        answer = await asyncio.to_thread(
-            self.service.ask_as, question.question, question.user_key, PLATFORM, question.channel_key
-        )
+        answer = await asyncio.to_thread(self._ask, question)
         log.info("%s: %s in %.0f ms", question.surface, answer.outcome.value, answer.latency_ms)
         if not await asyncio.to_thread(self.queue.still_mine, job.job_id):
             log.warning("job %s was taken over by another replica while being answered; leaving it", job.job_id)
@@ -110,6 +122,8 @@ class DiscordJobAnswerer:
                     content=part.content, embeds=list(part.embeds), allowed_mentions=discord.AllowedMentions.none(),
                     reference=reference,
                 )  # fmt: skip
+                if question.conversation_key is not None:
+                    await asyncio.to_thread(self._link, question.conversation_key, sent)
         except discord.DiscordException:
             log.exception("posting the reply to a Discord job failed")
             try:
@@ -120,6 +134,13 @@ class DiscordJobAnswerer:
             return True
         await self.client.offer_feedback(answer, sent)
         return True
+
+    def _link(self, conversation_key: str, sent: discord.Message) -> None:
+        """A reply to `sent` continues the job's conversation; a failure costs the follow-up, never the answer."""
+        try:
+            self.service.link_conversation_key(PLATFORM, conversation_key, f"message:{sent.id}")
+        except Exception:
+            log.warning("could not remember an answer's conversation", exc_info=True)
 
     async def _already_answered(self, question: QuestionJob) -> bool:
         channel = self.client.get_partial_messageable(int(question.reply_to["channel_id"]))

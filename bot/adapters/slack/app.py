@@ -22,9 +22,12 @@ mention or, for `QABOT_CONVERSATION_MINUTES` and `follow_up_messages` questions,
 one (only in threads the bot answered in). `auto_channels` answer every top-level
 question without a mention. A direct-message conversation is one conversation too.
 
-With Redis, mentions and direct messages are durable jobs (`jobs`): queued by the middleware
-before Slack's request is acknowledged, answered by whichever replica's job workers take them,
-so a replica dying after the acknowledgement loses nothing. `/ask` is answered in-process.
+With Redis, mentions, direct messages and follow-ups in the bot's threads (with or without a
+mention) are durable jobs (`jobs`): queued by the middleware before Slack's request is
+acknowledged, answered by whichever replica's job workers take them, so a replica dying after
+the acknowledgement loses nothing. A job carries its conversation's hashed key, and the
+conversations are in Redis too, so follow-ups work across replicas. `/ask`, the shortcut and
+auto-answer channels are answered in-process.
 
 Feedback: a logged answer carries 👍/👎 buttons (they work in threads, direct
 messages and `/ask` answers alike, ephemeral ones included, and need no extra
@@ -50,7 +53,7 @@ from bot.adapters.slack.formatting import (
     apology_message,
     format_answer,
 )
-from bot.adapters.slack.jobs import job_for_event
+from bot.adapters.slack.jobs import FOLLOW_UP_SUBTYPES, job_for_event, thread_conversation
 from bot.adapters.slack.markup import question_from_slack
 from bot.answering.answer import Answer, Outcome
 from bot.answering.conversation import asks_a_question
@@ -73,9 +76,6 @@ ASK_ABOUT_CALLBACK = "qabot_ask_about"
 """The message shortcut's callback ID (the manifest's `shortcuts`)."""
 HELP_QUESTION = "help"
 """What `/ask` with no text asks: the help reply."""
-FOLLOW_UP_SUBTYPES = (None, "thread_broadcast")
-"""Message subtypes a person's question can have (a reply also sent to the channel is one);
-edits, deletions, joins and bot posts are not questions."""
 THANKS = {Vote.UP: "Thanks, your 👍 is noted.", Vote.DOWN: "Thanks, your 👎 is noted; it helps us find better articles."}
 
 
@@ -94,7 +94,7 @@ class SlackQuestions:
     follow_up_messages: int = 15
     """Questions answered without a mention in a thread the bot answered in."""
     jobs: RedisJobQueue | None = None
-    """With Redis: mentions and direct messages are queued here before Slack is answered."""
+    """With Redis: mentions, direct messages and thread follow-ups are queued here before Slack is answered."""
 
     def skip_repeated_deliveries(
         self, body: dict[str, Any], request: BoltRequest, context: BoltContext, next: Callable[[], None]
@@ -116,7 +116,7 @@ class SlackQuestions:
         """The response for a question now queued, held until Redis answers, or already seen; None
         when the event is no question (the listeners handle it)."""
         assert self.jobs is not None
-        found = job_for_event(body, context.bot_user_id, self.service)  # type: ignore[arg-type]
+        found = job_for_event(body, context.bot_user_id, self.service, self._bot_thread)  # type: ignore[arg-type]
         if found is None:
             return None
         job, event_keys = found
@@ -126,6 +126,12 @@ class SlackQuestions:
         # A 200 only now: the job is in Redis, so a replica dying from here on loses nothing (or,
         # Redis down, held here until it is back: see bot.stores.jobs).
         return BoltResponse(status=200, body="")
+
+    def _bot_thread(self, channel: str, thread_ts: str) -> bool:
+        """Whether a message without a mention in this thread is a follow-up: the bot answered in
+        it, within `QABOT_CONVERSATION_MINUTES` and `follow_up_messages` (with Redis, whichever
+        replica did)."""
+        return self.service.in_conversation(PLATFORM, thread_conversation(channel, thread_ts), self.follow_up_messages)
 
     def answer_mention(self, event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         """`@qabot question` in a channel: answer in the message's thread (its conversation)."""
@@ -146,9 +152,7 @@ class SlackQuestions:
         mentioned = bool(context.bot_user_id) and f"<@{context.bot_user_id}>" in event.get("text", "")
         if thread_ts and thread_ts != ts:
             # A reply in a thread: a follow-up with a mention, or within the bounds without one.
-            if not mentioned and not self.service.in_conversation(
-                PLATFORM, thread_conversation(channel, thread_ts), self.follow_up_messages
-            ):
+            if not mentioned and not self._bot_thread(channel, thread_ts):
                 return
         elif channel not in self.auto_channels:
             return  # a top-level message: only auto channels answer without a mention
@@ -262,11 +266,6 @@ class SlackQuestions:
         return self.seen_events.first_time(f"{PLATFORM}:message:{event.get('channel', '')}:{event.get('ts', '')}")
 
 
-def thread_conversation(channel: str, thread_ts: str) -> str:
-    """The conversation a Slack thread is (raw IDs: the service hashes them)."""
-    return f"thread:{channel}:{thread_ts}"
-
-
 def _bot_user_id(body: dict[str, Any]) -> str | None:
     for authorization in body.get("authorizations") or []:
         if authorization.get("is_bot"):
@@ -327,8 +326,8 @@ def build_app(
 
     `listener_executor` runs the listeners (Bolt's own pool of 5 threads when None); `metrics`
     counts the Web API calls that fail and the ones retried. With `jobs` (and a service that can
-    ask by keys), mentions and direct messages are queued there as durable jobs instead of being
-    answered by the listeners; the runner's job workers answer them.
+    ask by keys), mentions, direct messages and follow-ups in the bot's threads are queued there as
+    durable jobs instead of being answered by the listeners; the runner's job workers answer them.
 
     Builds with an `auth.test` call, so a rejected bot token fails here (as a BoltError).
     """
