@@ -27,31 +27,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from bot.answering.core import AnsweringCore
-from bot.service.privacy import check_secret_text, event_key_hasher, load_or_create_secret, secret_fingerprint
 from bot.errors import CorpusError, SetupError
-from bot.logging_setup import quiet_fetch_libraries
-from bot.service.following import Follower
-from index.embedding import SemanticModelError
-from bot.service.health import Health, HealthServer, start_health_server
-from bot.service.metrics import Metrics
-from bot.service.questions import QuestionService, IndexReadiness
-from bot.service.reload import CorpusWatcher
 from bot.settings import Settings, user_corpus_dir
-from bot.stores.choice import Stores, open_stores
-from bot.stores.questionlog.database import LOG_FAILURES, describe_database
-from bot.stores.questionlog.store import QuestionLog
 from corpus import BUNDLED_DIR
 from corpus.loader import check_corpus_folder
 from corpus.store import copy_articles
 from index.analysis import Analyzer
-from index.cache import LoadedIndex, load_or_build
 from index.location import MANIFEST, index_folder
 from index.progress import BuildProgress, ProgressCallback, for_log
-from index.reranking import Reranker
 
+# What only a running bot needs (the service, its stores, health and metrics, the question log)
+# is imported where it is built: `qabot ask` and `qabot add` use this module too, and these
+# imports (psycopg, prometheus-client, asyncio, the HTTP server) took 0.3-0.9 s of every start.
+# The index code (numpy) likewise: a bot with no index yet listens before it needs any.
 if TYPE_CHECKING:
+    from bot.answering.core import AnsweringCore
+    from bot.service.following import Follower
+    from bot.service.health import Health, HealthServer
+    from bot.service.metrics import Metrics
+    from bot.service.questions import QuestionService
+    from bot.stores.choice import Stores
+    from bot.stores.questionlog.store import QuestionLog
     from corpus.follow import CheckReport
+    from index.cache import LoadedIndex
+    from index.reranking import Reranker
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +68,8 @@ def load_core(
     when the folder is missing or no article loads. `progress` hears how a build goes (see
     `index.progress`); by default a build logs a line every few seconds. `reranker`: one already
     loaded (a reload keeps its model), None for none, or by default the one QABOT_SEMANTIC_MODEL names."""
+    from index.cache import load_or_build
+
     loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer(), progress=progress or for_log(log))
     return core_over(loaded, settings, reranker)
 
@@ -77,6 +78,8 @@ def core_over(
     loaded: LoadedIndex, settings: Settings, reranker: Reranker | None | str = _FROM_SETTINGS
 ) -> AnsweringCore:
     """The answering core over an index already loaded, with the settings' limits and re-ranker."""
+    from bot.answering.core import AnsweringCore
+
     return AnsweringCore.from_index(
         loaded.articles,
         loaded.index,
@@ -139,6 +142,8 @@ def follow_round(settings: Settings, folder: Path | None = None, *, due_only: bo
 def semantic_reranker(settings: Settings) -> Reranker | None:
     """The re-ranker QABOT_SEMANTIC_MODEL names (None for "off"); raises SemanticModelError
     (a QabotError, one line naming the model) when it cannot be loaded."""
+    from index.reranking import Reranker
+
     return Reranker.from_setting(settings.semantic_model)
 
 
@@ -147,6 +152,8 @@ def deployment_secret(settings: Settings) -> bytes:
 
     Raises SetupError (one line, never the key) when QABOT_SECRET is too short or the key file
     cannot be made or read."""
+    from bot.service.privacy import check_secret_text, load_or_create_secret
+
     try:
         if settings.secret:
             return check_secret_text(settings.secret.reveal(), "QABOT_SECRET")
@@ -164,6 +171,9 @@ def stores_for(settings: Settings) -> Stores:
     """Where rate limits, answered events and conversations are kept: this process, or the Redis
     the settings name.
     Event keys are hashed with the deployment secret before any store sees them."""
+    from bot.service.privacy import event_key_hasher
+    from bot.stores.choice import open_stores
+
     return open_stores(
         settings.rate_limit,
         redis_url=settings.redis_url.reveal(),
@@ -185,6 +195,10 @@ def open_question_log(settings: Settings) -> QuestionLog | None:
     Raises SetupError (KeyMismatchError, SchemaTooNewError) when this replica must not write into
     the log at all: it hashes IDs with another key, or the log is newer than this code.
     """
+    from bot.service.privacy import secret_fingerprint
+    from bot.stores.questionlog.database import LOG_FAILURES, describe_database
+    from bot.stores.questionlog.store import QuestionLog
+
     if not settings.question_log:
         return None
     path = settings.question_log_file()
@@ -227,6 +241,9 @@ def build_service(
     them (`QuestionService.readiness` is "building"). A missing folder, or one with no article
     file, still raises CorpusError at once; articles that fail to load later are logged, and
     answered from as soon as they are fixed."""
+    from bot.service.questions import QuestionService
+    from bot.service.reload import CorpusWatcher
+
     reranker = semantic_reranker(settings)  # the model is loaded once, and kept across reloads
     stores = stores or stores_for(settings)
     service = QuestionService(
@@ -281,6 +298,8 @@ def _index_to_build(settings: Settings) -> bool:
 def health_for(settings: Settings, service: QuestionService, metrics: Metrics) -> Health:
     """The readiness checks of a bot: its articles, and Redis and the question log's database when
     configured. The runner adds the platform's own check ('platform')."""
+    from bot.service.health import Health
+
     health = Health(metrics)
     health.add_check("index", lambda: _index_problem(service))
     redis_url = settings.redis_url.reveal()
@@ -293,6 +312,8 @@ def health_for(settings: Settings, service: QuestionService, metrics: Metrics) -
 
 def _index_problem(service: QuestionService) -> str | None:
     """None once the articles answer; else "building" (with how far it got) or why they do not load."""
+    from bot.service.questions import IndexReadiness
+
     readiness = service.readiness
     if readiness is IndexReadiness.READY:
         return None
@@ -332,6 +353,8 @@ def serving_health(settings: Settings, health: Health) -> Iterator[HealthServer 
 
     A port that cannot be bound is one error line, and the bot runs on without them:
     answering matters more than being watched (a container's HEALTHCHECK then reports it)."""
+    from bot.service.health import start_health_server
+
     try:
         server = start_health_server(health, settings.health_host, settings.health_port)
     except OSError as exc:
@@ -354,6 +377,8 @@ def example_question(service: QuestionService) -> str | None:
     """A question the service's articles answer, made from them, for command hints (the Discord
     /ask option, the Slack manifest's usage hint); None when its core makes none, or when it has
     none yet (a first index still being built)."""
+    from bot.answering.core import AnsweringCore
+
     core = service.core
     if core is None:
         return None  # still reading the articles (see `build_service`): the generic hint
@@ -375,6 +400,10 @@ class RunningBot:
 def running(settings: Settings) -> Iterator[RunningBot]:
     """Build the bot's service and stores, watch the articles (SIGHUP reloads at once), and close
     the service when the runner is done. Raises SetupError when the articles cannot be loaded."""
+    from bot.service.metrics import Metrics
+    from bot.service.privacy import secret_fingerprint
+    from index.embedding import SemanticModelError
+
     stores = stores_for(settings)
     refusal = stores.compare_secret(secret_fingerprint(deployment_secret(settings)))
     if refusal is not None:
@@ -407,6 +436,9 @@ def running(settings: Settings) -> Iterator[RunningBot]:
 
 def _follower(settings: Settings) -> Follower | None:
     """The background checker of followed feeds (`qabot follow`), unless QABOT_FOLLOW_MINUTES is 0."""
+    from bot.logging_setup import quiet_fetch_libraries
+    from bot.service.following import Follower
+
     if settings.follow_minutes <= 0:
         return None
     quiet_fetch_libraries()  # one line per failing feed from corpus.follow, not urllib3's retries

@@ -12,25 +12,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from email.message import Message
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
-
-import urllib3
-from urllib3.exceptions import (
-    HTTPError,
-    LocationParseError,
-    MaxRetryError,
-    NameResolutionError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-    SSLError,
-)
-from urllib3.exceptions import (
-    TimeoutError as Urllib3TimeoutError,
-)
 
 from corpus.errors import FetchError, HTTPStatusError
 from corpus.web_address import is_web_address
+
+# urllib3 is imported where a page is fetched: `qabot add` of a file, and every module that only
+# needs `FetchLimits` or `check_web_address`, should not pay for the HTTP client.
+if TYPE_CHECKING:
+    import urllib3
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 USER_AGENT = "qabot/0.1 (adds a news article to a question-answering bot's corpus)"
@@ -99,6 +90,9 @@ def fetch(
     `headers`: extra request headers (If-None-Match, If-Modified-Since). A 304 comes back with
     an empty body; any other status of 400 or more raises FetchError, as do the failures
     `fetch_page` names."""
+    import urllib3
+    from urllib3.exceptions import HTTPError, LocationParseError, MaxRetryError
+
     limits = limits or FetchLimits()
     check_web_address(url)
     deadline = time.monotonic() + limits.timeout_seconds
@@ -132,6 +126,9 @@ def _read_response(
     deadline: float,
     accept: frozenset[str] | None,
 ) -> Fetched:
+    from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
+    from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
+
     # urllib3 reports the last address as a path when the host did not change.
     final_url = urljoin(url, response.geturl() or "")
     etag = response.headers.get("ETag") or None
@@ -194,6 +191,16 @@ def _timed_out(url: str, limits: FetchLimits) -> str:
 
 
 def _describe_failure(url: str, exc: Exception, limits: FetchLimits) -> str:
+    from urllib3.exceptions import (
+        LocationParseError,
+        MaxRetryError,
+        NameResolutionError,
+        NewConnectionError,
+        ReadTimeoutError,
+        SSLError,
+    )
+    from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
+
     reason = exc.reason if isinstance(exc, MaxRetryError) and exc.reason is not None else exc
     host = urlsplit(url).hostname or url
     if isinstance(reason, NameResolutionError):

@@ -13,10 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from corpus.article import Article
 from corpus.draft import ArticleDraft
-from corpus.errors import DuplicateArticleError, IngestError
-from corpus.fetch import FetchError, FetchLimits, check_web_address, fetch_page
+from corpus.errors import DuplicateArticleError, ExtractError, FetchError, IngestError, TextFileError
+from corpus.fetch import FetchLimits, check_web_address
 from corpus.fileformat import MAX_FIELD_CHARS
-from corpus.html_extract import ExtractError, extract_html
 from corpus.loader import ARTICLE_SUFFIX
 from corpus.store import (
     KnownArticle,
@@ -29,7 +28,7 @@ from corpus.store import (
     validated_file,
     write_new_file,
 )
-from corpus.text_extract import TextFileError, extract_text_file
+from corpus.text_extract import extract_text_file
 
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml", ".shtml"})
 WEB_PREFIXES = ("http://", "https://")
@@ -105,6 +104,11 @@ def read_source(source: str, limits: FetchLimits) -> tuple[ArticleDraft, str]:
     """The draft article in `source`, and a short description of where it came from."""
     try:
         if source.lower().startswith(WEB_PREFIXES):
+            # Here, not at the top: the HTTP client and trafilatura (with lxml) took about a
+            # second of every `qabot add`, and a Markdown or text file needs neither.
+            from corpus.fetch import fetch_page
+            from corpus.html_extract import extract_html
+
             page = fetch_page(source, limits)
             html: bytes | str = page.body
             if page.charset:
@@ -119,6 +123,8 @@ def read_source(source: str, limits: FetchLimits) -> tuple[ArticleDraft, str]:
             raise IngestError(f"{source}: no such file{hint}")
         raw = path.read_bytes()
         if _is_html(path, raw):
+            from corpus.html_extract import extract_html
+
             return extract_html(raw), f"from the saved page {path.name}"
         return extract_text_file(path, raw), f"from the file {path.name}"
     except (FetchError, ExtractError, TextFileError) as exc:

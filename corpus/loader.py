@@ -11,10 +11,12 @@ Only when no article at all loads is it a CorpusError.
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from corpus.article import Article
 from corpus.errors import CorpusError
@@ -71,8 +73,11 @@ def _article_entries(folder: Path | str) -> list[os.DirEntry[str]]:
     # sorting Path objects took seconds of every start.
     with os.scandir(folder) as entries:
         found = [e for e in entries if e.name.endswith(ARTICLE_SUFFIX)]
-    found.sort(key=lambda entry: entry.name)
+    found.sort(key=_NAME)
     return found
+
+
+_NAME = operator.attrgetter("name")
 
 
 def _is_file(entry: os.DirEntry[str]) -> bool:
@@ -129,6 +134,56 @@ def fingerprint_files(named_bytes: list[tuple[str, bytes]]) -> str:
         digest.update(name.encode("utf-8") + b"\0")
         digest.update(hashlib.sha256(raw).digest())
     return digest.hexdigest()
+
+
+class FileDigests:
+    """Fingerprints a folder as `CorpusFiles.fingerprint` does, reading only what changed: each
+    article file's SHA-256 is remembered with the size and modification time it had, and read
+    again only when either differs, or when it changed in the last FRESH_SECONDS (a same-size
+    rewrite within one time tick keeps its time). Not thread-safe: one user at a time."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple[int, int, bytes]] = {}
+
+    def fingerprint(self, folder: Path | str) -> str:
+        """Raises CorpusError when the folder is missing or holds no article entry."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise CorpusError(f"{folder}: no such folder of articles (check QABOT_CORPUS_DIR)")
+        entries = _article_entries(folder)
+        if not entries:
+            raise CorpusError(f"{folder}: no article files (*{ARTICLE_SUFFIX}) found")
+        now = time.time_ns()
+        known: dict[str, tuple[int, int, bytes]] = {}
+        named: list[tuple[str, bytes]] = []
+        for entry in entries:
+            problem: str | None = None
+            try:
+                if entry.is_dir():
+                    problem = "is a folder, not an article file"
+                else:
+                    info = entry.stat()  # taken before reading: a write after it changes the time again
+                    size, mtime = info.st_size, info.st_mtime_ns
+                    if size > MAX_FILE_BYTES:
+                        problem = f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
+                    else:
+                        old = self._known.get(entry.name)
+                        if old is not None and old[:2] == (size, mtime) and now - mtime >= FRESH_SECONDS * 1_000_000_000:
+                            digest = old[2]
+                        else:
+                            digest = hashlib.sha256(Path(entry.path).read_bytes()).digest()
+                        known[entry.name] = (size, mtime, digest)
+            except OSError as exc:
+                problem = f"cannot be read: {exc.strerror or exc}"
+            if problem is not None:  # as read_corpus_files lists it, and fingerprint_files hashes it
+                digest = hashlib.sha256(b"\0unreadable\0" + problem.encode()).digest()
+            named.append((entry.name, digest))
+        self._known = known
+        combined = hashlib.sha256()
+        for name, digest in sorted(named):
+            combined.update(name.encode("utf-8") + b"\0")
+            combined.update(digest)
+        return combined.hexdigest()
 
 
 def read_corpus_files(folder: Path | str) -> CorpusFiles:
@@ -214,9 +269,10 @@ def broken_file_lines(broken: tuple[CorpusFileError, ...], limit: int = SHOWN_BR
     return lines
 
 
-@dataclass(frozen=True)
-class FileStat:
-    """One entry named like an article, as listed: its size and modification time (ns)."""
+class FileStat(NamedTuple):
+    """One entry named like an article, as listed: its size and modification time (ns).
+    (A NamedTuple: a listing makes one per article file, and a frozen dataclass took several
+    times as long to make.)"""
 
     folder: str
     name: str
@@ -286,15 +342,21 @@ def read_article_file(stat: FileStat) -> bytes:
         raise CorpusFileError(str(path), None, f"cannot be read: {exc.strerror or exc}") from None
 
 
+def fresh_names(listed: list[FileStat]) -> frozenset[str]:
+    """The names of the listed entries changed in the last FRESH_SECONDS (see `FileStat.fresh`),
+    as of one moment."""
+    cutoff = time.time_ns() - FRESH_SECONDS * 1_000_000_000
+    return frozenset(stat.name for stat in listed if stat.mtime_ns > cutoff)
+
+
 def signature_of(listed: list[FileStat]) -> str | None:
     """`stat_signature` of a folder from its listing (`list_article_files`), without looking again."""
-    digest = hashlib.sha256()
-    for stat in listed:
-        if stat.fresh:
-            return None
-        if stat.size == -1:  # a dangling link: its name alone is what can be seen
-            digest.update(f"{stat.name}\0?\n".encode("utf-8"))
-        else:
-            kind = "f" if stat.is_file else "d"
-            digest.update(f"{stat.name}\0{kind}\0{stat.size}\0{stat.mtime_ns}\n".encode("utf-8"))
-    return digest.hexdigest()
+    fresh_after = time.time_ns() - FRESH_SECONDS * 1_000_000_000
+    if any(stat.mtime_ns > fresh_after for stat in listed):
+        return None
+    # One string hashed at once (the same bytes as one update per entry): a folder has tens of thousands.
+    text = "".join(
+        f"{name}\0?\n" if size == -1 else f"{name}\0{'f' if is_file else 'd'}\0{size}\0{mtime}\n"
+        for _, name, size, mtime, is_file in listed
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -29,13 +29,23 @@ half an index. An unwritable cache folder only costs a rebuild at the next start
 answers go on from memory.
 
 Interfaces for other modules: `load_or_build` (with a `progress` callback, see
-`index.progress`), `read_metadata` (article and sentence counts without loading
-the index) and `is_current` (whether loading would build anything).
+`index.progress`), `refresh` (bring it up to date without putting it together),
+`read_metadata` (article and sentence counts without loading the index),
+`known_articles` (what the duplicate check of `qabot add` needs) and `is_current`
+(whether loading would build anything).
+
+Checked at every load: the manifest's format, code and analyzer, every file's size, and
+each file's checksum the first time and whenever its identity (inode, size, times)
+changes (see `index.store_files`). The article files are compared by name, size and
+time; those changed in the 2 s before the index was written are recorded in the
+manifest's "unsettled" with their SHA-256 and hashed again at each load until the next
+update (a same-size rewrite within one clock tick keeps its time).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import functools
 import hashlib
@@ -45,21 +55,23 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Collection, Iterator, Sequence
 
 import numpy as np
 
-from corpus import Article, CorpusError, CorpusFileError, parse_article, stat_signature
-from corpus.loader import FileStat, list_article_files, read_article_file, signature_of
-from corpus.store import text_key
+from corpus import Article, CorpusError, CorpusFileError, parse_article
+from corpus.loader import FileStat, fresh_names, list_article_files, read_article_file, signature_of
+from corpus.store import KnownArticle, text_key
 from index.analysis import Analyzer
 from index.location import MANIFEST, index_folder
 from index.progress import BuildProgress, ProgressCallback, report
-from index.segments import Segment, article_file_name, combine, open_segment, write_segment
+from index.article_table import ArticleTable, column_of
+from index.segments import ARTICLE_SUFFIX, Segment, article_file_name, combine, open_segment, write_segment
 from index.sentence_index import SentenceIndex
 from index.store_files import (
     CHECKSUM,
     StoreDamaged,
+    VerifiedFiles,
     describe,
     load_json,
     private_folder,
@@ -69,20 +81,23 @@ from index.store_files import (
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MAX_SEGMENTS = 8
 """More segments than this are merged into one by the next update."""
 MAX_DELETED_SHARE = 0.25
 """A larger share of deleted sentences is merged away by the next update."""
+VERIFIED = "verified.json"
+"""Which cache files were hashed in full, by identity (`index.store_files.VerifiedFiles`)."""
 STALE_TEMPORARY_SECONDS = 3600
 """A temporary folder this old is a crashed writer's, not one being written."""
 
 
 @dataclass(frozen=True)
 class LoadedIndex:
-    articles: tuple[Article, ...]
-    """Metadata of every article; loaded from the cache, only the first paragraph of each
-    is kept (the full text lives in the index's sentences)."""
+    articles: Sequence[Article]
+    """Metadata of every article, in the index's article order; loaded from the cache, an
+    `index.article_table.ArticleTable` (Articles made on demand, only the first words of each
+    text kept: the full text lives in the index's sentences)."""
     index: SentenceIndex
     key: str
     """Identifies what is indexed (segments and deletions): equal keys, equal indexes."""
@@ -114,7 +129,6 @@ class IndexedArticle:
     url: str | None
     label: str = ""
     """What to call it, as `Article.label` (its title, else publisher, else first words)."""
-    first_paragraph: str | None = None
     text_key: str | None = None
     """`corpus.store.text_key` of the article's whole text."""
 
@@ -195,34 +209,65 @@ def read_metadata(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None =
         for entry in manifest["segments"]:
             folder = store.folder / entry["name"]
             files = entry["files"]
-            verify(folder, {"articles.json": files["articles.json"]})
+            segment = open_segment(folder, entry["name"], files, store.analyzer, arrays=False, verified=store.verified)
+            table = ArticleTable.from_articles(segment.articles)
             deleted = set(entry["deleted"])
-            for local, record in enumerate(load_json(folder, "articles.json")):
-                if local not in deleted:
-                    first = record["first_paragraph"]
-                    named = Article(str(record["id"]), (first,) if first else (), record["title"], record["publisher"])
-                    found.append(
-                        IndexedArticle(
-                            article_id=named.article_id,
-                            sentences=int(record["sentences"]),
-                            title=record["title"],
-                            publisher=record["publisher"],
-                            published=record["published"],
-                            url=record["url"],
-                            label=named.label,
-                            first_paragraph=first,
-                            text_key=record.get("text_key"),
-                        )
+            titles, publishers = table.column("title"), table.column("publisher")
+            found.extend(
+                IndexedArticle(
+                    article_id=article_id,
+                    sentences=sentences,
+                    title=title,
+                    publisher=publisher,
+                    published=dt.date.fromordinal(published).isoformat() if published is not None else None,
+                    url=url,
+                    label=title or publisher or table[local].label,  # Article.label, without making each
+                    text_key=key,
+                )
+                for local, (article_id, title, publisher, published, url, sentences, key) in enumerate(
+                    zip(
+                        table.column("id"), titles, publishers, table.column("published"), table.column("url"),
+                        segment.sentences, segment.text_keys,
                     )
+                )
+                if local not in deleted
+            )
     except (StoreDamaged, KeyError, TypeError, ValueError):
         return None
+    store.verified.save()
     found.sort(key=lambda a: a.article_id + ".md")
-    signature = stat_signature(corpus_dir)
-    return IndexMetadata(
-        articles=tuple(found),
-        current=signature is not None and signature == manifest["signature"],
-        broken=_errors(manifest["broken"]),
-    )
+    return IndexMetadata(articles=tuple(found), current=_folder_matches(corpus_dir, manifest), broken=_errors(manifest["broken"]))
+
+
+def known_articles(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None) -> list[KnownArticle] | None:
+    """Every article of the cached index as the duplicate check needs it (ID, URL, text key,
+    label), read from the segments' metadata alone; None when there is no usable index or
+    one of its articles has no text key. The caller brings the index up to date first (`refresh`)."""
+    store = _Store(Path(corpus_dir), Path(cache_dir), analyzer or Analyzer())
+    manifest = store.read_manifest(quiet=True)
+    if manifest is None:
+        return None
+    found: list[KnownArticle] = []
+    try:
+        for entry in manifest["segments"]:
+            segment = open_segment(
+                store.folder / entry["name"], entry["name"], entry["files"], store.analyzer, arrays=False,
+                verified=store.verified,
+            )
+            table = ArticleTable.from_articles(segment.articles)
+            deleted = set(entry["deleted"])
+            for local, (article_id, title, publisher, url, key) in enumerate(
+                zip(table.column("id"), table.column("title"), table.column("publisher"), table.column("url"), segment.text_keys)
+            ):
+                if local in deleted:
+                    continue
+                if key is None:
+                    return None
+                found.append(KnownArticle(article_id, url, key, title or publisher or table[local].label))
+    except (StoreDamaged, KeyError, TypeError, ValueError):
+        return None
+    store.verified.save()
+    return found
 
 
 def is_current(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None) -> bool:
@@ -231,10 +276,7 @@ def is_current(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = No
     manifest and the folder's listing; False when there is no usable index, or it must be updated."""
     store = _Store(Path(corpus_dir), Path(cache_dir), analyzer or Analyzer())
     manifest = store.read_manifest(quiet=True)
-    if manifest is None:
-        return False
-    signature = stat_signature(corpus_dir)
-    return signature is not None and signature == manifest["signature"]
+    return manifest is not None and _folder_matches(corpus_dir, manifest)
 
 
 class _Store:
@@ -246,6 +288,8 @@ class _Store:
         self.analyzer = analyzer
         self.folder = index_folder(cache_dir, corpus_dir)
         self.manifest_path = self.folder / MANIFEST
+        self.verified = VerifiedFiles(self.folder / VERIFIED)
+        """The cache files already hashed in full (see `index.store_files`); saved after each load."""
 
     # -- reading --------------------------------------------------------------
 
@@ -274,6 +318,10 @@ class _Store:
                     raise StoreDamaged(f"bad broken-file entry {name!r}")
             if not isinstance(manifest.get("signature"), (str, type(None))):
                 raise StoreDamaged("bad signature")
+            for name, record in manifest["unsettled"].items():
+                size, mtime, digest = record
+                if not (isinstance(size, int) and isinstance(mtime, int) and isinstance(digest, (str, type(None)))):
+                    raise StoreDamaged(f"bad unsettled-file entry {name!r}")
             return manifest
         except (StoreDamaged, KeyError, TypeError, ValueError) as exc:
             if not quiet:
@@ -285,14 +333,21 @@ class _Store:
         article]. Kept beside the manifest (only an update reads it); None if unusable."""
         entry = manifest["files_table"]
         try:
-            verify(self.folder, {entry["name"]: entry["file"]})
+            verify(self.folder, {entry["name"]: entry["file"]}, self.verified)
             table = load_json(self.folder, entry["name"])
-            for name, record in table.items():
-                size, mtime, digest, segment, local = record
-                if not (isinstance(size, int) and isinstance(mtime, int) and isinstance(digest, str)):
-                    raise StoreDamaged(f"bad file entry {name!r}")
-                if not (isinstance(segment, int) and 0 <= segment < len(manifest["segments"]) and isinstance(local, int)):
-                    raise StoreDamaged(f"bad file entry {name!r}")
+            # Checked column by column, in C (a record per article file: tens of thousands).
+            records = list(table.values())
+            if records:
+                if set(map(type, records)) != {list} or set(map(len, records)) != {5}:
+                    raise StoreDamaged("bad file entry")
+                sizes, mtimes, digests, segments, numbers = zip(*records)
+                if not (
+                    set(map(type, sizes)) | set(map(type, mtimes)) | set(map(type, segments)) | set(map(type, numbers))
+                    == {int} and set(map(type, digests)) == {str}
+                ):
+                    raise StoreDamaged("bad file entry")
+                if min(segments) < 0 or max(segments) >= len(manifest["segments"]):
+                    raise StoreDamaged("a file entry names no segment")
             return table
         except (StoreDamaged, KeyError, TypeError, ValueError) as exc:
             log.warning("index cache %s is unusable (%s); rebuilding it", self.folder, exc)
@@ -305,7 +360,9 @@ class _Store:
         for entry in manifest["segments"]:
             folder = self.folder / entry["name"]
             try:
-                segment = open_segment(folder, entry["name"], entry["files"], self.analyzer, arrays=arrays)
+                segment = open_segment(
+                    folder, entry["name"], entry["files"], self.analyzer, arrays=arrays, verified=self.verified
+                )
                 if any(not 0 <= d < len(segment.articles) for d in entry["deleted"]):
                     raise StoreDamaged(f"{folder}: deleted article out of range")
                 opened.append(segment)
@@ -318,16 +375,18 @@ class _Store:
 
     def load(self, progress: ProgressCallback | None, merge: bool = False, want_index: bool = True) -> LoadedIndex:
         started = time.perf_counter()
-        # Fast path: the files' names, sizes and times are as when the index was written, so
-        # it is current without reading (and hashing) any article. One look at the folder
-        # serves both that check and, if it fails, the update.
+        # Fast path: the files' names, sizes and times are as when the index was written (and
+        # the few written just before it, their bytes too), so it is current without reading
+        # (and hashing) any other article. One look at the folder serves both that check and,
+        # if it fails, the update.
         listed = list_article_files(self.corpus_dir)
-        signature = signature_of(listed)
+        fresh = fresh_names(listed)  # one moment's view, used throughout
         manifest = self.read_manifest()
-        if manifest is not None and signature is not None and manifest["signature"] == signature and not merge:
+        if manifest is not None and not merge and _listing_matches(listed, fresh, manifest):
             if not want_index:
                 return _unloaded(manifest, started, self.folder)
             segments = self.open_segments(manifest)
+            self.verified.save()
             live = [(s, frozenset(e["deleted"])) for s, e in zip(segments, manifest["segments"]) if s is not None]
             if len(live) == len(segments) and not _needs_merge(live):
                 articles, index = combine(live, self.analyzer)
@@ -336,7 +395,10 @@ class _Store:
                     segments=len(live), location=self.folder, broken=_errors(manifest["broken"]),
                 )
         with self._updating():
-            return self._update(listed, signature, started, progress, merge, want_index)
+            try:
+                return self._update(listed, fresh, started, progress, merge, want_index)
+            finally:
+                self.verified.save()
 
     @contextlib.contextmanager
     def _updating(self) -> Iterator[None]:
@@ -358,7 +420,7 @@ class _Store:
     def _update(
         self,
         listed: list[FileStat],
-        signature: str | None,
+        fresh: frozenset[str],
         started: float,
         progress: ProgressCallback | None,
         merge: bool,
@@ -385,11 +447,11 @@ class _Store:
         for stat in listed:
             name = stat.name
             record = known.get(name)
-            if record is not None and record[:2] == [stat.size, stat.mtime_ns] and not stat.fresh:
+            if record is not None and record[:2] == [stat.size, stat.mtime_ns] and name not in fresh:
                 files[name] = record
                 continue
             was_broken = known_broken.get(name)
-            if was_broken is not None and was_broken[:2] == [stat.size, stat.mtime_ns] and not stat.fresh:
+            if was_broken is not None and was_broken[:2] == [stat.size, stat.mtime_ns] and name not in fresh:
                 broken[name] = was_broken
                 continue
             if record is not None:
@@ -464,15 +526,25 @@ class _Store:
         if must_merge:
             log.debug("merging %d index segments into one", len(live))
             name = _segment_name(generation)
-            keys = {a.article_id: k for s, _ in live for a, k in zip(s.articles, s.text_keys)}
+            keys = {i: k for s, _ in live for i, k in zip(column_of(s.articles, "id"), s.text_keys)}
             assert index is not None  # combined for writing above
-            merged = _as_segment(name, self.folder / name, index, articles, [keys[a.article_id] for a in articles])
-            by_name = {article_file_name(a): i for i, a in enumerate(articles)}
+            ids = column_of(articles, "id")
+            merged = _as_segment(name, self.folder / name, index, articles, [keys[i] for i in ids])
+            by_name = {i + ARTICLE_SUFFIX: n for n, i in enumerate(ids)}
             files = {n: [*r[:3], 0, by_name[n]] for n, r in files.items()}
             new_segment = (merged, {"name": name, "files": None, "deleted": []})
             kept = []
             live = [(merged, frozenset())]
 
+        # Files changed in the last moments cannot be vouched for by their times alone (see
+        # `corpus.loader.stat_signature`): they are recorded with their bytes' hash, which the
+        # next load checks, and left out of the signature of the others.
+        unsettled = {
+            stat.name: [stat.size, stat.mtime_ns, (files.get(stat.name) or broken.get(stat.name) or [None] * 3)[2]]
+            for stat in listed
+            if stat.name in fresh
+        }
+        signature = _settled_signature(listed, unsettled)
         segment_entries = [{"name": e["name"], "files": e["files"], "deleted": sorted(d)} for _, e, d in kept]
         written = True
         if new_segment is not None:
@@ -486,6 +558,7 @@ class _Store:
             "corpus_dir": str(self.corpus_dir.resolve()),
             "generation": generation,
             "signature": signature,
+            "unsettled": unsettled,
             "segments": segment_entries,
             "files_table": manifest["files_table"] if manifest and files == recorded else None,
             "broken": broken,
@@ -574,7 +647,7 @@ def _as_segment(
     """A segment about to be written (its index in memory)."""
     counts = np.bincount(index.article, minlength=len(articles)).tolist() if len(articles) else []
     return Segment(
-        name=name, folder=folder, index=index, articles=tuple(articles), sentences=tuple(counts),
+        name=name, folder=folder, index=index, articles=articles, sentences=tuple(counts),
         text_keys=tuple(text_keys),
     )
 
@@ -584,6 +657,43 @@ def _needs_merge(live: Sequence[tuple[Segment, frozenset[int]]]) -> bool:
     total = sum(sum(s.sentences) for s, _ in live)
     deleted = sum(sum(s.sentences[d] for d in dead) for s, dead in live)
     return len(live) > MAX_SEGMENTS or (len(live) > 1 and deleted > MAX_DELETED_SHARE * max(total, 1))
+
+
+def _settled_signature(listed: Sequence[FileStat], unsettled: Collection[str]) -> str | None:
+    """The names, sizes and times of the entries not in `unsettled`, hashed (None if one of them
+    changed in the last moments)."""
+    return signature_of([stat for stat in listed if stat.name not in unsettled])
+
+
+def _listing_matches(listed: Sequence[FileStat], fresh: frozenset[str], manifest: dict[str, Any]) -> bool:
+    """Whether the listed folder is exactly the one the manifest's index was built from: every
+    entry by its name, size and time, and those that were fresh when the index was written
+    (and any fresh now) also by their bytes' SHA-256, read again here (a handful of files)."""
+    unsettled: dict[str, list[Any]] = manifest["unsettled"]
+    if not fresh <= unsettled.keys():
+        return False  # a file written since, or rewritten within the same tick: not vouched for
+    signature = _settled_signature(listed, unsettled)
+    if signature is None or signature != manifest["signature"]:
+        return False
+    by_name = {stat.name: stat for stat in listed if stat.name in unsettled}
+    for name, (size, mtime, digest) in unsettled.items():
+        stat = by_name.get(name)
+        if stat is None or digest is None or [stat.size, stat.mtime_ns] != [size, mtime]:
+            return False
+        try:
+            if hashlib.sha256(read_article_file(stat)).hexdigest() != digest:
+                return False
+        except CorpusFileError:
+            return False
+    return True
+
+
+def _folder_matches(corpus_dir: Path, manifest: dict[str, Any]) -> bool:
+    try:
+        listed = list_article_files(corpus_dir)
+    except CorpusError:
+        return False
+    return _listing_matches(listed, fresh_names(listed), manifest)
 
 
 def _unloaded(manifest: dict[str, Any], started: float, folder: Path) -> LoadedIndex:

@@ -29,9 +29,8 @@ or not of the expected shape; it never returns a half-read segment.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -39,6 +38,7 @@ import numpy as np
 
 from corpus import Article
 from index.analysis import Analyzer
+from index.article_table import ArticleTable, gathered
 from index.scoring import BM25Derived, BM25PlusIndex
 from index.sentence_index import (
     NO_NEIGHBOUR,
@@ -46,11 +46,11 @@ from index.sentence_index import (
     TextStore,
     acronym_table,
     neighbours,
-    surface_table,
 )
 from index.store_files import (
     FolderWriter,
     StoreDamaged,
+    VerifiedFiles,
     load_array,
     load_json,
     save_array,
@@ -92,20 +92,26 @@ class Segment:
     index: SentenceIndex
     """Numbered within the segment. Its stored gains are the segment's own statistics'.
     (None only for a segment opened without its arrays, see `open_segment`.)"""
-    articles: tuple[Article, ...]
-    """Metadata and first paragraph of each article, in the segment's order."""
+    articles: Sequence[Article]
+    """Metadata of each article, in the segment's order: as built (a new segment) or an
+    `ArticleTable` (read from disk: only the first words of the text, see `index.article_table`)."""
     sentences: tuple[int, ...]
     """Sentences of each article."""
     text_keys: tuple[str | None, ...]
     """Each article's `corpus.store.text_key` (its whole text's), for finding duplicates."""
 
-    def surface_words(self) -> dict[str, tuple[str, int]]:
-        """Each spelling-repair word's term and count (read from disk: answering does not need
-        the counts)."""
+    surface_rows: list[list[Any]] | None = field(default=None, repr=False, compare=False)
+    """surface.json as read by `open_segment`: [word, term, count] in the table's order."""
+
+    def surface_words(self) -> list[list[Any]]:
+        """Each spelling-repair word's [word, term, count], commonest first (as stored: answering
+        from one segment does not need the counts)."""
         index = self.index
         if index.surface_counts is not None:
-            return {w: (t, index.surface_counts.get(w, 0)) for w, t in index.surface.items()}
-        return {w: (t, c) for w, t, c in load_json(self.folder, "surface.json")}
+            return [[w, t, index.surface_counts.get(w, 0)] for w, t in index.surface.items()]
+        if self.surface_rows is not None:
+            return self.surface_rows
+        return load_json(self.folder, "surface.json")
 
     def article_acronyms(self) -> list[dict[str, tuple[str, ...]]]:
         """Each article's own acronyms (read from disk, like `surface_words`)."""
@@ -175,6 +181,9 @@ def write_segment(
         "impact_chunks": np.concatenate(impact_lists) if impact_lists else np.zeros(0, dtype=np.int32),
     }
     sentences = np.bincount(index.article, minlength=len(articles)).tolist() if len(articles) else []
+    table = ArticleTable.from_articles(articles).to_json()
+    if len(sentences) != len(articles) or len(text_keys) != len(articles):
+        raise ValueError("one sentence count and one text key per article")
     with FolderWriter(parent, name) as out:
         for array_name, (dtype, ndim) in _ARRAYS.items():
             array = np.asarray(arrays[array_name])
@@ -194,31 +203,34 @@ def write_segment(
                 "first_acronyms": {a: [n, list(t)] for a, (n, t) in first_acronyms(index.article_acronyms).items()},
             },
         )
-        save_json(
-            out.path,
-            "articles.json",
-            [_article_record(a, n, k) for a, n, k in zip(articles, sentences, text_keys)],
-        )
+        save_json(out.path, "articles.json", {**table, "sentences": sentences, "text_key": list(text_keys)})
         return out.commit()
 
 
 def open_segment(
-    folder: Path, name: str, files: dict[str, Any], analyzer: Analyzer, arrays: bool = True
+    folder: Path,
+    name: str,
+    files: dict[str, Any],
+    analyzer: Analyzer,
+    arrays: bool = True,
+    verified: VerifiedFiles | None = None,
 ) -> Segment:
     """The segment in `folder`, its arrays memory-mapped, after checking every file against
-    `files`. Without `arrays`, only its articles (checked likewise): what an update needs to
-    know of a segment it does not answer from; its `index` is then None."""
+    `files` (`verified`: files already hashed, see `index.store_files`). Without `arrays`, only
+    its articles (checked likewise): what an update needs to know of a segment it does not
+    answer from; its `index` is then None."""
     if not arrays:
         if not isinstance(files, dict) or "articles.json" not in files:
             raise StoreDamaged(f"{folder}: no articles recorded")
-        verify(folder, {"articles.json": files["articles.json"]})
+        verify(folder, {"articles.json": files["articles.json"]}, verified)
         articles, sentences, text_keys = _articles_of(folder)
         return Segment(name, folder, None, articles, sentences, text_keys)  # type: ignore[arg-type]
-    verify(folder, files)
+    verify(folder, files, verified)
     loaded = {n: load_array(folder, n, dtype, ndim) for n, (dtype, ndim) in _ARRAYS.items()}
     try:
         vocabulary_list = load_json(folder, "vocabulary.json")
-        surface = {w: t for w, t, _ in load_json(folder, "surface.json")}
+        surface_rows = load_json(folder, "surface.json")
+        surface = {w: t for w, t, _ in surface_rows}
         meta = load_json(folder, "meta.json")
         acronyms = {a: tuple(t) for a, t in meta["answer_acronyms"].items()}
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -257,19 +269,24 @@ def open_segment(
         around=loaded["around"],
     )
     return Segment(
-        name=name, folder=folder, index=index, articles=articles, sentences=sentences, text_keys=text_keys
+        name=name, folder=folder, index=index, articles=articles, sentences=sentences, text_keys=text_keys,
+        surface_rows=surface_rows,
     )
 
 
-def _articles_of(folder: Path) -> tuple[tuple[Article, ...], tuple[int, ...], tuple[str | None, ...]]:
+def _articles_of(folder: Path) -> tuple[ArticleTable, tuple[int, ...], tuple[str | None, ...]]:
     try:
-        records = load_json(folder, "articles.json")
-        return (
-            tuple(_article_from(r) for r in records),
-            tuple(int(r["sentences"]) for r in records),
-            tuple(r.get("text_key") for r in records),
-        )
+        stored = load_json(folder, "articles.json")
+        articles = ArticleTable.from_json(stored, folder)
+        sentences, text_keys = stored["sentences"], stored["text_key"]
+        if len(sentences) != len(articles) or len(text_keys) != len(articles):
+            raise StoreDamaged(f"{folder}: the articles' sentence counts or text keys do not match them")
+        if not set(map(type, sentences)) <= {int} or not set(map(type, text_keys)) <= {str, type(None)}:
+            raise StoreDamaged(f"{folder}: a sentence count or text key of the wrong type")
+        return articles, tuple(sentences), tuple(text_keys)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, StoreDamaged):
+            raise
         raise StoreDamaged(f"{folder}: {type(exc).__name__}: {exc}") from None
 
 
@@ -303,39 +320,9 @@ def _check_shapes(folder: Path, arrays: dict[str, np.ndarray], n: int, terms: in
         raise StoreDamaged(f"{folder}: offsets do not end where their arrays do")
 
 
-def _article_record(article: Article, sentences: int, text_key: str | None) -> dict[str, Any]:
-    return {
-        "id": article.article_id,
-        "title": article.title,
-        "publisher": article.publisher,
-        "author": article.author,
-        "published": article.published.isoformat() if article.published else None,
-        "url": article.url,
-        "note": article.note,
-        "first_paragraph": article.paragraphs[0] if article.paragraphs else None,
-        "sentences": sentences,
-        "text_key": text_key,
-    }
-
-
-def _article_from(record: dict[str, Any]) -> Article:
-    published = record["published"]
-    first = record["first_paragraph"]
-    return Article(
-        article_id=str(record["id"]),
-        paragraphs=(first,) if first is not None else (),
-        title=record["title"],
-        publisher=record["publisher"],
-        author=record["author"],
-        published=dt.date.fromisoformat(published) if published else None,
-        url=record["url"],
-        note=record["note"],
-    )
-
-
 def combine(
     live: Sequence[tuple[Segment, frozenset[int]]], analyzer: Analyzer, for_writing: bool = False
-) -> tuple[tuple[Article, ...], SentenceIndex]:
+) -> tuple[Sequence[Article], SentenceIndex]:
     """The articles and the index to answer from: segments with their deleted articles
     (numbers within the segment) left out. See the module docstring. `for_writing`: also
     everything needed to write the result as one segment (each article's acronyms, every
@@ -343,15 +330,14 @@ def combine(
     if len(live) == 1 and not live[0][1]:
         segment = live[0][0]
         return segment.articles, segment.index
-    # Articles in file-name order, as a full rebuild lists them.
-    named = sorted(
-        (article_file_name(article), s, local)
-        for s, (segment, deleted) in enumerate(live)
-        for local, article in enumerate(segment.articles)
-        if local not in deleted
-    )
-    number_of = {(s, local): number for number, (_, s, local) in enumerate(named)}
-    articles = tuple(live[s][0].articles[local] for _, s, local in named)
+    order = article_order(live)
+    if not for_writing:
+        from index.segmented import in_place  # imported here: it builds on this module
+
+        found = in_place(live, order, analyzer)
+        if found is not None:
+            return order.articles, found
+    articles = order.articles
 
     texts_blob: list[np.ndarray] = []
     texts_offsets: list[np.ndarray] = []
@@ -363,16 +349,11 @@ def combine(
     terms_start, terms = [], []
     vocabulary: dict[str, int] = {}
     per_segment_postings = []
-    surface_words: dict[str, list[Any]] = {}
-    acronym_candidates: dict[str, tuple[str, tuple[str, ...]]] = {}
     chunk_base = blob_base = terms_base = 0
     for s, (segment, deleted) in enumerate(live):
         index = segment.index
         bm25 = index.bm25
-        # Each local article's number in the whole, -1 for a deleted one.
-        to_number = np.array(
-            [number_of.get((s, local), -1) for local in range(len(segment.articles))], dtype=np.int32
-        )
+        to_number = order.to_number(s)
         chunk_article = to_number[index.article] if len(index.article) else np.zeros(0, dtype=np.int32)
         offsets = np.asarray(index.texts.offsets)
         postings_chunk = np.asarray(bm25.postings_chunk)
@@ -428,24 +409,6 @@ def combine(
         blob_base += int(sizes.sum())
         terms_start.append(terms_base + np.cumsum(forward_counts))
         terms_base += int(forward_counts.sum())
-
-        # Spelling-repair words: the segment's counts, less those of its deleted articles.
-        for word, (stem, count) in segment.surface_words().items():
-            entry = surface_words.get(word)
-            if entry is None:
-                surface_words[word] = [stem, count]
-            else:
-                entry[1] += count
-        if deleted:
-            for word, count in _deleted_words(index, alive, analyzer).items():
-                if word in surface_words:
-                    surface_words[word][1] -= count
-        # Acronyms: each segment's first live definer; across segments the first by file name.
-        for acronym, (local, meaning) in segment.first_acronyms(deleted).items():
-            name = article_file_name(segment.articles[local])
-            known = acronym_candidates.get(acronym)
-            if known is None or name < known[0]:
-                acronym_candidates[acronym] = (name, meaning)
         chunk_base += len(kept) if deleted else kept_count
 
     start = np.zeros(len(vocabulary) + 1, dtype=np.int64)
@@ -478,16 +441,14 @@ def combine(
     article_all = _concat(article, np.int32)
     paragraph_all = _concat(paragraph, np.int32)
     previous, following = neighbours(article_all, paragraph_all)
-    words = {w: (t, c) for w, (t, c) in surface_words.items() if c > 0}
-    surface = surface_table({w: c for w, (_, c) in words.items()}, analyzer, {w: t for w, (t, _) in words.items()})
-    acronyms = {a: meaning for a, (_, meaning) in acronym_candidates.items() if a not in surface and meaning}
+    words, surface, acronyms = spelling_and_acronyms(live, order, analyzer)
     article_acronyms: list[dict[str, tuple[str, ...]]] | None = None
     if for_writing:
-        article_acronyms = [{} for _ in named]
+        article_acronyms = [{} for _ in range(len(articles))]
         for s, (segment, _) in enumerate(live):
             for local, own in enumerate(segment.article_acronyms()):
-                number = number_of.get((s, local))
-                if number is not None:
+                number = int(order.numbers[s][local])
+                if number >= 0:
                     article_acronyms[number] = own
         assert acronym_table(article_acronyms, surface) == acronyms
     index = SentenceIndex(
@@ -506,10 +467,91 @@ def combine(
         bm25=bm25,
         surface=surface,
         acronyms=acronyms,
-        surface_counts={w: c for w, (_, c) in words.items()} if for_writing else None,
+        surface_counts=words if for_writing else None,
         article_acronyms=tuple(article_acronyms) if article_acronyms is not None else None,
     )
     return articles, index
+
+
+@dataclass(frozen=True)
+class ArticleOrder:
+    """The articles of several segments in file-name order, as a full rebuild lists them."""
+
+    tables: list[ArticleTable]
+    """Each segment's articles, in its own order."""
+    numbers: list[np.ndarray]
+    """Each segment's articles' numbers in the whole (int32), -1 for a deleted one."""
+    articles: ArticleTable
+    """Every live article, by its number in the whole."""
+
+    def to_number(self, s: int) -> np.ndarray:
+        """Each article of segment `s`: its number in the whole, -1 for a deleted one."""
+        return self.numbers[s]
+
+
+def article_order(live: Sequence[tuple[Segment, frozenset[int]]]) -> ArticleOrder:
+    tables = [ArticleTable.from_articles(segment.articles) for segment, _ in live]
+    # Every live article, segment after segment: which of each segment's own are live, and their file names.
+    kept_of: list[list[int] | None] = []
+    names: list[str] = []
+    for (_, deleted), table in zip(live, tables):
+        column = table.column("id")
+        kept = [i for i in range(len(column)) if i not in deleted] if deleted else None
+        kept_of.append(kept)
+        names.extend(column[i] + ARTICLE_SUFFIX for i in (kept if kept is not None else range(len(column))))
+    # File-name order. Each segment is in that order already, so the sort merges a few runs.
+    order = sorted(range(len(names)), key=names.__getitem__)
+    number = np.empty(len(names), dtype=np.int32)
+    number[np.array(order, dtype=np.int64)] = np.arange(len(names), dtype=np.int32)
+    numbers = []
+    start = 0
+    for kept, table in zip(kept_of, tables):
+        count = len(kept) if kept is not None else len(table)
+        of_segment = np.full(len(table), -1, dtype=np.int32)
+        of_segment[np.array(kept, dtype=np.int64) if kept is not None else slice(None)] = number[start : start + count]
+        numbers.append(of_segment)
+        start += count
+    return ArticleOrder(tables, numbers, gathered(list(zip(tables, kept_of)), order))
+
+
+def spelling_and_acronyms(
+    live: Sequence[tuple[Segment, frozenset[int]]], order: ArticleOrder, analyzer: Analyzer
+) -> tuple[dict[str, int], dict[str, str], dict[str, tuple[str, ...]]]:
+    """The spelling-repair words of the live articles (word -> count), their table in
+    frequency order (`sentence_index.surface_table`), and the acronyms, as a full rebuild finds
+    them: each segment's counts less those of its deleted articles (their sentences analysed
+    again: the work of those articles), each acronym as the first live article by file name
+    spells it out."""
+    counts: dict[str, int] = {}
+    stems: dict[str, str] = {}
+    acronym_candidates: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for s, (segment, deleted) in enumerate(live):
+        rows = segment.surface_words()
+        if not counts:  # the first (usually by far the largest) segment: its table as it is
+            counts = {w: c for w, _, c in rows}
+            stems = {w: t for w, t, _ in rows}
+        else:
+            for word, stem, count in rows:
+                counts[word] = counts.get(word, 0) + count
+                stems.setdefault(word, stem)
+        if deleted:
+            index = segment.index
+            alive = order.to_number(s)[index.article] >= 0
+            for word, count in _deleted_words(index, alive, analyzer).items():
+                if word in counts:
+                    counts[word] -= count
+        ids = order.tables[s].column("id")
+        for acronym, (local, meaning) in segment.first_acronyms(deleted).items():
+            name = ids[local] + ARTICLE_SUFFIX
+            known = acronym_candidates.get(acronym)
+            if known is None or name < known[0]:
+                acronym_candidates[acronym] = (name, meaning)
+    # `sentence_index.surface_table`'s order (commonest first, equal counts alphabetical), sorted
+    # as tuples: the first segment's rows are in that order already, so the sort is nearly free.
+    ordered = sorted([(-c, w) for w, c in counts.items() if c > 0])
+    surface = {w: stems[w] for _, w in ordered}
+    acronyms = {a: meaning for a, (_, meaning) in acronym_candidates.items() if a not in surface and meaning}
+    return {w: -c for c, w in ordered}, surface, acronyms
 
 
 def _deleted_words(index: SentenceIndex, alive: np.ndarray, analyzer: Analyzer) -> Counter[str]:

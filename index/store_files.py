@@ -3,12 +3,21 @@
 Nothing here can run code from a file: arrays are read with `allow_pickle=False`
 (an object array is refused) and everything else is JSON. What protects against a
 damaged file (cut short by a crash, a full disk, a bit flipped) is the checksum:
-XXH3-128 (the `xxhash` package) over the whole file, about 15 GB/s here, so every
-file is checked every time it is opened (a 400 MB index in under 0.1 s once the file
-is in the page cache); any mismatch, missing file or wrong dtype raises `StoreDamaged`,
-which callers turn into a rebuild. A checksum is no signature: whoever can write the
-cache folder can write a matching one, which is why the folder is made private
-(0700) and why nothing in it is ever executed.
+XXH3-128 (the `xxhash` package) over the whole file, about 15 GB/s here. Any mismatch,
+missing file or wrong dtype raises `StoreDamaged`, which callers turn into a rebuild. A
+checksum is no signature: whoever can write the cache folder can write a matching one,
+which is why the folder is made private (0700) and why nothing in it is ever executed.
+
+What is checked at every open, and what once: every file's size is compared with the
+manifest's at every open. Its bytes are hashed in full the first time a process opens it,
+and again whenever its identity changes: `VerifiedFiles` remembers (in `verified.json`
+beside the manifest) each file hashed in full with its device, inode, size, modification
+and change times, and a file with all five as remembered, and the checksum the manifest
+expects, is not hashed again. Any write to a file (a crash mid-write, a truncation, a
+program flipping a bit, a copy over it) changes its change time (ctime), which no program
+can set back, so it is hashed again and caught. Not caught after that first check: a bit
+that flips on the disk itself without any write (media decay). A 4 GB index (10M
+sentences) would otherwise spend 0.3-1 s of every start hashing pages it never reads.
 
 Writing is atomic: a folder is written under a temporary name, synced, then renamed
 into place, so a reader sees it whole or not at all; a single JSON file is written to
@@ -48,8 +57,49 @@ def describe(path: Path) -> dict[str, Any]:
     return {"bytes": path.stat().st_size, CHECKSUM: checksum(path)}
 
 
-def verify(folder: Path, files: Mapping[str, Any]) -> None:
-    """Check that each named file exists with the recorded size and checksum. Raises StoreDamaged."""
+class VerifiedFiles:
+    """The files hashed in full, by identity (see the module docstring), kept in one JSON file.
+
+    An entry only ever spares a hash: it counts when the file's identity is the one remembered
+    and the checksum remembered is the one the manifest expects. A missing or unreadable
+    memory is an empty one (every file is hashed); one that cannot be written is forgotten."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._known: dict[str, list[Any]] = {}
+        self._changed = False
+        try:
+            stored = json.loads(path.read_bytes())
+            if isinstance(stored, dict):
+                self._known = {k: v for k, v in stored.items() if isinstance(v, list) and len(v) == 6}
+        except (OSError, ValueError):
+            pass  # never written yet, or damaged: hash everything
+
+    @staticmethod
+    def _identity(info: os.stat_result) -> list[int]:
+        return [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+
+    def vouches_for(self, key: str, info: os.stat_result, expected: object) -> bool:
+        return self._known.get(key) == [*self._identity(info), expected]
+
+    def remember(self, key: str, info: os.stat_result, found: str) -> None:
+        self._known[key] = [*self._identity(info), found]
+        self._changed = True
+
+    def save(self) -> None:
+        """Write what was learnt, if anything was (entries of files gone are dropped)."""
+        if not self._changed:
+            return
+        try:
+            write_json_atomically(self.path, {k: v for k, v in self._known.items() if os.path.exists(k)})
+            self._changed = False
+        except OSError:
+            pass  # a read-only cache folder: the files are hashed again next time, nothing worse
+
+
+def verify(folder: Path, files: Mapping[str, Any], verified: VerifiedFiles | None = None) -> None:
+    """Check that each named file exists with the recorded size and checksum (the checksum
+    spared when `verified` vouches for the file, see the module docstring). Raises StoreDamaged."""
     if not isinstance(files, Mapping) or not files:
         raise StoreDamaged(f"{folder}: no files recorded")
     for name, recorded in files.items():
@@ -57,17 +107,22 @@ def verify(folder: Path, files: Mapping[str, Any]) -> None:
         if "/" in name or name.startswith(".") or not isinstance(recorded, Mapping):
             raise StoreDamaged(f"{folder}: bad file entry {name!r}")
         try:
-            size = path.stat().st_size
+            info = path.stat()
         except OSError as exc:
             raise StoreDamaged(f"{path}: {exc.strerror or exc}") from None
-        if size != recorded.get("bytes"):
-            raise StoreDamaged(f"{path}: {size} bytes, expected {recorded.get('bytes')}")
+        if info.st_size != recorded.get("bytes"):
+            raise StoreDamaged(f"{path}: {info.st_size} bytes, expected {recorded.get('bytes')}")
+        key = str(path)
+        if verified is not None and verified.vouches_for(key, info, recorded.get(CHECKSUM)):
+            continue
         try:
             found = checksum(path)
         except OSError as exc:
             raise StoreDamaged(f"{path}: {exc.strerror or exc}") from None
         if found != recorded.get(CHECKSUM):
             raise StoreDamaged(f"{path}: checksum does not match")
+        if verified is not None:
+            verified.remember(key, info, found)
 
 
 def load_array(folder: Path, name: str, dtype: str, ndim: int = 1) -> np.ndarray:

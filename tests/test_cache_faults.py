@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,33 @@ def test_one_flipped_bit_is_caught_by_the_checksum(corpus_dir, tmp_path, caplog,
     assert "checksum does not match" in caplog.text
     after = load_core(settings).answer(QUESTION)
     assert [p.text for p in after.passages] == [p.text for p in before.passages]
+
+
+def test_a_file_hashed_once_is_trusted_by_its_identity_but_a_rewrite_is_caught_even_with_its_old_times(
+    corpus_dir, tmp_path, caplog, monkeypatch
+):
+    """Each cache file is hashed in full once, then known by its inode, size and times; writing
+    to it changes its change time (which no program can set back), so it is hashed again."""
+    settings = make_settings(tmp_path, corpus_dir=corpus_dir)
+    load_or_build(corpus_dir, settings.cache_dir, Analyzer())  # built
+    load_or_build(corpus_dir, settings.cache_dir, Analyzer())  # loaded: every file hashed, and remembered
+    hashed: list[str] = []
+    real_checksum = index.store_files.checksum
+    monkeypatch.setattr(index.store_files, "checksum", lambda path: hashed.append(path.name) or real_checksum(path))
+    assert load_or_build(corpus_dir, settings.cache_dir, Analyzer()).from_cache
+    assert hashed == [], "files already hashed, unchanged since, are not hashed again"
+
+    [victim] = [p for p in cache_files(settings.cache_dir) if p.name == "postings_chunk.npy"]
+    before = victim.stat()
+    data = bytearray(victim.read_bytes())
+    data[len(data) - 3] ^= 0x01
+    victim.write_bytes(bytes(data))
+    os.utime(victim, ns=(before.st_atime_ns, before.st_mtime_ns))  # as if its times had never moved
+    assert victim.stat().st_size == before.st_size and victim.stat().st_mtime_ns == before.st_mtime_ns
+    with caplog.at_level(logging.WARNING, logger="index.cache"):
+        again = load_or_build(corpus_dir, settings.cache_dir, Analyzer())
+    assert not again.from_cache and "postings_chunk.npy" in hashed
+    assert "checksum does not match" in caplog.text
 
 
 def test_an_array_that_would_need_pickle_is_refused_not_loaded(corpus_dir, tmp_path, caplog):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -155,21 +156,52 @@ def test_a_bad_setting_is_named_without_a_traceback(tmp_path):
     assert "QABOT_TOP_K" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_answering_in_the_terminal_loads_neither_the_chat_libraries_nor_the_extractor(tmp_path):
-    heavy = ("discord", "slack_bolt", "slack_sdk", "aiohttp", "trafilatura", "urllib3", "lxml", "redis")
+def modules_loaded_by(tmp_path: Path, argv: list[str], watched: tuple[str, ...], env: dict[str, str] | None = None) -> str:
+    """Which of the `watched` top-level packages a `qabot` command imported (printed as a list)."""
     code = (
-        "import sys; from bot.cli.main import main; main(['ask', 'who owns ring']); "
-        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))"
+        f"import sys; from bot.cli.main import main; main({argv!r}); "
+        f"print(sorted({{m.split('.')[0] for m in sys.modules if m.split('.')[0] in {watched!r}}}))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=tmp_path,
-        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), "QABOT_CACHE_DIR": str(tmp_path)},
+        env={
+            "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), "QABOT_CACHE_DIR": str(tmp_path / "cache"),
+            "HOME": str(tmp_path), "QABOT_QUESTION_LOG": "false", **(env or {}),
+        },
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    return result.stdout.strip().splitlines()[-1]
+
+
+SERVING_ONLY = ("discord", "slack_bolt", "slack_sdk", "aiohttp", "redis", "psycopg", "prometheus_client", "asyncio")
+"""What only a running bot (or `qabot report`) needs: every other command starts without them."""
+FETCHING_ONLY = ("trafilatura", "urllib3", "lxml")
+"""What only fetching a web page or reading a saved HTML page needs."""
+
+
+def test_answering_in_the_terminal_loads_neither_the_chat_libraries_nor_the_extractor(tmp_path):
+    assert modules_loaded_by(tmp_path, ["ask", "who owns ring"], SERVING_ONLY + FETCHING_ONLY) == "[]"
+
+
+def test_adding_a_markdown_file_loads_neither_the_web_client_nor_the_html_extractor(tmp_path):
+    corpus = tmp_path / "articles"
+    shutil.copytree(REPO / "corpus" / "articles", corpus)
+    source = tmp_path / "zeppelin.md"
+    source.write_text(
+        "# Zeppelin cameras over Seattle\n\nRing said on Tuesday that it tested a zeppelin camera over Seattle "
+        "during the summer. The airship flew for three weeks and filmed the harbour, the company said in a "
+        "statement, and residents asked the council about the flights.\n",
+        encoding="utf-8",
+    )
+    loaded = modules_loaded_by(
+        tmp_path, ["add", str(source), "--id", "zeppelin"], SERVING_ONLY + FETCHING_ONLY,
+        env={"QABOT_CORPUS_DIR": str(corpus)},
+    )
+    assert loaded == "[]"
+    assert (corpus / "zeppelin.md").exists()
 
 
 @pytest.mark.parametrize("args", [[], ["--help"]])

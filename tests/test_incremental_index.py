@@ -15,6 +15,7 @@ from bot.app import core_over
 from corpus import render_article
 from index.analysis import Analyzer
 from index.cache import load_or_build, merge, read_metadata
+from index.segmented import SegmentedIndex
 from tests.support.synthetic import articles as synthetic_articles
 from tests.support.synthetic import questions
 from tests.conftest import make_settings
@@ -83,6 +84,7 @@ def test_an_incrementally_updated_index_answers_exactly_like_a_full_rebuild(corp
     next(corpus_dir.glob("nbc-*.md")).unlink()
     updated = load_or_build(corpus_dir, settings.cache_dir, Analyzer())
     assert updated.analysed_articles == 0 and updated.segments > 1, "still several segments, not merged"
+    assert isinstance(updated.index, SegmentedIndex), "answered from the segments in place, postings not copied"
 
     rebuilt = load_or_build(corpus_dir, tmp_path / "fresh-cache", Analyzer())
     assert rebuilt.segments == 1 and rebuilt.analysed_articles == len(rebuilt.articles)

@@ -13,6 +13,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field, replace
+from typing import Sequence
 
 from bot.answering.answer import Answer, Outcome, Passage, Source
 from bot.answering.conversation import (
@@ -34,6 +35,7 @@ from bot.answering.messages import (
 )
 from corpus import Article, CorpusFileError
 from index.analysis import clean_text
+from index.article_table import column_of, published_dates
 from index.decline import DeclineModel, signals
 from index.query import Lexicon, Query, Vocabulary, parse_question
 from index.recency import RecencyQuestion, newest_first, newest_leads, recency_question
@@ -58,7 +60,8 @@ RECENCY_POOL = 4
 
 @dataclass(frozen=True)
 class AnsweringCore:
-    articles: tuple[Article, ...]
+    articles: Sequence[Article]
+    """In the index's article order; from the cache, a table that makes each Article when first used."""
     index: SentenceIndex
     vocabulary: Vocabulary
     lexicon: Lexicon
@@ -84,7 +87,7 @@ class AnsweringCore:
     @property
     def _published(self) -> tuple[dt.date | None, ...]:
         """Each article's published date, by article number (None: unknown, never taken as new)."""
-        return tuple(article.published for article in self.articles)
+        return published_dates(self.articles)  # a column: no Article made for each
 
     @property
     def example_question(self) -> str:
@@ -99,7 +102,7 @@ class AnsweringCore:
     @classmethod
     def from_index(
         cls,
-        articles: tuple[Article, ...],
+        articles: Sequence[Article],
         index: SentenceIndex,
         *,
         top_k: int = 3,
@@ -311,16 +314,16 @@ def _first_similarity(hits: tuple[Hit, ...]) -> float | None:
     return hits[0].similarity if hits else None
 
 
-def describe_corpus(articles: tuple[Article, ...]) -> str:
+def describe_corpus(articles: Sequence[Article]) -> str:
     """What the corpus is about, in the articles' own words: their titles and publishers."""
     count = len(articles)
-    publishers = sorted({a.publisher for a in articles if a.publisher})
+    publishers = sorted({p for p in column_of(articles, "publisher") if p})
     note = f"I answer from {count:,} article{'s' if count != 1 else ''}"
     if publishers:
         shown = publishers[:6]
         more = len(publishers) - len(shown)
         note += " from " + ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
-    titled = next((a.title for a in articles if a.title), None)
+    titled = next((t for t in column_of(articles, "title") if t), None)
     if titled:
         note += f", such as “{titled}”"
     return note + "."

@@ -31,7 +31,7 @@ import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Iterable, Protocol, Sequence
 
 from bot.answering.answer import Answer, Outcome, Passage, Source
 from bot.errors import EvalFileError
@@ -224,13 +224,13 @@ class BaselineAnswerer:
     """Plain BM25Plus (`index.baseline`) over the same index, shaped as answers: the top k
     sentences as passages with the same neighbouring sentences as context, never a decline."""
 
-    articles: tuple[Article, ...]
+    articles: Sequence[Article]
     index: SentenceIndex
     baseline: BM25PlusBaseline
     top_k: int = 3
 
     @classmethod
-    def from_index(cls, articles: tuple[Article, ...], index: SentenceIndex, top_k: int = 3) -> "BaselineAnswerer":
+    def from_index(cls, articles: Sequence[Article], index: SentenceIndex, top_k: int = 3) -> "BaselineAnswerer":
         return cls(articles=articles, index=index, baseline=BM25PlusBaseline.from_index(index), top_k=top_k)
 
     def answer(self, question: str) -> Answer:

@@ -144,21 +144,14 @@ def _known_articles(settings: Settings) -> list[Any] | None:
     (reading only the files changed since): the duplicate check then reads no other file.
     None when there is no index to ask (then every file is read)."""
     from corpus import CorpusError
-    from corpus.store import KnownArticle
     from index.analysis import Analyzer
-    from index.cache import read_metadata, refresh
+    from index.cache import known_articles, refresh
 
     try:
         refresh(settings.corpus_dir, settings.cache_dir, Analyzer())
     except (CorpusError, OSError):
         return None  # an empty or unreadable folder: the plain way says what is wrong
-    metadata = read_metadata(settings.corpus_dir, settings.cache_dir)
-    if metadata is None or any(a.text_key is None for a in metadata.articles):
-        return None
-    return [
-        KnownArticle(a.article_id, a.url, a.text_key, a.label)  # type: ignore[arg-type]
-        for a in metadata.articles
-    ]
+    return known_articles(settings.corpus_dir, settings.cache_dir)
 
 
 SHOWN_ARTICLES = 10

@@ -5,8 +5,10 @@ at once when woken, e.g. by SIGHUP). Looking is cheap: the names, sizes and
 modification times of the article files. A change is acted on only once it has
 settled: the next look, a moment later (at most SETTLE_SECONDS), must see the same
 thing, so a file an editor or a script is still writing is never read half-written.
-Then the files are read and fingerprinted, and only a new fingerprint builds a new
-core (from the index cache when one is current). Questions never wait for this:
+Then the folder is fingerprinted, reading only the files whose size or time changed
+since the last look (each file's hash is remembered with them: at 20,000 articles,
+reading every file took about 0.5 s of each reload), and only a new fingerprint builds
+a new core (from the index cache, updated with the changed articles only). Questions never wait for this:
 they are answered by the current core until the new one is swapped in whole.
 
 A broken article file (bad header, bad date, not UTF-8, emptied...) is left out
@@ -25,7 +27,8 @@ import time
 from pathlib import Path
 from typing import Callable, Generic, Sequence, TypeVar
 
-from corpus import CorpusError, CorpusFileError, FolderLook, folder_look, read_corpus_files
+from corpus import CorpusError, CorpusFileError, FolderLook, folder_look
+from corpus.loader import FileDigests
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +38,10 @@ SETTLE_SECONDS = 0.5
 """After a look sees a change, the next look comes this soon (or at the usual interval if shorter)."""
 
 
-def corpus_fingerprint(folder: Path) -> str:
-    """Fingerprint of every article file's bytes, broken ones included. Raises CorpusError."""
-    return read_corpus_files(folder).fingerprint
+def corpus_fingerprint(folder: Path, digests: FileDigests | None = None) -> str:
+    """Fingerprint of every article file's bytes, broken ones included; with `digests`, only
+    the files whose size or time changed since it last saw them are read. Raises CorpusError."""
+    return (digests or FileDigests()).fingerprint(folder)
 
 
 def _no_broken_files(core: object) -> Sequence[CorpusFileError]:
@@ -69,6 +73,8 @@ class CorpusWatcher(Generic[CoreT]):
         self._loaded_look: FolderLook | None = None
         """What the folder looked like when the current core was built (None: not known)."""
         self._loaded_fingerprint: str | None = None
+        self._digests = FileDigests()
+        """Each file's hash as last read: a look after a change reads only the changed files."""
         self._last_error: str | None = None
         self._reported_broken: dict[str, str] = {}
         """Path -> problem of each broken file already named in the log."""
@@ -118,7 +124,7 @@ class CorpusWatcher(Generic[CoreT]):
             if unchanged and not force:
                 return None
             try:
-                fingerprint = corpus_fingerprint(self.folder)
+                fingerprint = corpus_fingerprint(self.folder, self._digests)
                 if fingerprint == self._loaded_fingerprint:
                     self._loaded_look = look
                     if self._last_error is not None:
@@ -156,7 +162,7 @@ class CorpusWatcher(Generic[CoreT]):
     def _fingerprint_if_unchanged(self, look: FolderLook) -> str | None:
         """The corpus fingerprint, if no file changed while it was read (else None: not known yet)."""
         try:
-            fingerprint = corpus_fingerprint(self.folder)
+            fingerprint = corpus_fingerprint(self.folder, self._digests)
         except (CorpusError, OSError):
             return None
         return fingerprint if folder_look(self.folder) == look else None
