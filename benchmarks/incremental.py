@@ -59,7 +59,9 @@ def main() -> int:
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(source, folder, copy_function=os.link)  # hard links: the source stays as it is
     environment = {
-        **os.environ,
+        # Without PYTHONDONTWRITEBYTECODE (set in some shells and CI images): an installed qabot
+        # has its modules compiled once, so each process here should not recompile them either.
+        **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
         "QABOT_CORPUS_DIR": str(folder),
         "QABOT_CACHE_DIR": str(cache),
         "QABOT_QUESTION_LOG": "false",

@@ -10,16 +10,18 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-from tests.support.synthetic import articles as synthetic_articles
+from tests.support.synthetic import iter_articles as synthetic_articles
 from tests.support.synthetic import questions
 from corpus import render_article
 from index.analysis import Analyzer
 from index.cache import load_or_build
+from index.progress import for_stream
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -40,6 +42,60 @@ def peak_worker_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+def _descendants(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                found.append(int(child))
+                found.extend(_descendants(int(child)))
+    except OSError:
+        pass  # gone meanwhile
+    return found
+
+
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) in kB of one process, 0 if it is gone."""
+    figures = {}
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+            name, value = line.split(":", 1)
+            figures[name.strip()] = int(value.split()[0])
+    except (OSError, ValueError):
+        return 0, 0
+    return figures.get("Rss", 0), figures.get("Pss", 0)
+
+
+class PeakMemory:
+    """The largest total memory of this process and all its descendants (the build's workers),
+    sampled every `interval` seconds in a thread: RSS summed (pages shared between them
+    counted in each) and PSS summed (each shared page divided among its sharers: the memory
+    the processes together take)."""
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self.interval = interval
+        self.rss_mb = self.pss_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            pids = [os.getpid(), *_descendants(os.getpid())]
+            figures = [_memory_kb(pid) for pid in pids]
+            self.rss_mb = max(self.rss_mb, sum(r for r, _ in figures) / 1024)
+            self.pss_mb = max(self.pss_mb, sum(p for _, p in figures) / 1024)
+            if self._stop.wait(self.interval):
+                return
+
+
 def corpus_folder(sentences: int) -> Path:
     """The synthetic corpus as article files, written once and reused."""
     folder = RESULTS / f"corpus-{sentences}"
@@ -56,13 +112,19 @@ def build(sentences: int) -> dict[str, float]:
     folder = corpus_folder(sentences)
     cache = RESULTS / f"cache-{sentences}"
     shutil.rmtree(cache, ignore_errors=True)  # measure a real build
-    loaded = load_or_build(folder, cache, Analyzer())
+    cpu = os.times()
+    with PeakMemory() as peak:
+        loaded = load_or_build(folder, cache, Analyzer(), progress=for_stream(sys.stderr))
+    used = os.times()
     size = sum(p.stat().st_size for p in cache.rglob("*") if p.is_file())
     return {
         "build_s": loaded.build_seconds,
         "total_first_start_s": loaded.seconds,
+        "build_cpu_s": sum(used[:4]) - sum(cpu[:4]),  # user + system, this process and its workers
         "peak_build_mb": peak_rss_mb(),
         "peak_worker_mb": peak_worker_rss_mb(),
+        "peak_all_rss_mb": peak.rss_mb,
+        "peak_all_pss_mb": peak.pss_mb,
         "cache_mb": size / 1e6,
         "sentences": loaded.index.size,
     }
@@ -97,7 +159,10 @@ def query(sentences: int, count: int, reference_count: int) -> dict[str, float]:
         "answer_cpu_p95_ms": cpu[int(0.95 * len(cpu))],
         "load_average": os.getloadavg()[0],
     }
-    result.update(reference(core, asked[:reference_count]))
+    if reference_count:
+        result.update(reference(core, asked[:reference_count]))
+    else:  # at 10M, rank-bm25 over every sentence would take hours and tens of GB
+        result.update({"reference_p50_ms": float("nan"), "reference_p95_ms": float("nan")})
     return result
 
 

@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -244,7 +245,7 @@ def build_service(
     from bot.service.questions import QuestionService
     from bot.service.reload import CorpusWatcher
 
-    reranker = semantic_reranker(settings)  # the model is loaded once, and kept across reloads
+    reranker = _reranker_for(settings, later=in_background)  # loaded once, kept across reloads
     stores = stores or stores_for(settings)
     service = QuestionService(
         core=None,
@@ -255,7 +256,7 @@ def build_service(
     )
     watcher: CorpusWatcher[AnsweringCore] = CorpusWatcher(
         settings.corpus_dir,
-        build=lambda: load_core(settings, progress=_kept_and_logged(service), reranker=reranker),
+        build=lambda: load_core(settings, progress=_kept_and_logged(service), reranker=reranker()),
         interval_seconds=settings.reload_seconds,
         broken_files=lambda core: core.broken_files,  # named in the log, once each
     )
@@ -272,6 +273,26 @@ def build_service(
         log.info("ready: the articles are read (%.1f s); answering questions", time.perf_counter() - started)
         service.question_log = open_question_log(settings)
     return service
+
+
+def _reranker_for(settings: Settings, later: bool) -> Callable[[], Reranker | None]:
+    """The re-ranker QABOT_SEMANTIC_MODEL names, loaded once. With `later`, the bundled model
+    (the default) is loaded by the first build, in the background with the index: a bot that
+    must build its index listens without waiting for numpy and the model (about 0.25 s of its
+    start); any other model is loaded now, so that a bad name stops the start with one line."""
+    if not (later and settings.semantic_model == "static"):
+        loaded = semantic_reranker(settings)
+        return lambda: loaded
+    lock = threading.Lock()
+    found: list[Reranker | None] = []
+
+    def once() -> Reranker | None:
+        with lock:
+            if not found:
+                found.append(semantic_reranker(settings))
+            return found[0]
+
+    return once
 
 
 def _kept_and_logged(service: QuestionService) -> ProgressCallback:

@@ -64,6 +64,7 @@ from corpus.loader import FileStat, fresh_names, list_article_files, read_articl
 from corpus.store import KnownArticle, text_key
 from index.analysis import Analyzer
 from index.location import MANIFEST, index_folder
+from index.merging import BuiltSegment, Source, build_segment
 from index.progress import BuildProgress, ProgressCallback, report
 from index.article_table import ArticleTable, column_of
 from index.segments import ARTICLE_SUFFIX, Segment, article_file_name, combine, open_segment, write_segment
@@ -84,6 +85,9 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 4
 MAX_SEGMENTS = 8
 """More segments than this are merged into one by the next update."""
+STREAMING_FROM_ARTICLES = 5_000
+"""At least this many new article files are built on disk as they are read (`index.merging`),
+by worker processes that also read them; fewer are read here and built in memory."""
 MAX_DELETED_SHARE = 0.25
 """A larger share of deleted sentences is merged away by the next update."""
 VERIFIED = "verified.json"
@@ -444,6 +448,10 @@ class _Store:
         broken: dict[str, list[Any]] = {}
         changed: list[tuple[FileStat, str]] = []
         new_articles: list[Article] = []
+        # Many new files: built on disk as they are read, by worker processes (index.merging),
+        # rather than read here and built in memory.
+        streaming = self._can_stream(listed, known, known_broken)
+        sources: list[Source] = []
         for stat in listed:
             name = stat.name
             record = known.get(name)
@@ -453,6 +461,9 @@ class _Store:
             was_broken = known_broken.get(name)
             if was_broken is not None and was_broken[:2] == [stat.size, stat.mtime_ns] and name not in fresh:
                 broken[name] = was_broken
+                continue
+            if streaming and record is None and was_broken is None:
+                sources.append(Source(stat))  # read, hashed and parsed by a worker
                 continue
             if record is not None:
                 deleted[record[3]].add(record[4])  # the old version goes (kept if it is unchanged)
@@ -474,13 +485,26 @@ class _Store:
             except CorpusFileError as exc:  # left out; the others load (see corpus.loader)
                 broken[name] = [stat.size, stat.mtime_ns, digest, exc.line, exc.problem, exc.path]
                 continue
+            if streaming:
+                sources.append(Source(stat, new_articles.pop(), digest))
+                continue
             changed.append((stat, digest))
         current = {stat.name for stat in listed}
         for name, record in known.items():
             if name not in current:
                 deleted[record[3]].add(record[4])  # removed
+        built_on_disk: BuiltSegment | None = None
+        generation = int(manifest.get("generation", 0)) + 1 if manifest else 1
+        disk_name = _segment_name(generation)
+        if sources:
+            built_on_disk = self._build_on_disk(sources, disk_name, progress)
+            if built_on_disk is None:  # the cache folder cannot be written: read them here after all
+                changed, new_articles = self._read_sources(sources, broken)
+            else:
+                broken.update(built_on_disk.broken)
         errors = _errors(broken)
-        if not new_articles and all(len(d) >= len(s.articles) for s, d in zip(segments, deleted) if s is not None):
+        nothing_new = not new_articles and (built_on_disk is None or built_on_disk.segment_files is None)
+        if nothing_new and all(len(d) >= len(s.articles) for s, d in zip(segments, deleted) if s is not None):
             count = len(errors)
             raise CorpusError(
                 f"none of the {count:,} article file{'s' if count != 1 else ''} loads; the first: {errors[0]}"
@@ -498,8 +522,18 @@ class _Store:
         build_seconds = 0.0
         analysed_sentences = 0
         new_segment: tuple[Segment, dict[str, Any]] | None = None
-        generation = int(manifest.get("generation", 0)) + 1 if manifest else 1
-        if new_articles:
+        new_written = False
+        if built_on_disk is not None and built_on_disk.segment_files is not None:
+            build_seconds = built_on_disk.seconds
+            analysed_sentences = built_on_disk.sentences
+            segment = open_segment(self.folder / disk_name, disk_name, built_on_disk.segment_files, self.analyzer)
+            new_segment = (segment, {"name": disk_name, "files": built_on_disk.segment_files, "deleted": []})
+            new_written = True
+            digests = built_on_disk.digests
+            indexed = [source.stat for source in sources if source.stat.name in digests]  # in segment order
+            for local, stat in enumerate(indexed):
+                files[stat.name] = [stat.size, stat.mtime_ns, digests[stat.name], len(kept), local]
+        elif new_articles:
             build_started = time.perf_counter()
             order = sorted(range(len(new_articles)), key=lambda i: article_file_name(new_articles[i]))
             ordered = [new_articles[i] for i in order]
@@ -549,7 +583,7 @@ class _Store:
         written = True
         if new_segment is not None:
             segment, entry = new_segment
-            written = self._write_segment(segment, entry)
+            written = new_written or self._write_segment(segment, entry)
             segment_entries.append(entry)
         new_manifest = {
             "format": FORMAT_VERSION,
@@ -568,7 +602,7 @@ class _Store:
             written = new_manifest["files_table"] is not None
         if written and new_manifest != manifest:
             written = self._write_manifest(new_manifest, previous=manifest)
-        analysed = len(new_articles)
+        analysed = len(new_articles) + (len(built_on_disk.articles) if built_on_disk is not None else 0)
         if analysed:
             report(progress, BuildProgress(analysed, analysed, analysed_sentences, build_seconds, finished=True))
         return LoadedIndex(
@@ -583,6 +617,50 @@ class _Store:
             location=self.folder if written else None,
             broken=errors,
         )
+
+    def _can_stream(
+        self, listed: list[FileStat], known: dict[str, list[Any]], known_broken: dict[str, list[Any]]
+    ) -> bool:
+        """Whether enough files are new to build them on disk (see `index.merging`)."""
+        new = sum(1 for stat in listed if stat.name not in known and stat.name not in known_broken)
+        return new >= STREAMING_FROM_ARTICLES
+
+    def _build_on_disk(
+        self, sources: list[Source], name: str, progress: ProgressCallback | None
+    ) -> BuiltSegment | None:
+        """The new articles built as segment `name`, or None if the cache folder cannot be
+        written (then they are built in memory, and answers come from memory)."""
+        try:
+            private_folder(self.folder)
+            return build_segment(sources, self.folder, name, self.analyzer, progress)
+        except OSError as exc:
+            log.warning("could not build the index in %s (%s); building it in memory", self.folder, exc)
+            return None
+
+    @staticmethod
+    def _read_sources(
+        sources: list[Source], broken: dict[str, list[Any]]
+    ) -> tuple[list[tuple[FileStat, str]], list[Article]]:
+        """Read and parse here the sources a build on disk would have read (adding the files
+        that do not load to `broken`): the (file, sha256) and article of each that does."""
+        changed: list[tuple[FileStat, str]] = []
+        articles: list[Article] = []
+        for source in sources:
+            stat, digest = source.stat, source.digest
+            article = source.article
+            if article is None:
+                digest = None
+                try:
+                    raw = read_article_file(stat)
+                    digest = hashlib.sha256(raw).hexdigest()
+                    article = parse_article(str(stat.path), raw, article_id=stat.path.stem)
+                except CorpusFileError as exc:
+                    broken[stat.name] = [stat.size, stat.mtime_ns, digest, exc.line, exc.problem, exc.path]
+                    continue
+            assert digest is not None  # given with every parsed article
+            changed.append((stat, digest))
+            articles.append(article)
+        return changed, articles
 
     # -- writing ----------------------------------------------------------------
 

@@ -59,6 +59,11 @@ def _is_year(word: str) -> bool:
     return len(word) == 4 and word.isdigit() and word[:2] in ("19", "20")
 
 
+_ASCII_DIGIT = re.compile("[0-9]")
+_REASON_PHRASE_WORDS = frozenset("due result order so response leading led effort".split())
+"""One word of each reason phrase: a sentence with none of them has none of the phrases."""
+
+
 def _has_phrase(words: Sequence[str], phrases: tuple[str, ...]) -> bool:
     joined = " " + " ".join(words) + " "
     return any(phrase in joined for phrase in phrases)
@@ -68,17 +73,25 @@ def sentence_flags(sentence: str, words: Sequence[str]) -> int:
     """Flags for one sentence; `words` are its analyzer words (case-folded, stopwords kept)."""
     flags = 0
     vocabulary = set(words)
-    numbers = [w for w in vocabulary if w[:1].isdigit()]
+    # An ASCII sentence's words begin with a digit only if it has one (clean-up leaves ASCII
+    # as it is): most sentences skip looking at every word.
+    has_digit = not sentence.isascii() or _ASCII_DIGIT.search(sentence) is not None
+    numbers = [w for w in vocabulary if w[:1].isdigit()] if has_digit else []
     if vocabulary & _TIME_WORDS or any(_is_year(w) for w in numbers):
         flags |= HAS_TIME
     if numbers or vocabulary & _NUMBER_WORDS:
         flags |= HAS_NUMBER
-    if vocabulary & _REASON_WORDS or _has_phrase(words, _REASON_PHRASES):
+    # The phrase test (a join and nine searches) only when a word of some phrase is there.
+    if vocabulary & _REASON_WORDS or (
+        not vocabulary.isdisjoint(_REASON_PHRASE_WORDS) and _has_phrase(words, _REASON_PHRASES)
+    ):
         flags |= HAS_REASON
     if _NAME.search(sentence):
         flags |= HAS_NAME
-    if _PLACE.search(sentence):
-        flags |= HAS_PLACE
+        # A place ("in Paris") is a lowercase letter, a space and a capital, so it is a name
+        # too: without a name, there is no place to look for.
+        if _PLACE.search(sentence):
+            flags |= HAS_PLACE
     if may_define(sentence):
         flags |= MAY_DEFINE
     return flags
@@ -103,16 +116,24 @@ _NAME_TAIL = r"(?:\s+[A-Z][\w\u2019'&.-]*)*"
 """A name may go on past the question's words: "what is flock" -> "Flock Safety, a firm..."."""
 
 
-_ANY_DEFINITION = re.compile(
-    rf"[A-Z][\w\u2019'&.-]*{_NAME_TAIL}(?:\s+[a-z]+)?{_DEFINING_CUE}"
-    r"|\b(?:called|named|known as|dubbed)\s+[\"\u201c]?[A-Za-z]"
-    r"|\s\([A-Z][\w.&-]*\)"
-)
+# Any definition, in its three shapes: "Name, a ...", "called Name", "Name (ABC)". Three
+# patterns rather than one alternation: each then skips ahead to where it can start, and the
+# last two run only when their literal words are in the sentence (3x quicker on news text).
+_NAME_DEFINED = re.compile(rf"[A-Z][\w\u2019'&.-]*{_NAME_TAIL}(?:\s+[a-z]+)?{_DEFINING_CUE}")
+_CALLED = re.compile(r"\b(?:called|named|known as|dubbed)\s+[\"\u201c]?[A-Za-z]")
+_ABBREVIATED = re.compile(r"\s\([A-Z][\w.&-]*\)")
 
 
 def may_define(sentence: str) -> bool:
     """Whether the sentence says what something is, whatever it is (see MAY_DEFINE)."""
-    return _ANY_DEFINITION.search(sentence) is not None
+    return (
+        _NAME_DEFINED.search(sentence) is not None
+        or (
+            ("called" in sentence or "named" in sentence or "known as" in sentence or "dubbed" in sentence)
+            and _CALLED.search(sentence) is not None
+        )
+        or ("(" in sentence and _ABBREVIATED.search(sentence) is not None)
+    )
 
 
 @lru_cache(maxsize=256)

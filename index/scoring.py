@@ -54,6 +54,40 @@ class TermMatches:
     idf: float
 
 
+def idf_values(frequency: np.ndarray, chunk_count: int) -> np.ndarray:
+    """Each term's idf from its document frequency: log((N + 1) / df), as rank-bm25 computes
+    it (math.log in Python floats, term by term)."""
+    return np.array([math.log((chunk_count + 1) / int(f)) for f in frequency.tolist()], dtype=np.float64)
+
+
+def length_norm(chunk_length: np.ndarray, k1: float = K1, b: float = B) -> np.ndarray:
+    """Each chunk's length normalisation in rank-bm25's exact operation order:
+    k1 * (1 - b + b * doc_len / avgdl), with avgdl = (int sum of lengths) / chunk count."""
+    if not len(chunk_length):
+        return np.zeros(0)
+    average_length = int(chunk_length.sum(dtype=np.int64)) / len(chunk_length)
+    return k1 * (1 - b + b * chunk_length.astype(np.int64) / average_length)
+
+
+def posting_gains(term_idf: np.ndarray, tf: np.ndarray, norm: np.ndarray, k1: float = K1) -> np.ndarray:
+    """Postings' gains (float64; stored as float32): idf * tf * (k1 + 1) / (norm + tf), in
+    rank-bm25's operation order. `term_idf` and `norm` are given per posting (their term's
+    idf, their chunk's normalisation), so any slice of postings can be done on its own."""
+    tf = tf.astype(np.float64)
+    return term_idf * (tf * (k1 + 1)) / (norm + tf)
+
+
+def common_df(chunk_count: int) -> int:
+    """Terms in more chunks than this have an impact list (see BM25PlusIndex.common_df)."""
+    return max(IMPACT_LIST, chunk_count // 50)
+
+
+def impact_list(chunks: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """A common term's IMPACT_LIST best chunks (highest gain), sorted."""
+    best = np.argpartition(gains, -IMPACT_LIST)[-IMPACT_LIST:]
+    return np.sort(chunks[best])
+
+
 class BM25PlusIndex:
     """An inverted index that scores exactly like `rank_bm25.BM25Plus(corpus, k1, b, delta)`."""
 
@@ -86,16 +120,13 @@ class BM25PlusIndex:
         self.average_length = int(chunk_length.sum(dtype=np.int64)) / self.chunk_count if self.chunk_count else 0.0
         # A term in more than 2% of the chunks says little on its own; for a quick first pass
         # over a large corpus, its IMPACT_LIST best chunks (highest gain) stand for all of them.
-        self.common_df = max(IMPACT_LIST, self.chunk_count // 50)
+        self.common_df = common_df(self.chunk_count)
         self._gain_ready: np.ndarray | None = None
         if derived is not None:
             self.idf, self.postings_gain, self.impact = derived.idf, derived.postings_gain, derived.impact
             return
         frequency = np.diff(postings_start)
-        # rank-bm25 computes idf with math.log in Python floats; do the same, term by term.
-        self.idf = np.array(
-            [math.log((self.chunk_count + 1) / int(f)) for f in frequency.tolist()], dtype=np.float64
-        )
+        self.idf = idf_values(frequency, self.chunk_count)
         self.impact = _ImpactLists(self, np.flatnonzero(frequency > self.common_df))
         # Every posting's gain (idf * tf-part), in float32, for ranking answers quickly;
         # get_scores() recomputes in float64 so that it stays bit-identical to rank-bm25.
@@ -113,8 +144,8 @@ class BM25PlusIndex:
         if hi > lo:
             frequency = np.diff(self.postings_start[lo_term : hi_term + 1])
             term_idf = np.repeat(self.idf[lo_term:hi_term], frequency)
-            tf = self.postings_tf[lo:hi].astype(np.float64)
-            self.postings_gain[lo:hi] = term_idf * (tf * (self.k1 + 1)) / (self._norm[self.postings_chunk[lo:hi]] + tf)
+            chunks = self.postings_chunk[lo:hi]
+            self.postings_gain[lo:hi] = posting_gains(term_idf, self.postings_tf[lo:hi], self._norm[chunks], self.k1)
         assert self._gain_ready is not None  # only gains read from disk (all ready) leave it None
         self._gain_ready[lo_term:hi_term] = True
 
@@ -136,9 +167,7 @@ class BM25PlusIndex:
     def _norm(self) -> np.ndarray:
         """The length normalisation in rank-bm25's exact operation order:
         k1 * (1 - b + b * doc_len / avgdl)."""
-        if not self.chunk_count:
-            return np.zeros(0)
-        return self.k1 * (1 - self.b + self.b * self.chunk_length.astype(np.int64) / self.average_length)
+        return length_norm(self.chunk_length, self.k1, self.b)
 
     @classmethod
     def build(cls, tokenized: Sequence[Sequence[str]], **params: float) -> "BM25PlusIndex":
@@ -214,8 +243,7 @@ class _ImpactLists(Mapping[int, np.ndarray]):
             if term not in self._common:
                 raise KeyError(term)
             chunks, gains = self._bm25.postings(term)
-            best = np.argpartition(gains, -IMPACT_LIST)[-IMPACT_LIST:]
-            found = self._found[term] = np.sort(chunks[best])
+            found = self._found[term] = impact_list(chunks, gains)
         return found
 
     def get(self, term: int, default: Any = None) -> Any:

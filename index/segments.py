@@ -83,6 +83,8 @@ _ARRAYS: dict[str, tuple[str, int]] = {
     "impact_start": ("int64", 1),
     "impact_chunks": ("int32", 1),
 }
+STORED_ARRAYS = _ARRAYS
+"""Every array a segment stores: name -> (dtype, dimensions)."""
 
 
 @dataclass(frozen=True)
@@ -181,9 +183,6 @@ def write_segment(
         "impact_chunks": np.concatenate(impact_lists) if impact_lists else np.zeros(0, dtype=np.int32),
     }
     sentences = np.bincount(index.article, minlength=len(articles)).tolist() if len(articles) else []
-    table = ArticleTable.from_articles(articles).to_json()
-    if len(sentences) != len(articles) or len(text_keys) != len(articles):
-        raise ValueError("one sentence count and one text key per article")
     with FolderWriter(parent, name) as out:
         for array_name, (dtype, ndim) in _ARRAYS.items():
             array = np.asarray(arrays[array_name])
@@ -192,19 +191,41 @@ def write_segment(
         vocabulary = [""] * len(bm25.vocabulary)
         for term, term_id in bm25.vocabulary.items():
             vocabulary[term_id] = term
-        save_json(out.path, "vocabulary.json", vocabulary)
-        save_json(out.path, "surface.json", [[w, t, index.surface_counts.get(w, 0)] for w, t in index.surface.items()])
-        save_json(out.path, "acronyms.json", [{a: list(t) for a, t in own.items()} for own in index.article_acronyms])
-        save_json(
-            out.path,
-            "meta.json",
-            {
-                "answer_acronyms": {a: list(t) for a, t in index.acronyms.items()},
-                "first_acronyms": {a: [n, list(t)] for a, (n, t) in first_acronyms(index.article_acronyms).items()},
-            },
+        write_tables(
+            out.path, vocabulary, index.surface, index.surface_counts, index.article_acronyms, index.acronyms,
+            articles, sentences, text_keys,
         )
-        save_json(out.path, "articles.json", {**table, "sentences": sentences, "text_key": list(text_keys)})
         return out.commit()
+
+
+def write_tables(
+    folder: Path,
+    vocabulary: Sequence[str],
+    surface: dict[str, str],
+    surface_counts: dict[str, int],
+    article_acronyms: Sequence[dict[str, tuple[str, ...]]],
+    answer_acronyms: dict[str, tuple[str, ...]],
+    articles: Sequence[Article],
+    sentences: Sequence[int],
+    text_keys: Sequence[str | None],
+) -> None:
+    """A segment's JSON files (`write_segment` writes them, and so does an on-disk build,
+    `index.merging`): the terms by id, the spelling-repair and acronym tables, the articles."""
+    save_json(folder, "vocabulary.json", list(vocabulary))
+    save_json(folder, "surface.json", [[w, t, surface_counts.get(w, 0)] for w, t in surface.items()])
+    save_json(folder, "acronyms.json", [{a: list(t) for a, t in own.items()} for own in article_acronyms])
+    save_json(
+        folder,
+        "meta.json",
+        {
+            "answer_acronyms": {a: list(t) for a, t in answer_acronyms.items()},
+            "first_acronyms": {a: [n, list(t)] for a, (n, t) in first_acronyms(article_acronyms).items()},
+        },
+    )
+    if len(sentences) != len(articles) or len(text_keys) != len(articles):
+        raise ValueError("one sentence count and one text key per article")
+    table = ArticleTable.from_articles(articles).to_json()
+    save_json(folder, "articles.json", {**table, "sentences": list(sentences), "text_key": list(text_keys)})
 
 
 def open_segment(

@@ -24,7 +24,7 @@ import numpy as np
 from corpus import Article
 from index.analysis import Analyzer
 from index.impact_order import ImpactOrder
-from index.chunking import Chunk, chunk_article
+from index.chunking import Chunk, SentenceSplitter, chunk_article
 from index.features import IS_HEADLINE, is_headline, sentence_flags
 from index.progress import BuildProgress, ProgressCallback, report
 from index.query import Vocabulary
@@ -144,7 +144,7 @@ class SentenceIndex:
     def __post_init__(self) -> None:
         self.memo = ChunkMemo(self)
         if self.around is None:
-            self.around = _around(self.previous, self.following, missing=self.size)
+            self.around = around_rows(self.previous, self.following, missing=self.size)
         self.dense_gains = _dense_gains(self.bm25) if self.term_count * (self.size + 1) <= DENSE_GAIN_CELLS else None
         """For a small corpus: every term's gain in every chunk (terms, size + 1), 0 where absent
         (and in the last column, which stands for "no sentence"); None for a large one."""
@@ -205,11 +205,11 @@ class SentenceIndex:
         # each is done, and in parallel builds they spread over the workers as they free up.
         size = max(BATCH_ARTICLES, -(-total // 100))
         batches = [(list(articles[lo : lo + size]), lo) for lo in range(0, total, size)]
-        parts: list[_Part] = []
+        parts: list[AnalysedPart] = []
         done = sentences = 0
         report(progress, BuildProgress(0, total, 0, 0.0))
 
-        def finished(part: _Part, count: int) -> None:
+        def finished(part: AnalysedPart, count: int) -> None:
             nonlocal done, sentences
             parts.append(part)
             done += count
@@ -218,13 +218,13 @@ class SentenceIndex:
 
         if workers <= 1 or len(batches) < 2:
             for batch, first in batches:
-                finished(_analyse(batch, first, analyzer), len(batch))
+                finished(analyse_articles(batch, first, analyzer), len(batch))
         else:
             from concurrent.futures import ProcessPoolExecutor  # only large builds pay for importing it
 
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 # map() hands results back in order, each as soon as it and those before are done.
-                results = pool.map(_analyse, *zip(*batches), [analyzer] * len(batches))
+                results = pool.map(analyse_articles, *zip(*batches), [analyzer] * len(batches))
                 for (batch, _), part in zip(batches, results):
                     finished(part, len(batch))
         return cls._merge(parts, analyzer)
@@ -235,7 +235,7 @@ class SentenceIndex:
         return cls._merge([_analyse_chunks(chunks, analyzer)], analyzer)
 
     @classmethod
-    def _merge(cls, parts: list["_Part"], analyzer: Analyzer) -> "SentenceIndex":
+    def _merge(cls, parts: list["AnalysedPart"], analyzer: Analyzer) -> "SentenceIndex":
         vocabulary: dict[str, int] = {}
         term_ids = []
         for part in parts:
@@ -318,7 +318,7 @@ def acronym_table(
 
 
 @dataclass
-class _Part:
+class AnalysedPart:
     """What analysing one slice of the corpus gives (built in a worker process)."""
 
     blob: np.ndarray
@@ -337,11 +337,12 @@ class _Part:
     acronyms_by_article: dict[int, dict[str, tuple[str, ...]]]
 
 
-def _analyse(articles: list[Article], first_article: int, analyzer: Analyzer) -> _Part:
+def analyse_articles(articles: list[Article], first_article: int, analyzer: Analyzer) -> AnalysedPart:
+    splitter = SentenceSplitter()
     chunks = [
         chunk
         for number, article in enumerate(articles, start=first_article)
-        for chunk in chunk_article(number, article.paragraphs)
+        for chunk in chunk_article(number, article.paragraphs, splitter)
     ]
     part = _analyse_chunks(chunks, analyzer)
     by_article = part.acronyms_by_article
@@ -349,54 +350,67 @@ def _analyse(articles: list[Article], first_article: int, analyzer: Analyzer) ->
     return part
 
 
-def _analyse_chunks(chunks: Sequence[Chunk], analyzer: Analyzer) -> _Part:
+def _analyse_chunks(chunks: Sequence[Chunk], analyzer: Analyzer) -> AnalysedPart:
     n = len(chunks)
     vocabulary: dict[str, int] = {}
-    word_ids: dict[str, int] = {}  # surface word -> term id, -1 for a stopword
+    # Each distinct surface word gets a number on first sight; the per-word work after that
+    # is one dict look-up, and counting and stemming are done once per distinct word, with
+    # numpy over the numbers (the same terms, counts and order as word by word).
+    word_number: dict[str, int] = {}
+    word_list: list[str] = []
+    word_term: list[int] = []  # term id of each numbered word, -1 for a stopword
     term = analyzer.term
 
-    def resolve(word: str) -> int:
-        stem = term(word)
-        word_ids[word] = found = -1 if stem is None else vocabulary.setdefault(stem, len(vocabulary))
+    def number_of(word: str) -> int:
+        found = word_number.get(word)
+        if found is None:
+            found = word_number[word] = len(word_list)
+            word_list.append(word)
+            stem = term(word)
+            word_term.append(-1 if stem is None else vocabulary.setdefault(stem, len(vocabulary)))
         return found
 
-    flat: list[int] = []
-    lengths = np.zeros(n, dtype=np.int32)
+    numbers: list[int] = []
+    word_counts: list[int] = []
     flags = np.zeros(n, dtype=np.uint8)
-    surface: Counter[str] = Counter()
     acronyms: dict[int, dict[str, tuple[str, ...]]] = {}
-    get = word_ids.get
+    get = word_number.get
+    words_of = analyzer.words
     for i, chunk in enumerate(chunks):
-        words = analyzer.words(chunk.text)
-        surface.update(words)
-        ids = [get(w, -2) for w in words]
-        if -2 in ids:
-            ids = [resolve(w) if x == -2 else x for w, x in zip(words, ids)]
-        kept = [x for x in ids if x >= 0]
-        flat.extend(kept)
-        lengths[i] = len(kept)
-        flags[i] = sentence_flags(chunk.text, words)
+        text = chunk.text
+        words = words_of(text)
+        ids = list(map(get, words))
+        if None in ids:
+            ids = [number_of(w) if x is None else x for w, x in zip(words, ids)]
+        numbers.extend(ids)  # type: ignore[arg-type]  # no None left
+        word_counts.append(len(ids))
+        flags[i] = sentence_flags(text, words)
         if chunk.position == 0 and chunk.paragraph == 0:
             following = chunks[i + 1] if i + 1 < n else None
             alone = following is None or (following.article, following.paragraph) != (chunk.article, chunk.paragraph)
-            if is_headline(chunk.text, chunk.paragraph, alone):
+            if is_headline(text, chunk.paragraph, alone):
                 flags[i] |= IS_HEADLINE
-        for acronym, name in name_initials(chunk.text):
+        for acronym, name in name_initials(text):
             own = acronyms.setdefault(chunk.article, {})
             if acronym not in own:
                 own[acronym] = tuple(analyzer.analyze(name))
+    word_ids = np.array(numbers, dtype=np.int64)
+    all_terms = np.array(word_term, dtype=np.int32)[word_ids] if len(word_ids) else np.zeros(0, dtype=np.int32)
+    kept = all_terms >= 0
+    sentence_of = np.repeat(np.arange(n, dtype=np.int32), np.array(word_counts, dtype=np.int64))
+    counts = np.bincount(word_ids, minlength=len(word_list)).tolist()
     store = TextStore.from_texts([c.text for c in chunks])
-    return _Part(
+    return AnalysedPart(
         blob=store.blob,
         offsets=store.offsets,
         article=np.fromiter((c.article for c in chunks), dtype=np.int32, count=n),
         paragraph=np.fromiter((c.paragraph for c in chunks), dtype=np.int32, count=n),
         position=np.fromiter((c.position for c in chunks), dtype=np.int32, count=n),
         flags=flags,
-        lengths=lengths,
-        term_ids=np.array(flat, dtype=np.int32),
+        lengths=np.bincount(sentence_of[kept], minlength=n).astype(np.int32),
+        term_ids=all_terms[kept],
         vocabulary=list(vocabulary),
-        surface=surface,
+        surface=Counter(dict(zip(word_list, counts))),
         acronyms=[acronyms[a] for a in sorted(acronyms)],
         acronyms_by_article=acronyms,
     )
@@ -413,7 +427,7 @@ def _dense_gains(bm25: BM25PlusIndex) -> np.ndarray:
     return table
 
 
-def _around(previous: np.ndarray, following: np.ndarray, missing: int) -> np.ndarray:
+def around_rows(previous: np.ndarray, following: np.ndarray, missing: int) -> np.ndarray:
     two_before = np.where(previous != NO_NEIGHBOUR, previous[np.maximum(previous, 0)], NO_NEIGHBOUR)
     two_after = np.where(following != NO_NEIGHBOUR, following[np.maximum(following, 0)], NO_NEIGHBOUR)
     rows = np.stack([previous, following, two_before, two_after]).astype(np.int32, copy=False)
@@ -434,13 +448,14 @@ def _forward_index(bm25: BM25PlusIndex, n: int) -> tuple[np.ndarray, np.ndarray]
 # Two to six capitalised words, possibly joined by "and", "of", "for", "the":
 # "Federal Trade Commission", "Immigration and Customs Enforcement".
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:(?:and|of|for|the)\s+)?[A-Z][a-z]+){1,5}\b")
+_LEADING_ARTICLE = re.compile(r"^(?:The|A|An|This|That)\s+")
 
 
 def name_initials(text: str) -> list[tuple[str, str]]:
     """(acronym, name) for each multi-word capitalised name: ("ftc", "Federal Trade Commission")."""
     out = []
     for match in _NAME.finditer(text):
-        name = re.sub(r"^(?:The|A|An|This|That)\s+", "", match.group(0))
+        name = _LEADING_ARTICLE.sub("", match.group(0))
         initials = "".join(w[0] for w in name.split() if w[0].isupper()).casefold()
         if len(initials) >= 2:
             out.append((initials, name))

@@ -215,3 +215,39 @@ def write_json_atomically(path: Path, value: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class ArrayAppender:
+    """One 1-D `.npy` file written piece by piece, its length given up front, so that an array
+    larger than memory can be stored without being held whole (`index.merging`). The file
+    is the same as `save_array` of the whole array. Raises ValueError if the pieces do not add
+    up to the length."""
+
+    def __init__(self, folder: Path, name: str, dtype: str, length: int) -> None:
+        self.dtype = np.dtype(dtype)
+        self.left = length
+        self.path = folder / f"{name}.npy"
+        self._handle = open(self.path, "wb")
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False, "shape": (length,)}
+        np.lib.format.write_array_header_1_0(self._handle, header)
+
+    def append(self, piece: np.ndarray) -> None:
+        piece = np.ascontiguousarray(piece, dtype=self.dtype)
+        if len(piece) > self.left:
+            raise ValueError(f"{self.path}: more entries than the {self.left} left")
+        self._handle.write(piece.data)
+        self.left -= len(piece)
+
+    def append_file(self, raw: Path) -> None:
+        """Append the raw bytes of `raw` (entries of this dtype, end to end)."""
+        entries = raw.stat().st_size // self.dtype.itemsize
+        if entries > self.left:
+            raise ValueError(f"{self.path}: more entries than the {self.left} left")
+        with open(raw, "rb") as source:
+            shutil.copyfileobj(source, self._handle, _READ_BLOCK)
+        self.left -= entries
+
+    def close(self) -> None:
+        self._handle.close()
+        if self.left:
+            raise ValueError(f"{self.path}: {self.left} entries missing")

@@ -69,7 +69,11 @@ def sentences(count: int, seed: int = 7, vocabulary_size: int = 50_000) -> Itera
 
 def articles(sentence_count: int, seed: int = 7, sentences_per_article: int = 20) -> list[Article]:
     """`sentence_count` sentences in articles of about `sentences_per_article`, 4 per paragraph."""
-    out: list[Article] = []
+    return list(iter_articles(sentence_count, seed, sentences_per_article))
+
+
+def iter_articles(sentence_count: int, seed: int = 7, sentences_per_article: int = 20) -> Iterator[Article]:
+    """The same articles as `articles`, one at a time (10M sentences do not fit comfortably in a list)."""
     stream = sentences(sentence_count, seed)
     rng = np.random.default_rng(seed + 1)
     start = dt.date(2020, 1, 1)
@@ -78,12 +82,11 @@ def articles(sentence_count: int, seed: int = 7, sentences_per_article: int = 20
     for sentence in stream:
         buffer.append(sentence)
         if len(buffer) == sentences_per_article:
-            out.append(_article(number, buffer, rng, start))
+            yield _article(number, buffer, rng, start)
             number += 1
             buffer = []
     if buffer:
-        out.append(_article(number, buffer, rng, start))
-    return out
+        yield _article(number, buffer, rng, start)
 
 
 def _article(number: int, body: list[str], rng: np.random.Generator, start: dt.date) -> Article:
