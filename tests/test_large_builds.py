@@ -133,3 +133,18 @@ def _odd_sentences() -> list[str]:
     from index.chunking import chunk_articles
 
     return [c.text for c in chunk_articles([parse_article("odd.md", ODD.encode(), "odd")])]
+
+
+def test_many_new_articles_and_an_unwritable_cache_folder_are_built_in_memory(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(cache, "STREAMING_FROM_ARTICLES", 1)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    with caplog.at_level("WARNING"):
+        loaded = cache.load_or_build(corpus_dir, blocker, Analyzer())
+    assert "building it in memory" in caplog.text
+    assert loaded.location is None and not loaded.from_cache
+    assert "broken.md" in str(loaded.broken[0]) and len(loaded.articles) == len(load_corpus(corpus_dir).articles)
+    question = loaded.index.analyzer.analyze("what did the Federal Trade Commission say about drones")
+    assert loaded.index.bm25.top_n(question, 1)
