@@ -80,6 +80,16 @@ def _article_entries(folder: Path | str) -> list[os.DirEntry[str]]:
 _NAME = operator.attrgetter("name")
 
 
+def _existing_article_entries(folder: Path) -> list[os.DirEntry[str]]:
+    """`_article_entries`, raising CorpusError when the folder is missing or holds no such entry."""
+    if not folder.is_dir():
+        raise CorpusError(f"{folder}: no such folder of articles (check QABOT_CORPUS_DIR)")
+    entries = _article_entries(folder)
+    if not entries:
+        raise CorpusError(f"{folder}: no article files (*{ARTICLE_SUFFIX}) found")
+    return entries
+
+
 def _is_file(entry: os.DirEntry[str]) -> bool:
     try:
         return entry.is_file()
@@ -147,12 +157,7 @@ class FileDigests:
 
     def fingerprint(self, folder: Path | str) -> str:
         """Raises CorpusError when the folder is missing or holds no article entry."""
-        folder = Path(folder)
-        if not folder.is_dir():
-            raise CorpusError(f"{folder}: no such folder of articles (check QABOT_CORPUS_DIR)")
-        entries = _article_entries(folder)
-        if not entries:
-            raise CorpusError(f"{folder}: no article files (*{ARTICLE_SUFFIX}) found")
+        entries = _existing_article_entries(Path(folder))
         now = time.time_ns()
         known: dict[str, tuple[int, int, bytes]] = {}
         named: list[tuple[str, bytes]] = []
@@ -193,11 +198,7 @@ def read_corpus_files(folder: Path | str) -> CorpusFiles:
     large or unreadable, or a folder named like an article, is listed in `unreadable`.
     """
     folder = Path(folder)
-    if not folder.is_dir():
-        raise CorpusError(f"{folder}: no such folder of articles (check QABOT_CORPUS_DIR)")
-    entries = _article_entries(folder)
-    if not entries:
-        raise CorpusError(f"{folder}: no article files (*{ARTICLE_SUFFIX}) found")
+    entries = _existing_article_entries(folder)
     files: list[tuple[Path, bytes]] = []
     unreadable: list[CorpusFileError] = []
     for entry in entries:

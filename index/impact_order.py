@@ -78,7 +78,11 @@ def best_first(gains: np.ndarray, depth: int) -> Prefix:
     order (so a prefix is the same whatever depth was computed), and the highest of the rest."""
     if depth >= len(gains):
         return Prefix(np.argsort(-gains, kind="stable"), 0.0)
-    nth = gains[np.argpartition(-gains, depth - 1)[depth - 1]]  # the depth-th highest gain
+    # np.partition, not argpartition of -gains: no index array and no negated copy of a
+    # common word's gains (a quarter of the time at 5M postings).
+    below = len(gains) - depth
+    parted = np.partition(gains, below)
+    nth = parted[below]  # the depth-th highest gain; parted[:below] holds the lower ones
     above = np.flatnonzero(gains > nth)
     tied = np.flatnonzero(gains == nth)
     positions = np.concatenate((above, tied[: depth - len(above)]))
@@ -86,7 +90,7 @@ def best_first(gains: np.ndarray, depth: int) -> Prefix:
     if len(above) + len(tied) > depth:
         rest = float(nth)  # some of the tied are left
     else:
-        rest = float(np.max(gains, where=gains < nth, initial=0.0))
+        rest = float(parted[:below].max()) if below else 0.0  # every tied one was taken: the rest are lower
     return Prefix(positions, rest)
 
 
