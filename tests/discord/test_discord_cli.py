@@ -153,6 +153,8 @@ async def test_qabot_discord_answers_mentions_until_it_is_stopped(tmp_path):
 
     assert "**" in reply.body["embeds"][0]["description"]
     assert any(r.path == f"/applications/{fake.application_id}/guilds/{fake.guild_id}/commands" for r in fake.requests)
+    # Stopped right after the reply: the answer still gets its 👍 and 👎 before the bot goes.
+    assert sum("/reactions/" in r.path for r in fake.requests) == 2
     assert finished.returncode == 0, finished.stderr
     assert "Traceback" not in finished.stderr and fake.token not in finished.stderr
 

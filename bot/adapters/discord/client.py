@@ -66,6 +66,9 @@ FEEDBACK_OUTCOMES = (Outcome.ANSWERED, Outcome.NOT_FOUND)
 THREAD_NAME_LIMIT = 100
 """Discord's longest thread name."""
 ASK_ABOUT_COMMAND = "Ask qabot about this"
+DRAIN_SECONDS = 5.0
+"""On stop, how long messages being answered may take to finish (the reply and its 👍/👎)
+before the connection closes under them."""
 
 
 def question_intents(*, message_content: bool = False) -> discord.Intents:
@@ -112,6 +115,8 @@ class QABotClient(discord.Client):
         # With Redis: mentions and DMs become durable jobs any replica's workers answer.
         self.jobs = jobs
         self.job_workers: JobWorkers | None = None
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        """Messages being answered: stopping waits for them (up to DRAIN_SECONDS)."""
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(ask_command(example_question))
         self.tree.add_command(app_commands.ContextMenu(name=ASK_ABOUT_COMMAND, callback=ask_about_message))
@@ -133,6 +138,11 @@ class QABotClient(discord.Client):
         log.info("answering durable question jobs from Redis as %s", jobs.consumer)
 
     async def close(self) -> None:
+        # Answers being sent finish first: closing the HTTP session under one would cost its
+        # reply or its 👍/👎 and log a "Session is closed" traceback.
+        pending = [task for task in self._in_flight if task is not asyncio.current_task()]
+        if pending:
+            await asyncio.wait(pending, timeout=DRAIN_SECONDS)
         if self.job_workers is not None:
             # Off the loop: a worker finishing its job posts on this loop.
             await asyncio.to_thread(self.job_workers.stop)
@@ -186,6 +196,17 @@ class QABotClient(discord.Client):
     # -- @mentions and direct messages ----------------------------------------
 
     async def on_message(self, message: discord.Message) -> None:
+        # Tracked, so that stopping the bot lets this message's answer finish (see close()).
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            await self.answer_message(message)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def answer_message(self, message: discord.Message) -> None:
         question = self.question_in(message)
         auto = question is None and self.answers_by_itself(message)
         if auto:
@@ -314,6 +335,9 @@ class QABotClient(discord.Client):
             for emoji in FEEDBACK_REACTIONS:
                 await sent.add_reaction(emoji)
         except Exception:
+            if self.is_closed():  # stopped while reacting (past DRAIN_SECONDS): nothing is wrong
+                log.info("stopping: 👍/👎 not offered on the last answer")
+                return
             log.warning("could not offer 👍/👎 on an answer (is the Add Reactions permission missing?)", exc_info=True)
 
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
