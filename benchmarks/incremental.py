@@ -48,16 +48,22 @@ def qabot(environment: dict[str, str], *args: str) -> tuple[float, subprocess.Co
     return time.perf_counter() - started, done
 
 
+def fresh_copy(articles: int) -> tuple[Path, Path]:
+    """The synthetic corpus of `articles` articles as a fresh hard-linked copy (the source is
+    never changed), and the index cache folder that goes with it (kept between runs)."""
+    source = corpus_folder(articles * 20)
+    folder = RESULTS / f"incremental-{articles}"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(source, folder, copy_function=os.link)
+    return folder, RESULTS / f"incremental-cache-{articles}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    source = corpus_folder(args.articles * 20)
-    folder = RESULTS / f"incremental-{args.articles}"
-    cache = RESULTS / f"incremental-cache-{args.articles}"
-    shutil.rmtree(folder, ignore_errors=True)
-    shutil.copytree(source, folder, copy_function=os.link)  # hard links: the source stays as it is
+    folder, cache = fresh_copy(args.articles)
     environment = {
         # Without PYTHONDONTWRITEBYTECODE (set in some shells and CI images): an installed qabot
         # has its modules compiled once, so each process here should not recompile them either.

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,8 +25,8 @@ import time
 from pathlib import Path
 
 from benchmarks.first_start import accepts, free_port
-from benchmarks.incremental import NEW_ARTICLE, QUESTION
-from benchmarks.measure import RESULTS, corpus_folder
+from benchmarks.incremental import NEW_ARTICLE, QUESTION, fresh_copy
+from benchmarks.measure import RESULTS
 from tests.support.slack_helpers import everything_shown
 from tests.support.slack_payloads import SignedSender, mention
 from tests.support.slack_server import BOT_TOKEN, SIGNING_SECRET, FakeSlack
@@ -64,13 +63,8 @@ def main() -> int:
     parser.add_argument("--reload-seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    source = corpus_folder(args.articles * 20)
-    # benchmarks.incremental's copy and cache (the same files, hard-linked): one index build serves
-    # both; run them one at a time.
-    folder = RESULTS / f"incremental-{args.articles}"
-    cache = RESULTS / f"incremental-cache-{args.articles}"
-    shutil.rmtree(folder, ignore_errors=True)
-    shutil.copytree(source, folder, copy_function=os.link)  # hard links: the source stays as it is
+    # benchmarks.incremental's copy and cache: one index build serves both; run them one at a time.
+    folder, cache = fresh_copy(args.articles)
     new_file = RESULTS / "zeppelin.md"
     new_file.write_text(NEW_ARTICLE, encoding="utf-8")
     port = free_port()
