@@ -10,7 +10,8 @@ once with 0 articles done when the build starts, after each batch of articles is
 analysed (every few hundred articles, or about 1% of the corpus), and once with
 `finished=True` when the index is ready. It is not called at all when the index
 comes whole from the cache. A callback that raises is logged and ignored: showing
-progress must never stop a build.
+progress must never stop a build. The one exception is `BuildStopped`, raised on purpose
+(a bot stopping mid-build): the build removes what it had begun and raises it on.
 
 Ready-made callbacks: `for_stream(sys.stderr)` (a tqdm bar on a terminal, a line every
 few seconds otherwise) and `for_log(logger)` (a log line every few seconds).
@@ -56,12 +57,18 @@ class BuildProgress:
 ProgressCallback = Callable[[BuildProgress], None]
 
 
+class BuildStopped(Exception):
+    """Raised by a progress callback to stop the build it hears; `report` lets it through."""
+
+
 def report(callback: ProgressCallback | None, progress: BuildProgress) -> None:
-    """Call `callback`, if any; its failure is logged, never raised."""
+    """Call `callback`, if any; its failure is logged, never raised, except `BuildStopped`."""
     if callback is None:
         return
     try:
         callback(progress)
+    except BuildStopped:
+        raise
     except Exception:  # a broken progress display must not stop the build
         log.exception("showing the build's progress failed")
 

@@ -225,8 +225,12 @@ class SentenceIndex:
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 # map() hands results back in order, each as soon as it and those before are done.
                 results = pool.map(analyse_articles, *zip(*batches), [analyzer] * len(batches))
-                for (batch, _), part in zip(batches, results):
-                    finished(part, len(batch))
+                try:
+                    for (batch, _), part in zip(batches, results):
+                        finished(part, len(batch))
+                except BaseException:
+                    pool.shutdown(cancel_futures=True)  # a stopped build does not wait for batches not begun
+                    raise
         return cls._merge(parts, analyzer)
 
     @classmethod

@@ -134,3 +134,23 @@ def test_a_missing_folder_still_stops_the_start_at_once(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(CorpusError, match="no article files"):
         started(tmp_path, tmp_path / "empty")
+
+
+def test_a_bot_stopped_while_it_reads_the_articles_stops_the_build_and_starts_nothing_after(
+    tmp_path, corpus, build_paused_halfway, caplog
+):
+    caplog.set_level(logging.INFO)
+    service = started(tmp_path, corpus)
+    eventually(lambda: bool(service.build_percent), "the build reports its first batch")
+    closing = threading.Thread(target=service.close)
+    closing.start()
+    eventually(lambda: service._closing.is_set(), "close() has begun")
+    build_paused_halfway.set()  # the build goes on to its next batch, and hears it must stop
+    closing.join(DEADLINE_SECONDS)
+    assert not closing.is_alive()
+
+    assert not [t for t in threading.enumerate() if t.name == "qabot-first-load"]
+    assert "stopped before the articles were read" in [r.getMessage() for r in caplog.records]
+    assert service.readiness is IndexReadiness.BUILDING and service.core is None
+    time.sleep(0.3)  # several reload periods: nothing watches the folder after close()
+    assert service.watcher is not None and not service.watcher.watching

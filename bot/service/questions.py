@@ -36,7 +36,7 @@ from bot.service.metrics import Metrics
 from bot.service.reload import CorpusWatcher
 from bot.service.request_ids import request_scope
 from corpus import CorpusError
-from index.progress import BuildProgress
+from index.progress import BuildProgress, BuildStopped
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,11 @@ class IndexReadiness(str, enum.Enum):
     """The articles could not be loaded at start; the watcher loads them once they are fixed."""
 
 
+FIRST_LOAD_STOP_SECONDS = 10.0
+"""How long `close()` waits for the first load to stop: a build stops within a batch (about 1%
+of the articles), a load from the cache takes well under this."""
+
+
 @dataclass
 class QuestionService:
     core: Answerer | None
@@ -128,6 +133,8 @@ class QuestionService:
     _installed_signal: int | None = field(default=None, init=False, repr=False)
     _progress: BuildProgress | None = field(default=None, init=False, repr=False)
     _load_error: str | None = field(default=None, init=False, repr=False)
+    _first_load: threading.Thread | None = field(default=None, init=False, repr=False)
+    _closing: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     def ask(
         self,
@@ -240,13 +247,17 @@ class QuestionService:
 
     def load_in_background(self) -> None:
         """Build the first core in a background thread (the watcher's `load`); returns at once."""
-        threading.Thread(target=self._load_first, name="qabot-first-load", daemon=True).start()
+        self._first_load = threading.Thread(target=self._load_first, name="qabot-first-load", daemon=True)
+        self._first_load.start()
 
     def _load_first(self) -> None:
         assert self.watcher is not None
         started = time.perf_counter()
         try:
             core = self.watcher.load()
+        except BuildStopped:
+            log.info("stopped before the articles were read")
+            return
         except Exception as exc:  # CorpusError (no article loads), or a bug: never kill the bot
             self._load_error = str(exc)
             log.error(
@@ -258,10 +269,15 @@ class QuestionService:
         else:
             self._swap_core(core)
             log.info("ready: the articles are read (%.1f s); answering questions", time.perf_counter() - started)
+        if self._closing.is_set():
+            return  # closed meanwhile: no watcher and no purging after close()
         self._start_background_work()  # watch the folder: a fix is picked up, as any change
 
     def build_progress(self, progress: BuildProgress) -> None:
-        """Hears the index build's progress (see `index.progress`), for the replies while building."""
+        """Hears the index build's progress (see `index.progress`), for the replies while building;
+        stops the build once the service is closing."""
+        if self._closing.is_set():
+            raise BuildStopped("the bot is stopping")
         self._progress = progress
 
     def _not_ready(self, question: str) -> Answer:
@@ -380,7 +396,19 @@ class QuestionService:
             self._installed_signal = reload_signal
 
     def close(self) -> None:
-        """Stop watching, put the previous signal handler back, close the question log."""
+        """Stop the first load (a build stops at its next batch; loading from the cache and the
+        model's file is waited for, up to FIRST_LOAD_STOP_SECONDS), stop watching, put the previous
+        signal handler back, close the question log.
+
+        The first load is waited for because a daemon thread still inside a native library
+        (safetensors, when the process exits) can abort the whole process at exit, exit code -6
+        instead of the command's own."""
+        self._closing.set()
+        first_load = self._first_load
+        if first_load is not None and first_load is not threading.current_thread():
+            first_load.join(FIRST_LOAD_STOP_SECONDS)
+            if first_load.is_alive():
+                log.warning("stopping although the articles are still being read")
         if self.watcher is not None:
             self.watcher.stop()
         if self._installed_signal is not None and threading.current_thread() is threading.main_thread():
