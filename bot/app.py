@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from bot.errors import CorpusError, SetupError
+from bot.errors import CorpusError, QabotError, SetupError
 from bot.settings import Settings, user_corpus_dir
 from corpus import BUNDLED_DIR
 from corpus.loader import check_corpus_folder
@@ -197,7 +197,7 @@ def open_question_log(settings: Settings) -> QuestionLog | None:
     the log at all: it hashes IDs with another key, or the log is newer than this code.
     """
     from bot.service.privacy import secret_fingerprint
-    from bot.stores.questionlog.database import LOG_FAILURES, describe_database
+    from bot.stores.questionlog.database import log_failures
     from bot.stores.questionlog.store import QuestionLog
 
     if not settings.question_log:
@@ -208,14 +208,19 @@ def open_question_log(settings: Settings) -> QuestionLog | None:
     key = deployment_secret(settings)
     secret, fingerprint = key.decode("utf-8"), secret_fingerprint(key)
     url = settings.database_url.reveal()
-    where = f"in {describe_database(url)}" if url else f"at {path}"
+    if url:
+        from bot.stores.questionlog.postgres import describe_database  # psycopg: only with PostgreSQL
+
+        where = f"in {describe_database(url)}"
+    else:
+        where = f"at {path}"
     try:
         if url:
             return QuestionLog.open_postgres(
                 url, secret=secret, retention_days=settings.question_log_days, fingerprint=fingerprint
             )
         return QuestionLog.open(path, secret=secret, retention_days=settings.question_log_days, fingerprint=fingerprint)
-    except LOG_FAILURES as exc:
+    except log_failures(postgres=bool(url)) as exc:
         log.error(
             "the question log %s cannot be used (%s); answering without it, and without 👍/👎",
             where,
@@ -423,7 +428,6 @@ def running(settings: Settings) -> Iterator[RunningBot]:
     the service when the runner is done. Raises SetupError when the articles cannot be loaded."""
     from bot.service.metrics import Metrics
     from bot.service.privacy import secret_fingerprint
-    from index.embedding import SemanticModelError
 
     stores = stores_for(settings)
     refusal = stores.compare_secret(secret_fingerprint(deployment_secret(settings)))
@@ -439,8 +443,16 @@ def running(settings: Settings) -> Iterator[RunningBot]:
         # while serving, and questions asked meanwhile are told so (and /readyz says "building").
         building = _index_to_build(settings)
         service = build_service(settings, stores, metrics, in_background=building)
-    except (CorpusError, SemanticModelError) as exc:
-        raise SetupError(str(exc)) from None  # both already name the folder, file or model
+    except CorpusError as exc:
+        raise SetupError(str(exc)) from None  # it names the folder or file already
+    except QabotError as exc:
+        # Imported only now: index.embedding loads numpy (0.2 s a bot with no index yet need not
+        # wait for before listening), and if it raised this, it is loaded already.
+        from index.embedding import SemanticModelError
+
+        if not isinstance(exc, SemanticModelError):
+            raise
+        raise SetupError(str(exc)) from None  # it names the model already
     log.info("answered events, rate limits and conversations are kept %s", stores.description)
     follower = _follower(settings)
     try:

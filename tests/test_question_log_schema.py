@@ -13,7 +13,8 @@ import pytest
 from bot.app import build_service, open_question_log
 from bot.errors import SetupError
 from bot.settings import Secret
-from bot.stores.questionlog.database import PostgresDatabase, SqliteDatabase
+from bot.stores.questionlog.database import SqliteDatabase
+from bot.stores.questionlog.postgres import PostgresDatabase
 from bot.stores.questionlog.migrations import LATEST_VERSION, SchemaTooNewError, applied_versions
 from bot.stores.questionlog.report import read_answers
 from bot.stores.questionlog.store import KeyMismatchError, QuestionLog

@@ -39,7 +39,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def show_report(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.stores.questionlog.database import DATABASE_ERRORS, describe_database
+    from bot.stores.questionlog.database import database_errors
     from bot.stores.questionlog.migrations import SchemaTooNewError
     from bot.stores.questionlog.report import DEFAULT_LOW_CONFIDENCE, build_report
 
@@ -56,7 +56,12 @@ def show_report(args: argparse.Namespace, settings: Settings) -> int:
         return ExitCode.SETUP
     start = dt.datetime.combine(since, dt.time(), tzinfo=dt.timezone.utc) if since else None
     url = settings.database_url.reveal()
-    where = describe_database(url) if url else str(settings.question_log_file())
+    if url:
+        from bot.stores.questionlog.postgres import describe_database  # psycopg: only with PostgreSQL
+
+        where = describe_database(url)
+    else:
+        where = str(settings.question_log_file())
     try:
         answers = _read_log(settings, start)
     except FileNotFoundError:
@@ -64,7 +69,7 @@ def show_report(args: argparse.Namespace, settings: Settings) -> int:
         # A deployment that has logged nothing yet is not broken: say so and succeed.
         print(f"qabot: no question log at {where}{off}; nothing has been logged yet", file=sys.stderr)
         answers = []
-    except DATABASE_ERRORS + (SchemaTooNewError,) as exc:
+    except database_errors(postgres=bool(url)) + (SchemaTooNewError,) as exc:
         print(f"qabot: the question log {where} cannot be read ({' '.join(str(exc).split())})", file=sys.stderr)
         return ExitCode.FAILED
     result = build_report(answers, since, low)
@@ -80,12 +85,13 @@ def show_report(args: argparse.Namespace, settings: Settings) -> int:
 
 def _read_log(settings: Settings, start: dt.datetime | None) -> list[LoggedAnswer]:
     """The shared PostgreSQL log when QABOT_DATABASE_URL is set, else the SQLite file."""
-    from bot.stores.questionlog.database import PostgresDatabase
     from bot.stores.questionlog.report import read_answers
 
     url = settings.database_url.reveal()
     if not url:
         return read_answers(settings.question_log_file(), start)
+    from bot.stores.questionlog.postgres import PostgresDatabase
+
     database = PostgresDatabase(url)
     try:
         return read_answers(database, start)

@@ -4,7 +4,9 @@ only when its command runs, so the other commands start fast and need neither li
 from __future__ import annotations
 
 import argparse
+import sys
 
+from bot.errors import SetupError
 from bot.settings import Settings
 
 
@@ -40,6 +42,17 @@ def run_slack(args: argparse.Namespace, settings: Settings) -> int:
 
         print(manifest_text(load_core(settings).example_question), end="")
         return 0
+    listening = None
+    if args.http:
+        # Bound first, before the Slack libraries and the index code load (see
+        # bot.adapters.slack.listening): Slack's requests queue instead of being refused.
+        from bot.adapters.slack.listening import listening_socket
+
+        try:
+            listening = listening_socket(args.host, args.port)
+        except SetupError as exc:
+            print(f"qabot slack: {exc}", file=sys.stderr)
+            return exc.exit_code
     from bot.adapters.slack.runner import run
 
-    return run(args, settings)
+    return run(args, settings, listening)

@@ -21,11 +21,14 @@ import enum
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Callable
-
-import redis
+from typing import TYPE_CHECKING, Callable
 
 from bot.stores.jobs import MAX_DELIVERIES, Job, QuestionJob, RedisJobQueue
+
+# redis-py is imported by the workers' methods, not here: the adapters import `JobResult` whether
+# or not the bot uses Redis, and workers run only with a queue, which has loaded it already.
+if TYPE_CHECKING:
+    import redis
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,8 @@ class JobWorkers:
             thread.join(timeout)
 
     def _work(self) -> None:
+        import redis
+
         while not self._stopping.is_set():
             try:
                 job = self.queue.take(TAKE_BLOCK_MS)
@@ -84,6 +89,8 @@ class JobWorkers:
                 self._answer(job)
 
     def _answer(self, job: Job) -> None:
+        import redis
+
         with self._lock:
             self._in_hand.add(job.job_id)
         try:
@@ -111,6 +118,8 @@ class JobWorkers:
                 self._in_hand.discard(job.job_id)
 
     def _renew_claims(self) -> None:
+        import redis
+
         # Four renewals per claim period: a replica busy for a moment still never misses its claim.
         while not self._stopping.wait(self.queue.claim_after_seconds / 4):
             with self._lock:

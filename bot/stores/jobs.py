@@ -30,12 +30,17 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-import redis
-
-from bot.stores.redis_stores import OutageGuard
 from bot.stores.seen_events import SEEN_EVENT_TTL_SECONDS
+
+# redis-py (0.3 s of a start) is imported by the queue's methods, not here: the adapters import
+# this module for `QuestionJob` and `Job` whether or not the bot uses Redis, and a queue exists
+# only once `bot.stores.choice` has connected to one (so redis is loaded by then).
+if TYPE_CHECKING:
+    import redis
+
+    from bot.stores.redis_stores import OutageGuard
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +196,8 @@ class RedisJobQueue:
         answered-event key is there was queued after all (or delivered again to another replica)
         and is dropped, any other is queued now; one held longer than `hold_seconds` is answered
         here, by `answer_here`."""
+        import redis
+
         with self._held_lock:
             held, self._held = self._held, []
         keep: list[HeldQuestion] = []
@@ -221,6 +228,8 @@ class RedisJobQueue:
             return len(self._held)
 
     def ensure_group(self) -> None:
+        import redis
+
         try:
             self.client.xgroup_create(self.stream, self.group, id="0", mkstream=True)
         except redis.ResponseError as exc:
@@ -229,6 +238,8 @@ class RedisJobQueue:
 
     def take(self, block_ms: int) -> Job | None:
         """A job left by a stopped replica, else a new one (waiting up to `block_ms`), else None."""
+        import redis
+
         try:
             return self._take(block_ms)
         except redis.ResponseError as exc:

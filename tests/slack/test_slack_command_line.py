@@ -3,21 +3,25 @@ a right one answers questions in either mode and stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from corpus import render_article
-from tests.support.slack_payloads import ASKER, SignedSender, events_api_envelope, mention
+from tests.support.slack_payloads import ASKER, HttpResult, SignedSender, events_api_envelope, mention
 from tests.support.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
 from tests.support.slack_helpers import SPOKESPERSON, everything_shown
 from tests.support.processes import run_qabot
 from tests.support.synthetic import articles as synthetic_articles
-from tests.support.slack_processes import STARTUP_TIMEOUT, environment
+from tests.support.slack_processes import STARTUP_TIMEOUT, RunningQabot, environment
 
 
 def qabot_slack(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -50,9 +54,10 @@ def run_qabot_slack(tmp_path: Path, index_cache_dir: Path):
             {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xoxb-pasted-in-the-wrong-box"},
             "SLACK_APP_TOKEN is malformed",
         ),
-        (["--http"], {"SLACK_BOT_TOKEN": BOT_TOKEN}, "SLACK_SIGNING_SECRET is not set"),
+        # --port 0: HTTP mode binds its port before anything else (tests run side by side).
+        (["--http", "--port", "0"], {"SLACK_BOT_TOKEN": BOT_TOKEN}, "SLACK_SIGNING_SECRET is not set"),
         (
-            ["--http"],
+            ["--http", "--port", "0"],
             {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "xoxb-not-a-secret"},
             "SLACK_SIGNING_SECRET is malformed",
         ),
@@ -224,3 +229,83 @@ def test_qabot_slack_in_socket_mode_answers_an_envelope_and_stops_cleanly(start_
     assert re.search(r"\[[0-9a-f]{12}\]: question on slack: answered in \d+ ms \(answer \d+\)", logged)
     for secret in (BOT_TOKEN, APP_TOKEN, SIGNING_SECRET, ASKER):
         assert secret not in logged
+
+
+def test_qabot_slack_http_takes_a_request_sent_while_it_is_still_starting_and_answers_it(
+    start_qabot_slack, fake_slack: FakeSlack
+):
+    # The start is held at its check of the bot token with Slack (before the app and the service
+    # exist): a request sent then waits in the listening socket's queue and is answered, not refused.
+    release_auth = fake_slack.hold("auth.test")
+    [port] = list(free_port_in_use())  # bound then released: free for the bot
+    qabot = start_qabot_slack(
+        "--http",
+        "--port",
+        str(port),
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        QABOT_SLACK_API_URL=fake_slack.api_url,
+    )
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not _accepts(port):
+        assert time.monotonic() < deadline and qabot.process.poll() is None, f"never listened: {qabot.lines}"
+        time.sleep(0.02)
+    replies: list[HttpResult] = []
+    sender = SignedSender(f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET)
+    asking = threading.Thread(
+        target=lambda: replies.append(sender.post_event(mention("What did the Flock spokesperson tell the BBC?")))
+    )
+    asking.start()
+    asking.join(timeout=1.0)
+    assert asking.is_alive() and not any("serving Slack events" in line for line in qabot.lines), (
+        "the request waits while the bot is still starting"
+    )
+    release_auth()
+    asking.join(timeout=STARTUP_TIMEOUT)
+    assert [reply.status for reply in replies] == [200]
+    [posted] = fake_slack.wait_for_calls("chat.postMessage", timeout=STARTUP_TIMEOUT)
+    shown = everything_shown(posted)
+    assert SPOKESPERSON in shown or "I'm still reading the articles" in shown
+    assert qabot.stop() == 0
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+SERVING_LIBRARIES = ("redis", "psycopg", "discord")
+
+
+def test_qabot_slack_with_default_settings_imports_neither_redis_nor_psycopg(
+    tmp_path: Path, index_cache_dir: Path, fake_slack: FakeSlack
+):
+    # Default settings: no QABOT_REDIS_URL (this process keeps the stores), the question log on
+    # in its SQLite file (no QABOT_DATABASE_URL). Both libraries take ~0.3 s each to import.
+    report = tmp_path / "modules.json"
+    code = (
+        "import atexit, json, sys\n"
+        f"atexit.register(lambda: open({str(report)!r}, 'w').write(json.dumps(sorted("
+        f"{{m.split('.')[0] for m in sys.modules if m.split('.')[0] in {SERVING_LIBRARIES!r}}}))))\n"
+        "from bot.cli.main import main\n"
+        "sys.exit(main(['slack', '--http', '--port', '0']))\n"
+    )
+    question_log = tmp_path / "questions.sqlite3"
+    env = environment(
+        tmp_path, index_cache_dir,
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, QABOT_SLACK_API_URL=fake_slack.api_url,
+        QABOT_QUESTION_LOG_PATH=str(question_log),
+    )  # fmt: skip
+    assert "QABOT_QUESTION_LOG" not in env and "QABOT_REDIS_URL" not in env and "QABOT_DATABASE_URL" not in env
+    qabot = RunningQabot([], env, tmp_path, command=[sys.executable, "-c", code])
+    url = qabot.wait_for_line(r"serving Slack events at (http://127\.0\.0\.1:\d+/slack/events)").group(1)
+    qabot.wait_for_line(r"ready: the articles are read")
+    SignedSender(url, SIGNING_SECRET).post_event(mention("What did the Flock spokesperson tell the BBC?"))
+    [reply] = fake_slack.wait_for_calls("chat.postMessage")
+    assert SPOKESPERSON in everything_shown(reply)
+    assert question_log.exists()  # the question log is on, in its SQLite file
+    assert qabot.stop() == 0
+    assert json.loads(report.read_text()) == []

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 
 from bot.settings import Secret
-from bot.stores.questionlog.database import PostgresDatabase
+from bot.stores.questionlog.postgres import PostgresDatabase
 from bot.stores.questionlog.keys import key_path_for
 from bot.stores.questionlog.report import LoggedAnswer, read_answers
 from bot.stores.questionlog.store import QuestionLog

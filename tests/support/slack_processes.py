@@ -22,9 +22,10 @@ def environment(home: Path, cache: Path, **settings: str) -> dict[str, str]:
 class RunningQabot:
     """`qabot slack` in the background, its stderr collected line by line."""
 
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path, command: list[str] | None = None) -> None:
+        """`command`: another way to start it (a Python snippet calling `qabot slack`'s main)."""
         self.process = subprocess.Popen(
-            [*QABOT, "slack", *args],
+            command or [*QABOT, "slack", *args],
             env=env,
             cwd=cwd,
             stdout=subprocess.DEVNULL,

@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
@@ -126,6 +126,8 @@ class FakeSlack:
         self._calls: list[RecordedCall] = []
         self._acks: list[dict[str, Any]] = []
         self._failures: dict[str, deque[ScriptedFailure]] = {}
+        self._held: dict[str, threading.Event] = {}
+        """Methods whose calls wait for their event before they are answered (`hold`)."""
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
         self._posted: dict[str, list[dict[str, Any]]] = {}
@@ -214,6 +216,13 @@ class FakeSlack:
         with self._changed:
             queue = self._failures.setdefault(method, deque())
             queue.extend([ScriptedFailure(status, error, retry_after)] * times)
+
+    def hold(self, method: str) -> Callable[[], None]:
+        """Make calls to `method` wait (unanswered) until the returned function is called."""
+        released = threading.Event()
+        with self._changed:
+            self._held[method] = released
+        return released.set
 
     def stop_failing(self, method: str) -> None:
         """Forget the failures still planned for `method`."""
@@ -327,6 +336,9 @@ class FakeSlack:
 
     async def _web_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        released = self._held.get(method)
+        while released is not None and not released.is_set():
+            await asyncio.sleep(0.01)  # held (`hold`): the caller waits, as on a slow Slack
         params = await _read_params(request)
         token = _bearer_token(request) or params.pop("token", None)
         status, body, headers = self._answer(method, params, token)

@@ -29,8 +29,6 @@ from typing import Any
 import discord
 from discord import app_commands
 
-import redis
-
 from bot.adapters.discord.formatting import OutgoingMessage, fit, format_answer
 from bot.adapters.discord.jobs import DiscordJobAnswerer, job_for_message
 from bot.service.job_workers import JobWorkers
@@ -128,6 +126,8 @@ class QABotClient(discord.Client):
         await self._sync_commands()
 
     def _start_job_workers(self, jobs: RedisJobQueue) -> None:
+        import redis  # here: only a bot with Redis has jobs (see bot.stores.choice)
+
         try:
             jobs.ensure_group()
         except redis.RedisError:

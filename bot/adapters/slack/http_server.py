@@ -1,14 +1,16 @@
 """Slack's HTTP events served at `/slack/events` through Bolt's WSGI adapter, on a threaded server.
 
-A standard-library server on a background thread: it binds the given host and port (0 picks a
-free one), takes a burst of connections (a deep backlog), logs requests only at debug level,
-and stops cleanly; Bolt's own `App.start()` can do neither. Requests are acknowledged before
-answers are worked out (`acks_first`). A port that cannot be bound raises `SetupError`.
+A standard-library server on a background thread: it serves a socket already listening (bound
+at the very start of `qabot slack --http`, see `listening`) or binds the given host and port (0
+picks a free one), takes a burst of connections (a deep backlog), logs requests only at debug
+level, and stops cleanly; Bolt's own `App.start()` can do neither. Requests are acknowledged
+before answers are worked out (`acks_first`). A port that cannot be bound raises `SetupError`.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from dataclasses import dataclass
 from wsgiref.simple_server import WSGIRequestHandler
@@ -17,7 +19,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.adapters.slack.acks_first import AcknowledgementsFirst
-from bot.errors import SetupError
+from bot.adapters.slack.listening import BACKLOG, listening_socket
 from bot.service.health import ThreadingWSGIServer
 from bot.service.health import Health
 
@@ -39,9 +41,24 @@ class _QuietRequestHandler(WSGIRequestHandler):
 
 
 class _ThreadingWSGIServer(ThreadingWSGIServer):
+    """Serves a socket that is already bound and listening (`listening.listening_socket`)."""
+
     # Slack can deliver a burst of events at once; the default backlog of 5 would refuse connections.
-    request_queue_size = 1024
+    request_queue_size = BACKLOG
     acknowledgements: AcknowledgementsFirst
+
+    def __init__(self, listening: socket.socket, handler: type[WSGIRequestHandler]) -> None:
+        self._listening = listening
+        super().__init__(listening.getsockname()[:2], handler)
+
+    def server_bind(self) -> None:
+        # The socket TCPServer made is swapped for the one listening since the start (its
+        # connections are queued there); the rest is what ThreadingWSGIServer.server_bind sets.
+        self.socket.close()
+        self.socket = self._listening
+        host, port = self.server_address = self._listening.getsockname()[:2]
+        self.server_name, self.server_port = str(host), int(port)
+        self.setup_environ()
 
 
 @dataclass
@@ -71,16 +88,16 @@ def start_http_server(
     port: int,
     acknowledgements: AcknowledgementsFirst | None = None,
     health: Health | None = None,
+    listening: socket.socket | None = None,
 ) -> HttpEventServer:
     """Serve `app` at http://host:port/slack/events until `stop()`; SetupError if it cannot bind.
 
-    `acknowledgements` is the gate the app's listener executor waits on (see `acks_first`);
-    with `health`, /healthz, /readyz and /metrics are served on the same port.
+    `listening`: a socket already bound and listening (then host and port are its own), whose
+    queued connections are answered now. `acknowledgements` is the gate the app's listener
+    executor waits on (see `acks_first`); with `health`, /healthz, /readyz and /metrics are
+    served on the same port.
     """
-    try:
-        server = _ThreadingWSGIServer((host, port), _QuietRequestHandler)
-    except OSError as exc:
-        raise SetupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    server = _ThreadingWSGIServer(listening or listening_socket(host, port), _QuietRequestHandler)
     server.acknowledgements = acknowledgements or AcknowledgementsFirst()
     events = SlackRequestHandler(app, path=EVENTS_PATH)
     server.set_app(health.around(events) if health is not None else events)

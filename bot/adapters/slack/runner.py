@@ -14,12 +14,12 @@ import argparse
 import contextlib
 import logging
 import signal
+import socket
 import sys
 import threading
 from types import FrameType
 from typing import Callable
 
-import redis
 from slack_bolt import App
 from slack_bolt.error import BoltError
 
@@ -63,9 +63,20 @@ def slack_conversations(settings: Settings) -> SlackConversations:
     )
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    """`qabot slack [--http] [--host H] [--port P]`: serve until SIGINT or SIGTERM; 0 on a clean stop."""
+def run(args: argparse.Namespace, settings: Settings, listening: socket.socket | None = None) -> int:
+    """`qabot slack [--http] [--host H] [--port P]`: serve until SIGINT or SIGTERM; 0 on a clean stop.
+
+    `listening`: in HTTP mode, the socket `bot.cli.serve` bound first (its queued connections are
+    answered once the app is up); closed here however the run ends."""
     config = slack_config(settings)
+    try:
+        return _run(args, settings, config, listening)
+    finally:
+        if listening is not None:
+            listening.close()  # a second close (the server's own) is harmless
+
+
+def _run(args: argparse.Namespace, settings: Settings, config: SlackConfig, listening: socket.socket | None) -> int:
     try:
         check_credentials(config, http=args.http)
         client = build_web_client(config, logger=_startup_check_logger())
@@ -86,7 +97,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 slack_conversations(settings),
             )
             workers = _start_job_workers(app, bot.service, jobs, acknowledgements) if jobs is not None else None
-            stop = _serve(app, args, config, acknowledgements, bot.health)
+            stop = _serve(app, args, config, acknowledgements, bot.health, listening)
             if not args.http:
                 # Over HTTP they are beside /slack/events; in Socket Mode on a port of their own.
                 watched.enter_context(composition.serving_health(settings, bot.health))
@@ -109,11 +120,12 @@ def _serve(
     config: SlackConfig,
     acknowledgements: AcknowledgementsFirst | None,
     health: Health,
+    listening: socket.socket | None = None,
 ) -> Callable[[], None]:
     """Start serving `app` the chosen way, and tell `health` how to know it is connected;
     returns what stops it."""
     if args.http:
-        server = start_http_server(app, args.host, args.port, acknowledgements, health)
+        server = start_http_server(app, args.host, args.port, acknowledgements, health, listening)
         # Slack calls us: there is no connection to hold, and the bot token passed auth.test at start.
         health.add_check("platform", lambda: None)
         log.info("serving Slack events at %s", server.url)
@@ -142,6 +154,8 @@ def _start_job_workers(
 ) -> JobWorkers:
     """Answer the durable jobs every replica queues (with Redis). Over HTTP they, too, wait for the
     acknowledgements first (`acks_first`)."""
+    import redis  # here: only a bot with Redis has jobs (see bot.stores.choice)
+
     try:
         jobs.ensure_group()
     except redis.RedisError:

@@ -19,7 +19,7 @@ Replicas sharing a database must hash IDs with the same key, or one user becomes
 database keeps a keyed fingerprint of that key (never the key); a log opened with a key whose
 fingerprint differs raises `KeyMismatchError` and the bot refuses to start.
 
-Failure behaviour: opening raises the database's error (`database.DATABASE_ERRORS`),
+Failure behaviour: opening raises the database's error (`database.database_errors`),
 `SchemaTooNewError` or `KeyMismatchError`; every later call raises the database's error, which
 the question service logs and answers on regardless.
 """
@@ -37,7 +37,7 @@ from typing import Callable
 
 from bot.answering.answer import Answer, Vote
 from bot.errors import SetupError
-from bot.stores.questionlog.database import Database, PostgresDatabase, SqliteDatabase
+from bot.stores.questionlog.database import Database, SqliteDatabase
 from bot.stores.questionlog.keys import create_private_file, create_private_folder, key_path_for, load_or_create_key
 from bot.stores.questionlog.migrations import LATEST_VERSION, TIME_FORMAT, migrate
 from bot.stores.questionlog.redaction import redact_mentions
@@ -125,6 +125,8 @@ class QuestionLog:
             key = load_or_create_key(key_file)
         else:
             raise ValueError("a question log in PostgreSQL needs a secret or a key file to hash IDs with")
+        from bot.stores.questionlog.postgres import PostgresDatabase  # psycopg: only with PostgreSQL
+
         database = PostgresDatabase(url)
         try:
             return cls(database, key, retention_days, **options)  # type: ignore[arg-type]
