@@ -1,4 +1,11 @@
-"""Measure one corpus size; prints one JSON line. Run by `benchmarks.run` in a fresh process."""
+"""Measure one corpus size; prints one JSON line. Run by `benchmarks.run` in a fresh process.
+
+`--phase start` (on a corpus built before, with `--phase build`): how a start from the cached
+index goes, in this one process, in order: a bot's start (`build_service(start_from_cache=True)`,
+the article files not looked at) until it answers, the bot's first check of the folder in the
+background (the watcher's first pass), and a start that checks every file first as `qabot ask`
+does (`load_core`); wall and CPU seconds each, and the load average.
+"""
 
 from __future__ import annotations
 
@@ -166,6 +173,42 @@ def query(sentences: int, count: int, reference_count: int) -> dict[str, float]:
     return result
 
 
+def start(sentences: int) -> dict[str, float]:
+    from bot.answering.answer import Outcome
+    from bot.answering.core import AnsweringCore
+    from bot.app import build_service, load_core
+    from bot.settings import Settings
+
+    folder, cache = corpus_folder(sentences), RESULTS / f"cache-{sentences}"
+    settings = Settings.load(
+        environ={**semantic_environ(), "QABOT_QUESTION_LOG": "false"}, dotenv_path=None, corpus_dir=folder, cache_dir=cache
+    )
+    result: dict[str, float] = {"load_average_before": os.getloadavg()[0]}
+
+    def timed(name: str, work):  # type: ignore[no-untyped-def]
+        wall, cpu = time.perf_counter(), time.process_time()
+        done = work()
+        result[f"{name}_s"] = round(time.perf_counter() - wall, 3)
+        result[f"{name}_cpu_s"] = round(time.process_time() - cpu, 3)
+        return done
+
+    service = timed("bot_start", lambda: build_service(settings, start_from_cache=True))
+    assert service.watcher is not None
+    core = service.core
+    assert isinstance(core, AnsweringCore)
+    # Answered before the folder is checked (the core itself: service.ask would start the watcher).
+    answer = core.answer(questions(core.index.texts, 1)[0])
+    result["bot_answered_before_the_check"] = float(answer.outcome is not Outcome.NOT_READY)
+    result["bot_first_check_pending"] = float(service.watcher.first_check_pending)
+    timed("bot_first_check", service.watcher.check)  # what its watcher thread does first, here in the foreground
+    service.close()
+    core = timed("checked_start", lambda: load_core(settings))
+    result["sentences"] = core.index.size
+    result["peak_mb"] = peak_rss_mb()
+    result["load_average_after"] = os.getloadavg()[0]
+    return result
+
+
 def reference(core, asked: list[str]) -> dict[str, float]:
     """Plain rank-bm25 BM25Plus on the same tokens: get_scores, then the top 5."""
     from rank_bm25 import BM25Plus
@@ -188,10 +231,13 @@ def main() -> int:
     parser.add_argument("--sentences", type=int, required=True)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--reference-queries", type=int, default=200)
-    parser.add_argument("--phase", choices=["all", "build", "query"], default="all")
+    parser.add_argument("--phase", choices=["all", "build", "query", "start"], default="all")
     args = parser.parse_args()
     if args.phase == "build":
         print(json.dumps(build(args.sentences)))
+        return 0
+    if args.phase == "start":
+        print(json.dumps(start(args.sentences)))
         return 0
     if args.phase == "query":
         print(json.dumps(query(args.sentences, args.queries, args.reference_queries)))

@@ -31,15 +31,18 @@ answers go on from memory.
 Interfaces for other modules: `load_or_build` (with a `progress` callback, see
 `index.progress`), `refresh` (bring it up to date without putting it together),
 `read_metadata` (article and sentence counts without loading the index),
-`known_articles` (what the duplicate check of `qabot add` needs) and `is_current`
-(whether loading would build anything).
+`known_articles` (what the duplicate check of `qabot add` needs), `is_current`
+(whether loading would build anything) and `has_index` (whether there is one to load).
 
 Checked at every load: the manifest's format, code and analyzer, every file's size, and
 each file's checksum the first time and whenever its identity (inode, size, times)
 changes (see `index.store_files`). The article files are compared by name, size and
 time; those changed in the 2 s before the index was written are recorded in the
 manifest's "unsettled" with their SHA-256 and hashed again at each load until the next
-update (a same-size rewrite within one clock tick keeps its time).
+update (a same-size rewrite within one clock tick keeps its time). A load with
+`check_folder=False` (a bot's start, which then checks the folder in the background with
+`refresh`) skips the article files: the index as last written, its own files checked as
+above; with no usable index it checks the folder and builds as any load does.
 """
 
 from __future__ import annotations
@@ -118,6 +121,9 @@ class LoadedIndex:
     """The index folder in the cache (None if it could not be written)."""
     broken: tuple[CorpusFileError, ...] = ()
     """Article files left out because they do not load, in name order (kept in the cache too)."""
+    folder_checked: bool = True
+    """False when loaded with `check_folder=False` as last written, the article files not
+    looked at: it may be of an older state of the folder (`refresh` brings it up to date)."""
 
 
 @dataclass(frozen=True)
@@ -164,16 +170,25 @@ def code_fingerprint() -> str:
 
 
 def load_or_build(
-    corpus_dir: Path, cache_dir: Path, analyzer: Analyzer, progress: ProgressCallback | None = None
+    corpus_dir: Path,
+    cache_dir: Path,
+    analyzer: Analyzer,
+    progress: ProgressCallback | None = None,
+    *,
+    check_folder: bool = True,
 ) -> LoadedIndex:
     """The index for the corpus in `corpus_dir`: from the cache when current, else updated
     (only changed articles analysed) or built, and cached.
+
+    With `check_folder=False`, a usable cached index is loaded as last written without
+    looking at the article files (with 500,000 of them, stating each took 8-10 s of CPU):
+    `folder_checked` is then False, and the caller brings it up to date later (`refresh`).
 
     A broken article file is left out and listed in `broken` (and remembered, so a start
     from the cache names it too); raises CorpusError only when the folder is missing or
     no article in it loads.
     """
-    return _Store(Path(corpus_dir), Path(cache_dir), analyzer).load(progress)
+    return _Store(Path(corpus_dir), Path(cache_dir), analyzer).load(progress, check_folder=check_folder)
 
 
 def merge(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer) -> LoadedIndex:
@@ -188,6 +203,8 @@ class Refreshed:
     """Articles read and analysed (added or changed since the index was last brought up to date)."""
     broken: tuple[CorpusFileError, ...]
     seconds: float
+    key: str = ""
+    """The `LoadedIndex.key` of the index as it now is: unchanged when the folder was as indexed."""
 
 
 def refresh(
@@ -197,7 +214,7 @@ def refresh(
     without putting it together for answering: what `qabot add` does, so that the next
     `qabot ask` and the running bots find it current. Raises as `load_or_build`."""
     loaded = _Store(Path(corpus_dir), Path(cache_dir), analyzer).load(progress, want_index=False)
-    return Refreshed(loaded.analysed_articles, loaded.broken, loaded.seconds)
+    return Refreshed(loaded.analysed_articles, loaded.broken, loaded.seconds, loaded.key)
 
 
 def read_metadata(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None) -> IndexMetadata | None:
@@ -272,6 +289,12 @@ def known_articles(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None 
         return None
     store.verified.save()
     return found
+
+
+def has_index(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None) -> bool:
+    """True when the cache holds an index for `corpus_dir` of this format, code and analyzer
+    (current or not: the article files are not looked at). Reads only the manifest."""
+    return _Store(Path(corpus_dir), Path(cache_dir), analyzer or Analyzer()).read_manifest(quiet=True) is not None
 
 
 def is_current(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None) -> bool:
@@ -377,8 +400,16 @@ class _Store:
 
     # -- loading and updating ----------------------------------------------------
 
-    def load(self, progress: ProgressCallback | None, merge: bool = False, want_index: bool = True) -> LoadedIndex:
+    def load(
+        self, progress: ProgressCallback | None, merge: bool = False, want_index: bool = True, check_folder: bool = True
+    ) -> LoadedIndex:
         started = time.perf_counter()
+        if not check_folder and not merge and want_index:
+            # The index as last written, the folder not looked at (see `load_or_build`).
+            manifest = self.read_manifest()
+            as_written = self._open_as_written(manifest, started, folder_checked=False) if manifest else None
+            if as_written is not None:
+                return as_written
         # Fast path: the files' names, sizes and times are as when the index was written (and
         # the few written just before it, their bytes too), so it is current without reading
         # (and hashing) any other article. One look at the folder serves both that check and,
@@ -389,20 +420,30 @@ class _Store:
         if manifest is not None and not merge and _listing_matches(listed, fresh, manifest):
             if not want_index:
                 return _unloaded(manifest, started, self.folder)
-            segments = self.open_segments(manifest)
-            self.verified.save()
-            live = [(s, frozenset(e["deleted"])) for s, e in zip(segments, manifest["segments"]) if s is not None]
-            if len(live) == len(segments) and not _needs_merge(live):
-                articles, index = combine(live, self.analyzer)
-                return LoadedIndex(
-                    articles, index, _key(manifest), True, time.perf_counter() - started,
-                    segments=len(live), location=self.folder, broken=_errors(manifest["broken"]),
-                )
+            as_written = self._open_as_written(manifest, started)
+            if as_written is not None:
+                return as_written
         with self._updating():
             try:
                 return self._update(listed, fresh, started, progress, merge, want_index)
             finally:
                 self.verified.save()
+
+    def _open_as_written(
+        self, manifest: dict[str, Any], started: float, folder_checked: bool = True
+    ) -> LoadedIndex | None:
+        """The manifest's index put together for answering, or None when a segment is damaged
+        or they are due to be merged (an update does either)."""
+        segments = self.open_segments(manifest)
+        self.verified.save()
+        live = [(s, frozenset(e["deleted"])) for s, e in zip(segments, manifest["segments"]) if s is not None]
+        if len(live) != len(segments) or _needs_merge(live):
+            return None
+        articles, index = combine(live, self.analyzer)
+        return LoadedIndex(
+            articles, index, _key(manifest), True, time.perf_counter() - started,
+            segments=len(live), location=self.folder, broken=_errors(manifest["broken"]), folder_checked=folder_checked,
+        )
 
     @contextlib.contextmanager
     def _updating(self) -> Iterator[None]:

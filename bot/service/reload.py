@@ -11,6 +11,12 @@ reading every file took about 0.5 s of each reload), and only a new fingerprint 
 a new core (from the index cache, updated with the changed articles only). Questions never wait for this:
 they are answered by the current core until the new one is swapped in whole.
 
+A core built without looking at the folder (a bot's start from its cached index, see
+`load(first_check=...)`) is checked against the folder by the watcher's first pass, at
+once rather than after the interval: `first_check` compares the folder with the index
+(and updates it with what changed while the bot was stopped), and a new core is swapped
+in if anything did.
+
 A broken article file (bad header, bad date, not UTF-8, emptied...) is left out
 of the new core and the others answer; the file is named, with its line and
 problem, in one error line, not at every look, and once more only when its
@@ -83,15 +89,29 @@ class CorpusWatcher(Generic[CoreT]):
         self.reloads_loaded = 0
         self.reloads_failed = 0
         """How many reloads built a new core, and how many failed (for /metrics)."""
+        self._first_check: Callable[[], CoreT | None] | None = None
+        """Set by `load(first_check=...)`: what the first pass runs instead of looking for a change."""
 
-    def load(self) -> CoreT:
+    @property
+    def first_check_pending(self) -> bool:
+        """A core was loaded without looking at the folder, and the folder is not checked yet."""
+        return self._first_check is not None
+
+    def load(
+        self, build: Callable[[], CoreT] | None = None, first_check: Callable[[], CoreT | None] | None = None
+    ) -> CoreT:
         """The core for the folder as it is now; broken files are logged and left out.
+
+        `build`: how to make this first core, instead of the watcher's own. With `first_check`,
+        that core was made without looking at the folder (its files are not even listed here),
+        and the watcher's first pass calls `first_check()`: a new core when the folder is not
+        what the first one was made from, else None.
 
         Raises CorpusError if the folder is missing or no article in it loads."""
         with self._check_lock:
-            look = folder_look(self.folder)
+            look = None if first_check is not None else folder_look(self.folder)
             try:
-                core = self._build()
+                core = (build or self._build)()
             except CorpusError as exc:
                 # Remembered, so a watcher started anyway says it once (the caller reports it
                 # now) and builds again as soon as the folder changes.
@@ -101,6 +121,7 @@ class CorpusWatcher(Generic[CoreT]):
             # article here would undo the index cache's fast start on a large corpus.
             self._last_look = self._loaded_look = look
             self._loaded_fingerprint, self._last_error = None, None
+            self._first_check = first_check
             self._report_broken(core, force=True)
             return core
 
@@ -110,6 +131,8 @@ class CorpusWatcher(Generic[CoreT]):
         `force` (a wake-up) acts on the folder as it is now, settled or not, and names
         the broken files again even when nothing changed."""
         with self._check_lock:
+            if self._first_check is not None:
+                return self._check_first(self._first_check)
             look = folder_look(self.folder)
             # None (the folder could not be listed) never counts as settled or unchanged.
             settled = look == self._last_look
@@ -158,6 +181,41 @@ class CorpusWatcher(Generic[CoreT]):
             )
             self._report_broken(core, force)
             return core
+
+    def _check_first(self, first_check: Callable[[], CoreT | None]) -> CoreT | None:
+        """The first pass after a load that did not look at the folder: `first_check` compares
+        it with the index (updating the index with what changed), at once, settled or not (a
+        file being written now is seen by the next looks, as always)."""
+        self._first_check = None
+        look = folder_look(self.folder)
+        started = time.perf_counter()
+        try:
+            core = first_check()
+        except CorpusError as exc:  # the folder gone or emptied meanwhile: the loaded core answers on
+            self._last_look, self._loaded_look = look, None
+            self._failed(str(exc), force=True)
+            return None
+        except Exception as exc:  # a bug must not stop the bot; the loaded core keeps answering
+            self._last_look, self._loaded_look = look, None
+            self._failed(f"{type(exc).__name__}: {exc}", force=True, with_traceback=True)
+            return None
+        after = folder_look(self.folder)
+        # What the core now answers from is the folder as looked at, unless it changed meanwhile
+        # (then the next settled look rebuilds). Its fingerprint is not known yet (see `check`).
+        self._last_look = after
+        self._loaded_look = look if after == look else None
+        self._loaded_fingerprint = None
+        log.info(
+            "checked the articles in %s against the index the bot started from (%.1f s); %s",
+            self.folder,
+            time.perf_counter() - started,
+            "answering from the updated index" if core is not None else "they are as indexed",
+        )
+        if core is None:
+            return None
+        self.reloads_loaded += 1
+        self._report_broken(core, force=False)
+        return core
 
     def _fingerprint_if_unchanged(self, look: FolderLook) -> str | None:
         """The corpus fingerprint, if no file changed while it was read (else None: not known yet)."""
@@ -230,6 +288,8 @@ class CorpusWatcher(Generic[CoreT]):
             wait = self.interval_seconds if self.interval_seconds > 0 else None
             if self.settling and wait is not None:
                 wait = min(wait, SETTLE_SECONDS)
+            if self._first_check is not None:
+                wait = 0  # the folder was not looked at when the core was loaded: check it now
             woken = self._wake.wait(wait)
             self._wake.clear()
             if self._stopping.is_set():
