@@ -4,8 +4,10 @@ link with the right scopes and permissions, and a bot that answers until it is s
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,3 +189,43 @@ async def test_qabot_discord_starts_and_answers_with_a_broken_article_in_the_fol
     assert finished.returncode == 0, finished.stderr
     named = [line for line in finished.stderr.splitlines() if "draft.md" in line]
     assert len(named) == 1 and "line 3" in named[0] and "bad date" in named[0]
+
+
+SERVING_ELSEWHERE = ("redis", "psycopg", "slack_bolt", "slack_sdk")
+"""What `qabot discord` with default settings never needs: no QABOT_REDIS_URL, the question log in SQLite."""
+
+
+async def test_qabot_discord_with_default_settings_imports_neither_redis_nor_psycopg(tmp_path):
+    index_built_beforehand(BUNDLED_DIR, tmp_path)
+    report = tmp_path / "modules.json"
+    code = (
+        "import atexit, json, sys\n"
+        f"atexit.register(lambda: open({str(report)!r}, 'w').write(json.dumps(sorted("
+        f"{{m.split('.')[0] for m in sys.modules if m.split('.')[0] in {SERVING_ELSEWHERE!r}}}))))\n"
+        "from bot.cli.main import main\n"
+        "sys.exit(main(['discord']))\n"
+    )
+    question_log = tmp_path / "questions.sqlite3"
+    async with FakeDiscord() as fake:
+        env = discord_environment(
+            tmp_path, DISCORD_TOKEN=fake.token, DISCORD_GUILD_ID=str(fake.guild_id), **fake_discord_settings(fake),
+            QABOT_QUESTION_LOG_PATH=str(question_log),
+        )  # fmt: skip
+        assert "QABOT_REDIS_URL" not in env and "QABOT_DATABASE_URL" not in env and "QABOT_QUESTION_LOG" not in env
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", code, env=env, cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            await asyncio.wait_for(fake.session_ready.wait(), PROCESS_TIMEOUT)
+            alice = fake.user("alice")
+            await fake.post_message(alice, f"<@{fake.bot.id}> Why did Ring end its deal with Flock?", mentions=(fake.bot,))
+            await fake.wait_for_request(lambda r: r.is_message_send(), timeout=STEP_TIMEOUT)
+            process.send_signal(signal.SIGTERM)
+            finished = await finish(process)
+        finally:
+            if process.returncode is None:
+                process.kill()
+    assert finished.returncode == 0, finished.stderr
+    assert question_log.exists()  # the question log is on, in its SQLite file
+    assert json.loads(report.read_text()) == []
