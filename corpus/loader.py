@@ -16,7 +16,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Collection, NamedTuple
 
 from corpus.article import Article
 from corpus.errors import CorpusError
@@ -361,3 +361,38 @@ def signature_of(listed: list[FileStat]) -> str | None:
         for _, name, size, mtime, is_file in listed
     )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class FolderListing:
+    """The article entries of a corpus folder as seen at one moment (`list_folder`): what an
+    update goes by. A listing some time old is still safe to update with: the index records
+    the sizes and times listed, so a change made since does not match them, and the next
+    load updates the index again."""
+
+    files: list[FileStat]
+    """Sorted by name."""
+    fresh: frozenset[str]
+    """The entries changed in the FRESH_SECONDS before they were listed: their sizes and times
+    do not vouch for their bytes (`fresh_names`), so they are hashed."""
+
+
+def list_folder(corpus_dir: Path | str) -> FolderListing:
+    """The folder's article entries now. Raises CorpusError when it is missing or holds none."""
+    listed = list_article_files(corpus_dir)
+    return FolderListing(listed, fresh_names(listed))
+
+
+def with_new_files(listing: FolderListing, paths: Collection[Path]) -> FolderListing:
+    """`listing` with the article files at `paths` (just written into its folder) looked at now,
+    in place of any entry of the same name: what the folder holds after `qabot add`, without
+    listing it again. Each such file is fresh (just written): hashed, not trusted by its time."""
+    new = []
+    for path in paths:
+        info = path.stat()  # OSError if it is gone already: the caller's update then lists afresh
+        new.append(FileStat(str(path.parent), path.name, info.st_size, info.st_mtime_ns, True))
+    if not new:
+        return listing
+    names = {stat.name for stat in new}
+    files = sorted([*(s for s in listing.files if s.name not in names), *new], key=lambda stat: stat.name)
+    return FolderListing(files, listing.fresh | names)

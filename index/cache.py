@@ -32,7 +32,10 @@ Interfaces for other modules: `load_or_build` (with a `progress` callback, see
 `index.progress`), `refresh` (bring it up to date without putting it together),
 `read_metadata` (article and sentence counts without loading the index),
 `known_articles` (what the duplicate check of `qabot add` needs), `is_current`
-(whether loading would build anything) and `has_index` (whether there is one to load).
+(whether loading would build anything) and `has_index` (whether there is one to load). `refresh` returns the listing of the folder it
+went by (`corpus.loader.FolderListing`), and takes one: `qabot add` lists the folder once, for the
+duplicate check, and updates the index with that listing and the files it wrote
+(`corpus.loader.with_new_files`) instead of listing the 20,000 files again.
 
 Checked at every load: the manifest's format, code and analyzer, every file's size, and
 each file's checksum the first time and whenever its identity (inode, size, times)
@@ -63,7 +66,15 @@ from typing import Any, Collection, Iterator, Sequence
 import numpy as np
 
 from corpus import Article, CorpusError, CorpusFileError, parse_article
-from corpus.loader import FileStat, fresh_names, list_article_files, read_article_file, signature_of
+from corpus.loader import (
+    FileStat,
+    FolderListing,
+    fresh_names,
+    list_article_files,
+    list_folder,
+    read_article_file,
+    signature_of,
+)
 from corpus.store import KnownArticle, text_key
 from index.analysis import Analyzer
 from index.location import MANIFEST, index_folder
@@ -203,18 +214,27 @@ class Refreshed:
     """Articles read and analysed (added or changed since the index was last brought up to date)."""
     broken: tuple[CorpusFileError, ...]
     seconds: float
+    listing: FolderListing | None = None
+    """The listing of the folder the index is now up to date with."""
     key: str = ""
     """The `LoadedIndex.key` of the index as it now is: unchanged when the folder was as indexed."""
 
 
 def refresh(
-    corpus_dir: Path, cache_dir: Path, analyzer: Analyzer, progress: ProgressCallback | None = None
+    corpus_dir: Path,
+    cache_dir: Path,
+    analyzer: Analyzer,
+    progress: ProgressCallback | None = None,
+    listing: FolderListing | None = None,
 ) -> Refreshed:
     """Bring the cached index up to date with the folder (analysing only changed articles),
     without putting it together for answering: what `qabot add` does, so that the next
-    `qabot ask` and the running bots find it current. Raises as `load_or_build`."""
-    loaded = _Store(Path(corpus_dir), Path(cache_dir), analyzer).load(progress, want_index=False)
-    return Refreshed(loaded.analysed_articles, loaded.broken, loaded.seconds, loaded.key)
+    `qabot ask` and the running bots find it current. `listing`: the folder as already listed
+    (see `FolderListing`; by default it is listed now). Raises as `load_or_build`."""
+    store = _Store(Path(corpus_dir), Path(cache_dir), analyzer)
+    listing = listing or list_folder(store.corpus_dir)
+    loaded = store.load(progress, want_index=False, listing=listing)
+    return Refreshed(loaded.analysed_articles, loaded.broken, loaded.seconds, listing, loaded.key)
 
 
 def read_metadata(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None) -> IndexMetadata | None:
@@ -401,7 +421,12 @@ class _Store:
     # -- loading and updating ----------------------------------------------------
 
     def load(
-        self, progress: ProgressCallback | None, merge: bool = False, want_index: bool = True, check_folder: bool = True
+        self,
+        progress: ProgressCallback | None,
+        merge: bool = False,
+        want_index: bool = True,
+        listing: FolderListing | None = None,
+        check_folder: bool = True,
     ) -> LoadedIndex:
         started = time.perf_counter()
         if not check_folder and not merge and want_index:
@@ -414,8 +439,8 @@ class _Store:
         # the few written just before it, their bytes too), so it is current without reading
         # (and hashing) any other article. One look at the folder serves both that check and,
         # if it fails, the update.
-        listed = list_article_files(self.corpus_dir)
-        fresh = fresh_names(listed)  # one moment's view, used throughout
+        listing = listing or list_folder(self.corpus_dir)
+        listed, fresh = listing.files, listing.fresh  # one moment's view, used throughout
         manifest = self.read_manifest()
         if manifest is not None and not merge and _listing_matches(listed, fresh, manifest):
             if not want_index:
