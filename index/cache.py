@@ -175,16 +175,21 @@ def code_fingerprint() -> str:
 
 
 def load_or_build(
-    corpus_dir: Path, cache_dir: Path, analyzer: Analyzer, progress: ProgressCallback | None = None
+    corpus_dir: Path,
+    cache_dir: Path,
+    analyzer: Analyzer,
+    progress: ProgressCallback | None = None,
+    listing: FolderListing | None = None,
 ) -> LoadedIndex:
     """The index for the corpus in `corpus_dir`: from the cache when current, else updated
-    (only changed articles analysed) or built, and cached.
+    (only changed articles analysed) or built, and cached. `listing`: the folder as already
+    listed (a running bot's watcher, see `corpus.loader.FolderListing`); by default it is listed now.
 
     A broken article file is left out and listed in `broken` (and remembered, so a start
     from the cache names it too); raises CorpusError only when the folder is missing or
     no article in it loads.
     """
-    return _Store(Path(corpus_dir), Path(cache_dir), analyzer).load(progress)
+    return _Store(Path(corpus_dir), Path(cache_dir), analyzer).load(progress, listing=listing)
 
 
 def merge(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer) -> LoadedIndex:
