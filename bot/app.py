@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from bot.stores.choice import Stores
     from bot.stores.questionlog.store import QuestionLog
     from corpus.follow import CheckReport
+    from corpus.loader import FolderListing
     from index.cache import LoadedIndex
     from index.reranking import Reranker
 
@@ -60,7 +61,11 @@ _FROM_SETTINGS = "from settings"
 
 
 def load_core(
-    settings: Settings, progress: ProgressCallback | None = None, *, reranker: Reranker | None | str = _FROM_SETTINGS
+    settings: Settings,
+    progress: ProgressCallback | None = None,
+    *,
+    reranker: Reranker | None | str = _FROM_SETTINGS,
+    listing: FolderListing | None = None,
 ) -> AnsweringCore:
     """The answering core over the corpus the settings name (its index from the cache when
     current, else updated with the changed articles only, or built).
@@ -68,10 +73,13 @@ def load_core(
     A broken article file is left out (and listed in `broken_files`); raises CorpusError only
     when the folder is missing or no article loads. `progress` hears how a build goes (see
     `index.progress`); by default a build logs a line every few seconds. `reranker`: one already
-    loaded (a reload keeps its model), None for none, or by default the one QABOT_SEMANTIC_MODEL names."""
+    loaded (a reload keeps its model), None for none, or by default the one QABOT_SEMANTIC_MODEL names.
+    `listing`: the folder as the watcher just listed it (else it is listed here)."""
     from index.cache import load_or_build
 
-    loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer(), progress=progress or for_log(log))
+    loaded = load_or_build(
+        settings.corpus_dir, settings.cache_dir, Analyzer(), progress=progress or for_log(log), listing=listing
+    )
     return core_over(loaded, settings, reranker)
 
 
@@ -269,9 +277,13 @@ def build_service(
         metrics=metrics,
         conversations=stores.conversations,  # with Redis, shared: a follow-up reaches any replica
     )
+
+    def build(listing: FolderListing | None) -> AnsweringCore:
+        return load_core(settings, progress=_kept_and_logged(service), reranker=reranker(), listing=listing)
+
     watcher: CorpusWatcher[AnsweringCore] = CorpusWatcher(
         settings.corpus_dir,
-        build=lambda: load_core(settings, progress=_kept_and_logged(service), reranker=reranker()),
+        build=build,
         interval_seconds=settings.reload_seconds,
         broken_files=lambda core: core.broken_files,  # named in the log, once each
     )
@@ -305,7 +317,7 @@ def _cached_start(
     settings: Settings,
     service: QuestionService,
     reranker: Callable[[], Reranker | None],
-) -> tuple[Callable[[], AnsweringCore], Callable[[], AnsweringCore | None]]:
+) -> tuple[Callable[[], AnsweringCore], Callable[[FolderListing], AnsweringCore | None]]:
     """A bot's start from its cached index: the core from the index as last written (the
     article files not looked at), and the watcher's first check of the folder against it (a
     new core when anything changed; the index itself updated with only the changed articles)."""
@@ -322,11 +334,13 @@ def _cached_start(
         started_from.append((loaded.key, loaded.folder_checked))
         return core_over(loaded, settings, reranker())
 
-    def first_check() -> AnsweringCore | None:
+    def first_check(listing: FolderListing) -> AnsweringCore | None:
         key, folder_checked = started_from[-1]
         if folder_checked:
             return None  # no usable index to start from, so that load checked (and built) it all
-        refreshed = refresh(settings.corpus_dir, settings.cache_dir, Analyzer(), progress=_kept_and_logged(service))
+        refreshed = refresh(
+            settings.corpus_dir, settings.cache_dir, Analyzer(), progress=_kept_and_logged(service), listing=listing
+        )
         if refreshed.key == key:
             return None
         log.info(
@@ -334,7 +348,7 @@ def _cached_start(
             settings.corpus_dir,
             f"{refreshed.analysed_articles:,} added or changed" if refreshed.analysed_articles else "some removed",
         )
-        return load_core(settings, progress=_kept_and_logged(service), reranker=reranker())
+        return load_core(settings, progress=_kept_and_logged(service), reranker=reranker(), listing=listing)
 
     return cached, first_check
 

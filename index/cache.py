@@ -25,7 +25,10 @@ it on request (`qabot index`, or a running bot in the background).
 
 Writes are atomic (a segment is written in a temporary folder and renamed; the
 manifest is replaced by a rename), so processes sharing a cache folder never see
-half an index. An unwritable cache folder only costs a rebuild at the next start:
+half an index. What a manifest stops naming is "retired" in it and stays on disk until
+the update after next begins (a process that read the older manifest a moment ago may be
+opening those files; one that maps them keeps them readable anyway); that update removes
+it in a background thread while it does its own work. An unwritable cache folder only costs a rebuild at the next start:
 answers go on from memory.
 
 Interfaces for other modules: `load_or_build` (with a `progress` callback, see
@@ -58,6 +61,7 @@ import hashlib
 import logging
 import secrets
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,11 +189,13 @@ def load_or_build(
     cache_dir: Path,
     analyzer: Analyzer,
     progress: ProgressCallback | None = None,
+    listing: FolderListing | None = None,
     *,
     check_folder: bool = True,
 ) -> LoadedIndex:
     """The index for the corpus in `corpus_dir`: from the cache when current, else updated
-    (only changed articles analysed) or built, and cached.
+    (only changed articles analysed) or built, and cached. `listing`: the folder as already
+    listed (a running bot's watcher, see `corpus.loader.FolderListing`); by default it is listed now.
 
     With `check_folder=False`, a usable cached index is loaded as last written without
     looking at the article files (with 500,000 of them, stating each took 8-10 s of CPU):
@@ -199,7 +205,7 @@ def load_or_build(
     from the cache names it too); raises CorpusError only when the folder is missing or
     no article in it loads.
     """
-    return _Store(Path(corpus_dir), Path(cache_dir), analyzer).load(progress, check_folder=check_folder)
+    return _Store(Path(corpus_dir), Path(cache_dir), analyzer).load(progress, listing=listing, check_folder=check_folder)
 
 
 def merge(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer) -> LoadedIndex:
@@ -449,9 +455,14 @@ class _Store:
             if as_written is not None:
                 return as_written
         with self._updating():
+            # What earlier updates left behind is removed while this one works (unlinking a
+            # segment's 25 files cost 0.1-0.25 s of each `qabot add` here; it waits on the disk).
+            tidying = self._tidy_in_background()
             try:
                 return self._update(listed, fresh, started, progress, merge, want_index)
             finally:
+                if tidying is not None:
+                    tidying.join()
                 self.verified.save()
 
     def _open_as_written(
@@ -666,8 +677,9 @@ class _Store:
         if written and new_manifest["files_table"] is None:
             new_manifest["files_table"] = self._write_files_table(files, generation)
             written = new_manifest["files_table"] is not None
+        new_manifest["retired"] = _retired(new_manifest, manifest)
         if written and new_manifest != manifest:
-            written = self._write_manifest(new_manifest, previous=manifest)
+            written = self._write_manifest(new_manifest)
         analysed = len(new_articles) + (len(built_on_disk.articles) if built_on_disk is not None else 0)
         if analysed:
             report(progress, BuildProgress(analysed, analysed, analysed_sentences, build_seconds, finished=True))
@@ -749,40 +761,77 @@ class _Store:
             log.warning("could not write the index cache to %s (%s); answering from memory", self.folder, exc)
             return None
 
-    def _write_manifest(self, manifest: dict[str, Any], previous: dict[str, Any] | None) -> bool:
+    def _write_manifest(self, manifest: dict[str, Any]) -> bool:
         try:
             write_json_atomically(self.manifest_path, manifest)
         except Exception as exc:
             log.warning("could not write the index cache to %s (%s); answering from memory", self.folder, exc)
             return False
-        self._remove_unused(manifest, previous)
         return True
 
-    def _remove_unused(self, manifest: dict[str, Any], previous: dict[str, Any] | None) -> None:
-        """Segments neither manifest names are dead weight (the previous one's are kept for a
-        process that read it a moment ago), as are crashed writers' temporary folders and
-        the pickle files of the old cache format, which are never read."""
-        wanted = {e["name"] for e in manifest["segments"]} | {manifest["files_table"]["name"]}
-        if previous:
-            wanted |= {e["name"] for e in previous.get("segments", [])}
-            wanted |= {(previous.get("files_table") or {}).get("name")}
+    def _tidy_in_background(self) -> threading.Thread | None:
+        """Start removing, in a thread, what no reader can still need (see `_unused`); the caller
+        holds the update lock (so nothing is being written but its own new files, which do not
+        exist yet when the doomed ones are chosen) and joins the thread before letting go."""
+        doomed = self._unused()
+        if not doomed:
+            return None
+        thread = threading.Thread(target=_remove_quietly, args=(doomed,), name="qabot-index-tidy", daemon=True)
+        thread.start()
+        return thread
+
+    def _unused(self) -> list[Path]:
+        """What the index folder holds that the current manifest names neither as its own nor as
+        retired (named by the manifest before it: a process that read that one a moment ago may
+        be opening its files): older segments and tables, crashed writers' temporary folders,
+        and the pickle files of the old cache format, which are never read. Nothing when the
+        manifest is unusable or says nothing of what it retired (then nothing is known to be dead)."""
+        manifest = self.read_manifest(quiet=True)
+        retired = manifest.get("retired") if manifest is not None else None
+        if manifest is None or not isinstance(retired, list) or not all(isinstance(n, str) for n in retired):
+            return []
+        wanted = set(_named(manifest)) | set(retired)
         now = time.time()
+        doomed: list[Path] = []
         try:
             for path in self.folder.iterdir():
                 if path.name.startswith("seg-") and path.name not in wanted and path.is_dir():
-                    shutil.rmtree(path, ignore_errors=True)
+                    doomed.append(path)
                 elif path.name.startswith("files-") and path.name not in wanted:
-                    path.unlink(missing_ok=True)
+                    doomed.append(path)
                 elif path.name.startswith(".") and path.name.endswith(".tmp"):
                     with contextlib.suppress(OSError):
                         if now - path.stat().st_mtime > STALE_TEMPORARY_SECONDS:
-                            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink()
-            for old in self.cache_dir.glob("index-*.pickle"):
-                old.unlink(missing_ok=True)
-            for old in self.cache_dir.glob("index-*.manifest"):
-                old.unlink(missing_ok=True)
+                            doomed.append(path)
+            doomed.extend(self.cache_dir.glob("index-*.pickle"))
+            doomed.extend(self.cache_dir.glob("index-*.manifest"))
         except OSError:
             pass  # tidying up is never worth failing over
+        return doomed
+
+
+def _named(manifest: dict[str, Any]) -> list[str]:
+    """The segment folders and the files table a manifest names."""
+    table = (manifest.get("files_table") or {}).get("name")
+    return [e["name"] for e in manifest["segments"]] + ([table] if table else [])
+
+
+def _retired(manifest: dict[str, Any], previous: dict[str, Any] | None) -> list[str]:
+    """What `manifest` no longer names of what `previous` named: kept on disk until the update
+    after it (see `_Store._unused`). When it retires nothing new, the previous one's retired
+    names stay retired (kept longer, never shorter)."""
+    if previous is None:
+        return []
+    named = set(_named(manifest))
+    dropped = sorted(name for name in _named(previous) if name not in named)
+    kept = previous.get("retired")
+    return dropped or (kept if isinstance(kept, list) else [])
+
+
+def _remove_quietly(paths: Sequence[Path]) -> None:
+    for path in paths:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
 
 def _as_segment(
