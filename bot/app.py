@@ -271,6 +271,7 @@ def build_service(
         build=build,
         interval_seconds=settings.reload_seconds,
         broken_files=lambda core: core.broken_files,  # named in the log, once each
+        known_digests=lambda: _indexed_file_digests(settings),
     )
     service.watcher = watcher
     if metrics is not None:
@@ -285,6 +286,12 @@ def build_service(
         log.info("ready: the articles are read (%.1f s); answering questions", time.perf_counter() - started)
         service.question_log = open_question_log(settings)
     return service
+
+
+def _indexed_file_digests(settings: Settings) -> dict[str, tuple[int, int, bytes]]:
+    from index.cache import indexed_file_digests
+
+    return indexed_file_digests(settings.corpus_dir, settings.cache_dir)
 
 
 def _reranker_for(settings: Settings, later: bool) -> Callable[[], Reranker | None]:

@@ -303,6 +303,30 @@ def known_articles(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None 
     return found
 
 
+def indexed_file_digests(
+    corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None
+) -> dict[str, tuple[int, int, bytes]]:
+    """Each article file the cached index was built from (broken ones included): name -> (size,
+    modification time, SHA-256 of its bytes), as `corpus.loader.FileDigests` remembers files. Not
+    those written in the moments before the index was (their times do not vouch for their
+    bytes). Empty when there is no usable index. Reads the manifest and the files table only."""
+    store = _Store(Path(corpus_dir), Path(cache_dir), analyzer or Analyzer())
+    manifest = store.read_manifest(quiet=True)
+    table = store.read_files_table(manifest) if manifest is not None else None
+    if manifest is None or table is None:
+        return {}
+    unsettled = manifest["unsettled"]
+    found = {
+        name: (size, mtime, bytes.fromhex(digest))
+        for name, (size, mtime, digest, *_) in table.items()
+        if name not in unsettled
+    }
+    for name, (size, mtime, digest, *_) in manifest["broken"].items():
+        if digest is not None and name not in unsettled:
+            found[name] = (size, mtime, bytes.fromhex(digest))
+    return found
+
+
 def is_current(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None) -> bool:
     """True when the cached index is of exactly the article files as they are now (their names,
     sizes and times): loading it then reads no article and builds nothing. Reads only the

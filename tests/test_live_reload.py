@@ -205,3 +205,35 @@ def test_a_reload_lists_the_folder_once_and_answers_from_the_added_article(artic
     monkeypatch.undo()
     assert "zeppelin camera" in core.answer("what did ring test over seattle?").passages[0].text
     assert watcher.check() is None  # the change is the loaded one now
+
+
+def test_the_first_reload_after_a_start_reads_only_the_changed_file(articles, tmp_path, monkeypatch):
+    """The watcher fingerprints the folder by each file's SHA-256; it starts from the index's
+    record of them instead of reading every file once (at 20,000 articles that first reading
+    took 3 s of the first reload after each start)."""
+    settings = make_settings(tmp_path, corpus_dir=articles, reload_seconds=0, question_log=False)
+    running = build_service(settings)
+    try:
+        watcher = running.watcher
+        assert watcher is not None
+        new = articles / "zz-zeppelin.md"
+        new.write_text(
+            "---\ntitle: Zeppelin cameras\n---\n\nRing tested a zeppelin camera over Seattle.\n", encoding="utf-8"
+        )
+        assert watcher.check() is None and watcher.settling
+        read: list[str] = []
+        real_read_bytes = Path.read_bytes
+
+        def counted(path: Path) -> bytes:
+            if path.parent == articles:
+                read.append(path.name)
+            return real_read_bytes(path)
+
+        monkeypatch.setattr(Path, "read_bytes", counted)
+        core = watcher.check()
+        monkeypatch.undo()
+        assert core is not None
+        assert set(read) == {"zz-zeppelin.md"}  # the fingerprint's look at it, and the index's
+        assert "zeppelin camera" in core.answer("what did ring test over seattle?").passages[0].text
+    finally:
+        running.close()
