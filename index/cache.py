@@ -327,13 +327,20 @@ def indexed_file_digests(
     return found
 
 
-def is_current(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None) -> bool:
+def is_current(
+    corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None, listing: FolderListing | None = None
+) -> bool:
     """True when the cached index is of exactly the article files as they are now (their names,
-    sizes and times): loading it then reads no article and builds nothing. Reads only the
-    manifest and the folder's listing; False when there is no usable index, or it must be updated."""
+    sizes and times; those changed in the moments before, their bytes too): loading it then
+    reads no article and builds nothing. Reads only the manifest and the folder's listing
+    (`listing`: as already listed); False when there is no usable index, or it must be updated."""
     store = _Store(Path(corpus_dir), Path(cache_dir), analyzer or Analyzer())
     manifest = store.read_manifest(quiet=True)
-    return manifest is not None and _folder_matches(corpus_dir, manifest)
+    if manifest is None:
+        return False
+    if listing is not None:
+        return _listing_matches(listing.files, listing.fresh, manifest)
+    return _folder_matches(corpus_dir, manifest)
 
 
 class _Store:
