@@ -58,6 +58,18 @@ def fresh_copy(articles: int) -> tuple[Path, Path]:
     return folder, RESULTS / f"incremental-cache-{articles}"
 
 
+def edit(path: Path, more: str) -> None:
+    """Append `more` to the article as an editor saving it a while ago would (its time 10 s back:
+    not within the 2 s freshness window). The new text goes into a new file renamed over the
+    old name: the copy's files are hard links to the synthetic corpus, which writing into them
+    in place would change for everyone using it."""
+    edited = path.with_name(f".{path.name}.edit")
+    edited.write_text(path.read_text(encoding="utf-8") + more, encoding="utf-8")
+    old = time.time() - 10
+    os.utime(edited, (old, old))
+    os.replace(edited, path)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=20_000)
@@ -85,9 +97,7 @@ def main() -> int:
         ask_s, asked = qabot(environment, "ask", QUESTION)
         found = "zeppelin camera" in asked.stdout
         rows.append(("add + ask", add_s, ask_s, found, added.returncode, CPU[-2] + CPU[-1]))
-        victim.write_text(victim.read_text(encoding="utf-8") + "\nA hailstorm hit the harbour in Tacoma.\n", "utf-8")
-        old = time.time() - 10  # as an editor saving it a while ago: not within the 2 s freshness window
-        os.utime(victim, (old, old))
+        edit(victim, "\nA hailstorm hit the harbour in Tacoma.\n")
         ask2_s, asked2 = qabot(environment, "ask", "hailstorm harbour tacoma")
         rows.append(("edit + ask", 0.0, ask2_s, "hailstorm" in asked2.stdout, asked2.returncode, CPU[-1]))
         remove_s, removed = qabot(environment, "remove", "zeppelin")

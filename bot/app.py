@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from bot.stores.choice import Stores
     from bot.stores.questionlog.store import QuestionLog
     from corpus.follow import CheckReport
+    from corpus.loader import FolderListing
     from index.cache import LoadedIndex
     from index.reranking import Reranker
 
@@ -60,7 +61,11 @@ _FROM_SETTINGS = "from settings"
 
 
 def load_core(
-    settings: Settings, progress: ProgressCallback | None = None, *, reranker: Reranker | None | str = _FROM_SETTINGS
+    settings: Settings,
+    progress: ProgressCallback | None = None,
+    *,
+    reranker: Reranker | None | str = _FROM_SETTINGS,
+    listing: FolderListing | None = None,
 ) -> AnsweringCore:
     """The answering core over the corpus the settings name (its index from the cache when
     current, else updated with the changed articles only, or built).
@@ -68,10 +73,13 @@ def load_core(
     A broken article file is left out (and listed in `broken_files`); raises CorpusError only
     when the folder is missing or no article loads. `progress` hears how a build goes (see
     `index.progress`); by default a build logs a line every few seconds. `reranker`: one already
-    loaded (a reload keeps its model), None for none, or by default the one QABOT_SEMANTIC_MODEL names."""
+    loaded (a reload keeps its model), None for none, or by default the one QABOT_SEMANTIC_MODEL names.
+    `listing`: the folder as the watcher just listed it (else it is listed here)."""
     from index.cache import load_or_build
 
-    loaded = load_or_build(settings.corpus_dir, settings.cache_dir, Analyzer(), progress=progress or for_log(log))
+    loaded = load_or_build(
+        settings.corpus_dir, settings.cache_dir, Analyzer(), progress=progress or for_log(log), listing=listing
+    )
     return core_over(loaded, settings, reranker)
 
 
@@ -254,9 +262,13 @@ def build_service(
         metrics=metrics,
         conversations=stores.conversations,  # with Redis, shared: a follow-up reaches any replica
     )
+
+    def build(listing: FolderListing | None) -> AnsweringCore:
+        return load_core(settings, progress=_kept_and_logged(service), reranker=reranker(), listing=listing)
+
     watcher: CorpusWatcher[AnsweringCore] = CorpusWatcher(
         settings.corpus_dir,
-        build=lambda: load_core(settings, progress=_kept_and_logged(service), reranker=reranker()),
+        build=build,
         interval_seconds=settings.reload_seconds,
         broken_files=lambda core: core.broken_files,  # named in the log, once each
     )

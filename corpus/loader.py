@@ -16,7 +16,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Collection, NamedTuple
 
 from corpus.article import Article
 from corpus.errors import CorpusError
@@ -157,32 +157,31 @@ class FileDigests:
 
     def fingerprint(self, folder: Path | str) -> str:
         """Raises CorpusError when the folder is missing or holds no article entry."""
-        entries = _existing_article_entries(Path(folder))
-        now = time.time_ns()
+        return self.fingerprint_listed(list_folder(folder))
+
+    def fingerprint_listed(self, listing: FolderListing) -> str:
+        """`fingerprint` of the folder as `listing` saw it (a file fresh then is read again)."""
         known: dict[str, tuple[int, int, bytes]] = {}
         named: list[tuple[str, bytes]] = []
-        for entry in entries:
+        for stat in listing.files:
             problem: str | None = None
-            try:
-                if entry.is_dir():
-                    problem = "is a folder, not an article file"
-                else:
-                    info = entry.stat()  # taken before reading: a write after it changes the time again
-                    size, mtime = info.st_size, info.st_mtime_ns
-                    if size > MAX_FILE_BYTES:
-                        problem = f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
+            if not stat.is_file:
+                problem = "is a folder, not an article file"
+            elif stat.size > MAX_FILE_BYTES:
+                problem = f"file is {stat.size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
+            else:
+                old = self._known.get(stat.name)
+                try:
+                    if old is not None and old[:2] == (stat.size, stat.mtime_ns) and stat.name not in listing.fresh:
+                        digest = old[2]
                     else:
-                        old = self._known.get(entry.name)
-                        if old is not None and old[:2] == (size, mtime) and now - mtime >= FRESH_SECONDS * 1_000_000_000:
-                            digest = old[2]
-                        else:
-                            digest = hashlib.sha256(Path(entry.path).read_bytes()).digest()
-                        known[entry.name] = (size, mtime, digest)
-            except OSError as exc:
-                problem = f"cannot be read: {exc.strerror or exc}"
+                        digest = hashlib.sha256(stat.path.read_bytes()).digest()
+                    known[stat.name] = (stat.size, stat.mtime_ns, digest)
+                except OSError as exc:  # gone since the listing, a dangling link, no permission
+                    problem = f"cannot be read: {exc.strerror or exc}"
             if problem is not None:  # as read_corpus_files lists it, and fingerprint_files hashes it
                 digest = hashlib.sha256(b"\0unreadable\0" + problem.encode()).digest()
-            named.append((entry.name, digest))
+            named.append((stat.name, digest))
         self._known = known
         combined = hashlib.sha256()
         for name, digest in sorted(named):
@@ -361,3 +360,47 @@ def signature_of(listed: list[FileStat]) -> str | None:
         for _, name, size, mtime, is_file in listed
     )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class FolderListing:
+    """The article entries of a corpus folder as seen at one moment (`list_folder`): what an
+    update goes by. A listing some time old is still safe to update with: the index records
+    the sizes and times listed, so a change made since does not match them, and the next
+    load updates the index again."""
+
+    files: list[FileStat]
+    """Sorted by name."""
+    fresh: frozenset[str]
+    """The entries changed in the FRESH_SECONDS before they were listed: their sizes and times
+    do not vouch for their bytes (`fresh_names`), so they are hashed."""
+
+
+def list_folder(corpus_dir: Path | str) -> FolderListing:
+    """The folder's article entries now. Raises CorpusError when it is missing or holds none."""
+    listed = list_article_files(corpus_dir)
+    return FolderListing(listed, fresh_names(listed))
+
+
+def with_new_files(listing: FolderListing, paths: Collection[Path]) -> FolderListing:
+    """`listing` with the article files at `paths` (just written into its folder) looked at now,
+    in place of any entry of the same name: what the folder holds after `qabot add`, without
+    listing it again. Each such file is fresh (just written): hashed, not trusted by its time."""
+    new = []
+    for path in paths:
+        info = path.stat()  # OSError if it is gone already: the caller's update then lists afresh
+        new.append(FileStat(str(path.parent), path.name, info.st_size, info.st_mtime_ns, True))
+    if not new:
+        return listing
+    names = {stat.name for stat in new}
+    files = sorted([*(s for s in listing.files if s.name not in names), *new], key=lambda stat: stat.name)
+    return FolderListing(files, listing.fresh | names)
+
+
+def look_of(listing: FolderListing) -> FolderLook:
+    """What `folder_look` sees, from a listing already taken (no second look at the folder)."""
+    text = "".join(
+        f"{name}\0?\n" if size == -1 else f"{name}\0{'f' if is_file else 'd'}\0{size}\0{mtime}\n"
+        for _, name, size, mtime, is_file in listing.files
+    )
+    return FolderLook(hashlib.sha256(text.encode("utf-8")).hexdigest(), bool(listing.fresh))

@@ -135,13 +135,21 @@ class ArticleTable(Sequence[Article]):
 def gathered(parts: Sequence[tuple[ArticleTable, list[int] | None]], order: Sequence[int]) -> ArticleTable:
     """A new table of some rows of several tables: each part's rows (`None`: all of them) laid
     end to end, then taken in `order` (places in that run). Column by column: no Article is made."""
+    # Where each place of the run lies in the tables' whole columns laid end to end, worked out
+    # once for all columns; then each column is one gather in C (a Python loop per column and
+    # part took 0.05-0.1 s of each load of several segments at 20,000 articles).
+    where: list[int] = []
+    offset = 0
+    for table, rows in parts:
+        where.extend(range(offset, offset + len(table)) if rows is None else [offset + i for i in rows])
+        offset += len(table)
+    places = list(map(where.__getitem__, order))
     columns: dict[str, list[Any]] = {}
     for name in COLUMNS:
-        run: list[Any] = []
-        for table, rows in parts:
-            column = table.column(name)
-            run.extend(column if rows is None else [column[i] for i in rows])
-        columns[name] = list(map(run.__getitem__, order))
+        whole: list[Any] = []
+        for table, _ in parts:
+            whole.extend(table.column(name))
+        columns[name] = list(map(whole.__getitem__, places))
     return ArticleTable(columns)
 
 

@@ -25,14 +25,20 @@ it on request (`qabot index`, or a running bot in the background).
 
 Writes are atomic (a segment is written in a temporary folder and renamed; the
 manifest is replaced by a rename), so processes sharing a cache folder never see
-half an index. An unwritable cache folder only costs a rebuild at the next start:
+half an index. What a manifest stops naming is "retired" in it and stays on disk until
+the update after next begins (a process that read the older manifest a moment ago may be
+opening those files; one that maps them keeps them readable anyway); that update removes
+it in a background thread while it does its own work. An unwritable cache folder only costs a rebuild at the next start:
 answers go on from memory.
 
 Interfaces for other modules: `load_or_build` (with a `progress` callback, see
 `index.progress`), `refresh` (bring it up to date without putting it together),
 `read_metadata` (article and sentence counts without loading the index),
 `known_articles` (what the duplicate check of `qabot add` needs) and `is_current`
-(whether loading would build anything).
+(whether loading would build anything). `refresh` returns the listing of the folder it
+went by (`corpus.loader.FolderListing`), and takes one: `qabot add` lists the folder once, for the
+duplicate check, and updates the index with that listing and the files it wrote
+(`corpus.loader.with_new_files`) instead of listing the 20,000 files again.
 
 Checked at every load: the manifest's format, code and analyzer, every file's size, and
 each file's checksum the first time and whenever its identity (inode, size, times)
@@ -52,6 +58,7 @@ import hashlib
 import logging
 import secrets
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +67,15 @@ from typing import Any, Collection, Iterator, Sequence
 import numpy as np
 
 from corpus import Article, CorpusError, CorpusFileError, parse_article
-from corpus.loader import FileStat, fresh_names, list_article_files, read_article_file, signature_of
+from corpus.loader import (
+    FileStat,
+    FolderListing,
+    fresh_names,
+    list_article_files,
+    list_folder,
+    read_article_file,
+    signature_of,
+)
 from corpus.store import KnownArticle, text_key
 from index.analysis import Analyzer
 from index.location import MANIFEST, index_folder
@@ -164,16 +179,21 @@ def code_fingerprint() -> str:
 
 
 def load_or_build(
-    corpus_dir: Path, cache_dir: Path, analyzer: Analyzer, progress: ProgressCallback | None = None
+    corpus_dir: Path,
+    cache_dir: Path,
+    analyzer: Analyzer,
+    progress: ProgressCallback | None = None,
+    listing: FolderListing | None = None,
 ) -> LoadedIndex:
     """The index for the corpus in `corpus_dir`: from the cache when current, else updated
-    (only changed articles analysed) or built, and cached.
+    (only changed articles analysed) or built, and cached. `listing`: the folder as already
+    listed (a running bot's watcher, see `corpus.loader.FolderListing`); by default it is listed now.
 
     A broken article file is left out and listed in `broken` (and remembered, so a start
     from the cache names it too); raises CorpusError only when the folder is missing or
     no article in it loads.
     """
-    return _Store(Path(corpus_dir), Path(cache_dir), analyzer).load(progress)
+    return _Store(Path(corpus_dir), Path(cache_dir), analyzer).load(progress, listing=listing)
 
 
 def merge(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer) -> LoadedIndex:
@@ -188,16 +208,25 @@ class Refreshed:
     """Articles read and analysed (added or changed since the index was last brought up to date)."""
     broken: tuple[CorpusFileError, ...]
     seconds: float
+    listing: FolderListing | None = None
+    """The listing of the folder the index is now up to date with."""
 
 
 def refresh(
-    corpus_dir: Path, cache_dir: Path, analyzer: Analyzer, progress: ProgressCallback | None = None
+    corpus_dir: Path,
+    cache_dir: Path,
+    analyzer: Analyzer,
+    progress: ProgressCallback | None = None,
+    listing: FolderListing | None = None,
 ) -> Refreshed:
     """Bring the cached index up to date with the folder (analysing only changed articles),
     without putting it together for answering: what `qabot add` does, so that the next
-    `qabot ask` and the running bots find it current. Raises as `load_or_build`."""
-    loaded = _Store(Path(corpus_dir), Path(cache_dir), analyzer).load(progress, want_index=False)
-    return Refreshed(loaded.analysed_articles, loaded.broken, loaded.seconds)
+    `qabot ask` and the running bots find it current. `listing`: the folder as already listed
+    (see `FolderListing`; by default it is listed now). Raises as `load_or_build`."""
+    store = _Store(Path(corpus_dir), Path(cache_dir), analyzer)
+    listing = listing or list_folder(store.corpus_dir)
+    loaded = store.load(progress, want_index=False, listing=listing)
+    return Refreshed(loaded.analysed_articles, loaded.broken, loaded.seconds, listing)
 
 
 def read_metadata(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None) -> IndexMetadata | None:
@@ -377,14 +406,20 @@ class _Store:
 
     # -- loading and updating ----------------------------------------------------
 
-    def load(self, progress: ProgressCallback | None, merge: bool = False, want_index: bool = True) -> LoadedIndex:
+    def load(
+        self,
+        progress: ProgressCallback | None,
+        merge: bool = False,
+        want_index: bool = True,
+        listing: FolderListing | None = None,
+    ) -> LoadedIndex:
         started = time.perf_counter()
         # Fast path: the files' names, sizes and times are as when the index was written (and
         # the few written just before it, their bytes too), so it is current without reading
         # (and hashing) any other article. One look at the folder serves both that check and,
         # if it fails, the update.
-        listed = list_article_files(self.corpus_dir)
-        fresh = fresh_names(listed)  # one moment's view, used throughout
+        listing = listing or list_folder(self.corpus_dir)
+        listed, fresh = listing.files, listing.fresh  # one moment's view, used throughout
         manifest = self.read_manifest()
         if manifest is not None and not merge and _listing_matches(listed, fresh, manifest):
             if not want_index:
@@ -399,9 +434,14 @@ class _Store:
                     segments=len(live), location=self.folder, broken=_errors(manifest["broken"]),
                 )
         with self._updating():
+            # What earlier updates left behind is removed while this one works (unlinking a
+            # segment's 25 files cost 0.1-0.25 s of each `qabot add` here; it waits on the disk).
+            tidying = self._tidy_in_background()
             try:
                 return self._update(listed, fresh, started, progress, merge, want_index)
             finally:
+                if tidying is not None:
+                    tidying.join()
                 self.verified.save()
 
     @contextlib.contextmanager
@@ -600,8 +640,9 @@ class _Store:
         if written and new_manifest["files_table"] is None:
             new_manifest["files_table"] = self._write_files_table(files, generation)
             written = new_manifest["files_table"] is not None
+        new_manifest["retired"] = _retired(new_manifest, manifest)
         if written and new_manifest != manifest:
-            written = self._write_manifest(new_manifest, previous=manifest)
+            written = self._write_manifest(new_manifest)
         analysed = len(new_articles) + (len(built_on_disk.articles) if built_on_disk is not None else 0)
         if analysed:
             report(progress, BuildProgress(analysed, analysed, analysed_sentences, build_seconds, finished=True))
@@ -683,40 +724,77 @@ class _Store:
             log.warning("could not write the index cache to %s (%s); answering from memory", self.folder, exc)
             return None
 
-    def _write_manifest(self, manifest: dict[str, Any], previous: dict[str, Any] | None) -> bool:
+    def _write_manifest(self, manifest: dict[str, Any]) -> bool:
         try:
             write_json_atomically(self.manifest_path, manifest)
         except Exception as exc:
             log.warning("could not write the index cache to %s (%s); answering from memory", self.folder, exc)
             return False
-        self._remove_unused(manifest, previous)
         return True
 
-    def _remove_unused(self, manifest: dict[str, Any], previous: dict[str, Any] | None) -> None:
-        """Segments neither manifest names are dead weight (the previous one's are kept for a
-        process that read it a moment ago), as are crashed writers' temporary folders and
-        the pickle files of the old cache format, which are never read."""
-        wanted = {e["name"] for e in manifest["segments"]} | {manifest["files_table"]["name"]}
-        if previous:
-            wanted |= {e["name"] for e in previous.get("segments", [])}
-            wanted |= {(previous.get("files_table") or {}).get("name")}
+    def _tidy_in_background(self) -> threading.Thread | None:
+        """Start removing, in a thread, what no reader can still need (see `_unused`); the caller
+        holds the update lock (so nothing is being written but its own new files, which do not
+        exist yet when the doomed ones are chosen) and joins the thread before letting go."""
+        doomed = self._unused()
+        if not doomed:
+            return None
+        thread = threading.Thread(target=_remove_quietly, args=(doomed,), name="qabot-index-tidy", daemon=True)
+        thread.start()
+        return thread
+
+    def _unused(self) -> list[Path]:
+        """What the index folder holds that the current manifest names neither as its own nor as
+        retired (named by the manifest before it: a process that read that one a moment ago may
+        be opening its files): older segments and tables, crashed writers' temporary folders,
+        and the pickle files of the old cache format, which are never read. Nothing when the
+        manifest is unusable or says nothing of what it retired (then nothing is known to be dead)."""
+        manifest = self.read_manifest(quiet=True)
+        retired = manifest.get("retired") if manifest is not None else None
+        if manifest is None or not isinstance(retired, list) or not all(isinstance(n, str) for n in retired):
+            return []
+        wanted = set(_named(manifest)) | set(retired)
         now = time.time()
+        doomed: list[Path] = []
         try:
             for path in self.folder.iterdir():
                 if path.name.startswith("seg-") and path.name not in wanted and path.is_dir():
-                    shutil.rmtree(path, ignore_errors=True)
+                    doomed.append(path)
                 elif path.name.startswith("files-") and path.name not in wanted:
-                    path.unlink(missing_ok=True)
+                    doomed.append(path)
                 elif path.name.startswith(".") and path.name.endswith(".tmp"):
                     with contextlib.suppress(OSError):
                         if now - path.stat().st_mtime > STALE_TEMPORARY_SECONDS:
-                            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink()
-            for old in self.cache_dir.glob("index-*.pickle"):
-                old.unlink(missing_ok=True)
-            for old in self.cache_dir.glob("index-*.manifest"):
-                old.unlink(missing_ok=True)
+                            doomed.append(path)
+            doomed.extend(self.cache_dir.glob("index-*.pickle"))
+            doomed.extend(self.cache_dir.glob("index-*.manifest"))
         except OSError:
             pass  # tidying up is never worth failing over
+        return doomed
+
+
+def _named(manifest: dict[str, Any]) -> list[str]:
+    """The segment folders and the files table a manifest names."""
+    table = (manifest.get("files_table") or {}).get("name")
+    return [e["name"] for e in manifest["segments"]] + ([table] if table else [])
+
+
+def _retired(manifest: dict[str, Any], previous: dict[str, Any] | None) -> list[str]:
+    """What `manifest` no longer names of what `previous` named: kept on disk until the update
+    after it (see `_Store._unused`). When it retires nothing new, the previous one's retired
+    names stay retired (kept longer, never shorter)."""
+    if previous is None:
+        return []
+    named = set(_named(manifest))
+    dropped = sorted(name for name in _named(previous) if name not in named)
+    kept = previous.get("retired")
+    return dropped or (kept if isinstance(kept, list) else [])
+
+
+def _remove_quietly(paths: Sequence[Path]) -> None:
+    for path in paths:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
 
 def _as_segment(

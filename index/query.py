@@ -212,8 +212,8 @@ class Vocabulary:
 
     terms: frozenset[str]
     """Every index term."""
-    surface: dict[str, str]
-    """Surface word (casefolded) -> its index term, for words the articles use."""
+    surface: Mapping[str, str]
+    """Surface word (casefolded) -> its index term, for words the articles use, commonest first."""
     acronyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Acronym -> the index terms of the name it abbreviates."""
     _stopwords: list[str] = field(default_factory=list, repr=False)

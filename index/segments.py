@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -201,7 +201,7 @@ def write_segment(
 def write_tables(
     folder: Path,
     vocabulary: Sequence[str],
-    surface: dict[str, str],
+    surface: Mapping[str, str],
     surface_counts: dict[str, int],
     article_acronyms: Sequence[dict[str, tuple[str, ...]]],
     answer_acronyms: dict[str, tuple[str, ...]],
@@ -462,7 +462,7 @@ def combine(
     article_all = _concat(article, np.int32)
     paragraph_all = _concat(paragraph, np.int32)
     previous, following = neighbours(article_all, paragraph_all)
-    words, surface, acronyms = spelling_and_acronyms(live, order, analyzer)
+    words, surface, acronyms = spelling_and_acronyms(live, order, analyzer, with_counts=for_writing)
     article_acronyms: list[dict[str, tuple[str, ...]]] | None = None
     if for_writing:
         article_acronyms = [{} for _ in range(len(articles))]
@@ -536,43 +536,102 @@ def article_order(live: Sequence[tuple[Segment, frozenset[int]]]) -> ArticleOrde
 
 
 def spelling_and_acronyms(
-    live: Sequence[tuple[Segment, frozenset[int]]], order: ArticleOrder, analyzer: Analyzer
-) -> tuple[dict[str, int], dict[str, str], dict[str, tuple[str, ...]]]:
-    """The spelling-repair words of the live articles (word -> count), their table in
-    frequency order (`sentence_index.surface_table`), and the acronyms, as a full rebuild finds
-    them: each segment's counts less those of its deleted articles (their sentences analysed
-    again: the work of those articles), each acronym as the first live article by file name
-    spells it out."""
-    counts: dict[str, int] = {}
-    stems: dict[str, str] = {}
+    live: Sequence[tuple[Segment, frozenset[int]]], order: ArticleOrder, analyzer: Analyzer, with_counts: bool = False
+) -> tuple[dict[str, int] | None, Mapping[str, str], dict[str, tuple[str, ...]]]:
+    """The spelling-repair words of the live articles (word -> count, in the table's order; only
+    `with_counts`, for writing them), their table (`SurfaceTable`: in `sentence_index.surface_table`'s
+    frequency order) and the acronyms, as a full rebuild finds them: each segment's counts less
+    those of its deleted articles (their sentences analysed again: the work of those articles),
+    each acronym as the first live article by file name spells it out."""
+    terms: dict[str, str] = {}
+    """Word -> term: the first segment's table as it is, then the words the others add."""
+    first_terms: Mapping[str, str] = {}
+    first_rows: list[list[Any]] = []
+    change: dict[str, int] = {}
+    """Word -> what the other segments add to its count in the first one's, less what deleted articles take."""
     acronym_candidates: dict[str, tuple[str, tuple[str, ...]]] = {}
     for s, (segment, deleted) in enumerate(live):
         rows = segment.surface_words()
-        if not counts:  # the first (usually by far the largest) segment: its table as it is
-            counts = {w: c for w, _, c in rows}
-            stems = {w: t for w, t, _ in rows}
+        if not first_rows:  # the first (usually by far the largest) segment: its table as it is
+            first_rows = rows
+            own = segment.index.surface
+            terms = dict(own) if isinstance(own, dict) and len(own) == len(rows) else {w: t for w, t, _ in rows}
+            first_terms = own if isinstance(own, dict) and len(own) == len(rows) else dict(terms)
         else:
             for word, stem, count in rows:
-                counts[word] = counts.get(word, 0) + count
-                stems.setdefault(word, stem)
+                change[word] = change.get(word, 0) + count
+                terms.setdefault(word, stem)
         if deleted:
             index = segment.index
             alive = order.to_number(s)[index.article] >= 0
             for word, count in _deleted_words(index, alive, analyzer).items():
-                if word in counts:
-                    counts[word] -= count
+                if word in terms:
+                    change[word] = change.get(word, 0) - count
         ids = order.tables[s].column("id")
         for acronym, (local, meaning) in segment.first_acronyms(deleted).items():
             name = ids[local] + ARTICLE_SUFFIX
             known = acronym_candidates.get(acronym)
             if known is None or name < known[0]:
                 acronym_candidates[acronym] = (name, meaning)
-    # `sentence_index.surface_table`'s order (commonest first, equal counts alphabetical), sorted
-    # as tuples: the first segment's rows are in that order already, so the sort is nearly free.
-    ordered = sorted([(-c, w) for w, c in counts.items() if c > 0])
-    surface = {w: stems[w] for _, w in ordered}
+    # Words a deleted article took away: gone if no live sentence has them any more.
+    first_counts: dict[str, int] | None = None
+    for word, count in change.items():
+        if count > 0:
+            continue
+        if word not in first_terms:
+            del terms[word]  # only the other segments had it, and their deleted articles took it all
+        elif count < 0:
+            if first_counts is None:
+                first_counts = {w: c for w, _, c in first_rows}
+            if first_counts[word] + count <= 0:
+                del terms[word]
+
+    def counts() -> dict[str, int]:
+        found = first_counts if first_counts is not None else {w: c for w, _, c in first_rows}
+        return {w: found.get(w, 0) + change.get(w, 0) for w in terms}
+
+    surface = SurfaceTable(terms, counts, first_rows if not change else None)
     acronyms = {a: meaning for a, (_, meaning) in acronym_candidates.items() if a not in surface and meaning}
-    return {w: -c for c, w in ordered}, surface, acronyms
+    if not with_counts:
+        return None, surface, acronyms
+    every = counts()
+    ordered = {w: every[w] for w in surface}
+    return ordered, {w: terms[w] for w in ordered}, acronyms
+
+
+class SurfaceTable(Mapping[str, str]):
+    """The spelling-repair table of several segments (word -> its term), looked up at once;
+    iterated in `sentence_index.surface_table`'s order (commonest first, equal counts
+    alphabetical), which is sorted out the first time it is iterated. Only spelling repair
+    iterates it and most questions need none: sorting the 100,000 words of 20,000 articles
+    took 0.07-0.1 s of every load of several segments. Safe to share between threads (two
+    first iterations at once sort it twice, to the same order)."""
+
+    def __init__(
+        self, terms: dict[str, str], counts: Callable[[], dict[str, int]], ordered: list[list[Any]] | None = None
+    ) -> None:
+        """`counts()`: each word's count, when the order is first needed; `ordered`: rows
+        [word, term, count] already in that order, when no count changed."""
+        self._terms = terms
+        self._counts = counts
+        self._order: list[str] | None = [w for w, _, _ in ordered] if ordered is not None else None
+
+    def __getitem__(self, word: str) -> str:
+        return self._terms[word]
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._terms
+
+    def __len__(self) -> int:
+        return len(self._terms)
+
+    def __iter__(self) -> Iterator[str]:
+        order = self._order
+        if order is None:
+            counts = self._counts()
+            order = sorted(self._terms, key=lambda w: (-counts[w], w))
+            self._order = order
+        return iter(order)
 
 
 def _deleted_words(index: SentenceIndex, alive: np.ndarray, analyzer: Analyzer) -> Counter[str]:

@@ -17,7 +17,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -126,8 +126,9 @@ class SentenceIndex:
     terms: np.ndarray
     """The distinct term ids of chunk i are terms[terms_start[i]:terms_start[i + 1]]."""
     bm25: BM25PlusIndex
-    surface: dict[str, str]
-    """Every surface word (casefolded) the articles use -> its index term."""
+    surface: Mapping[str, str]
+    """Every surface word (casefolded) the articles use -> its index term, commonest first (a
+    dict, or for several segments `index.segments.SurfaceTable`, ordered when first iterated)."""
     acronyms: dict[str, tuple[str, ...]]
     """"ftc" -> terms of "Federal Trade Commission": initials of capitalised names in the articles."""
     around: np.ndarray | None = None
@@ -316,7 +317,7 @@ def surface_table(
 
 
 def acronym_table(
-    article_acronyms: Sequence[dict[str, tuple[str, ...]]], surface: dict[str, str]
+    article_acronyms: Sequence[dict[str, tuple[str, ...]]], surface: Mapping[str, str]
 ) -> dict[str, tuple[str, ...]]:
     """Each acronym's meaning as the first article (in the order given) that spells it out
     gives it; not for a word the articles use as a word."""

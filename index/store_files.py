@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 import shutil
 import tempfile
 from pathlib import Path
@@ -190,16 +191,23 @@ class FolderWriter:
             shutil.rmtree(self.path, ignore_errors=True)
 
     def commit(self) -> dict[str, dict[str, Any]]:
-        files = {}
-        for path in sorted(self.path.iterdir()):
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
-            files[path.name] = describe(path)
+        paths = sorted(self.path.iterdir())
+        # Every file on disk before the folder is renamed into place, as before, but the fsyncs
+        # side by side: the filesystem's journal commits them together rather than one by one
+        # (a one-article segment's 25 fsyncs took 0.1 s in a row here, on a busy disk).
+        with ThreadPoolExecutor(max_workers=min(8, len(paths) or 1), thread_name_prefix="qabot-fsync") as pool:
+            list(pool.map(_fsync, paths))
+        files = {path.name: describe(path) for path in paths}
         target = self.parent / self.name
         os.rename(self.path, target)  # fails if the name is taken: nothing of anyone's is overwritten
         self.committed = True
         self.path = target
         return files
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
 
 
 def write_json_atomically(path: Path, value: Any) -> None:

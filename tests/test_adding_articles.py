@@ -162,15 +162,18 @@ def test_an_article_file_with_a_header_keeps_its_metadata(articles, tmp_path):
 def test_the_same_article_twice_is_refused_by_url_or_by_text(articles, tmp_path, way, monkeypatch):
     if way == "every file read":
         add = add_article
-    else:  # as `qabot add` does: the index, brought up to date, knows each article's URL and text
-        from bot.cli.articles import _known_articles
+    else:  # as `qabot add` does: the index, brought up to date once, knows each article's URL and
+        # text, and the folder's own record adds those added since (the index is not updated between)
+        from bot.cli.articles import _FolderAsIndexed
         from tests.conftest import make_settings
 
-        settings = make_settings(tmp_path, corpus_dir=articles)
+        indexed = _FolderAsIndexed(make_settings(tmp_path, corpus_dir=articles))
         monkeypatch.setattr("corpus.ingest.read_folder", lambda folder: pytest.fail("every file was read"))
 
         def add(source, folder):
-            return add_article(source, folder, known=lambda: _known_articles(settings))
+            added = add_article(source, folder, known=indexed.known)
+            indexed.added(added)
+            return added
 
     page = tmp_path / "page.html"
     page.write_bytes(article_html())
@@ -258,3 +261,83 @@ def test_bad_flags_are_named(articles, tmp_path):
         add_article(str(page), articles, MetadataFlags(url="tribune.example/x"))
     with pytest.raises(IngestError, match="not a usable article ID"):
         add_article(str(page), articles, MetadataFlags(article_id="../escape"))
+
+
+ZEPPELIN = """# Zeppelin cameras over Seattle
+
+Ring said on Tuesday that it tested a zeppelin camera over Seattle during the summer. The airship
+flew for three weeks and filmed the harbour, the company said in a statement.
+"""
+
+
+def run_add(settings, *args: str) -> int:
+    """`qabot add ARGS` in this process, as the command line runs it."""
+    from bot.cli.main import build_parser
+
+    parsed = build_parser().parse_args(["add", *args])
+    return parsed.handler(parsed, settings)
+
+
+def test_qabot_add_lists_the_folder_once_and_leaves_an_index_the_next_ask_loads_as_it_is(
+    articles, tmp_path, monkeypatch, capsys
+):
+    """At 20,000 articles one listing of the folder costs 0.15-0.3 s: the duplicate check's
+    listing serves the index update too (with the new file looked at on its own)."""
+    import os
+
+    from index.analysis import Analyzer
+    from index.cache import is_current, load_or_build
+
+    settings = make_settings(tmp_path, corpus_dir=articles)
+    load_or_build(articles, settings.cache_dir, Analyzer())  # as after `qabot index`
+    source = tmp_path / "zeppelin.md"
+    source.write_text(ZEPPELIN, encoding="utf-8")
+    listings: list[str] = []
+    real_scandir = os.scandir
+
+    def counted(path="."):
+        if Path(path) == articles:
+            listings.append(str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", counted)
+    assert run_add(settings, str(source), "--id", "zeppelin") == 0
+    assert "Index updated" in capsys.readouterr().out
+    assert len(listings) == 1
+    monkeypatch.undo()
+
+    assert is_current(articles, settings.cache_dir)
+    loaded = load_or_build(articles, settings.cache_dir, Analyzer())
+    assert loaded.from_cache and loaded.analysed_articles == 0
+    answer = ask(articles, tmp_path, "what did ring test over seattle?")
+    assert "zeppelin camera" in answer.passages[0].text
+
+
+def test_a_file_written_by_someone_else_during_qabot_add_is_picked_up_by_the_next_load(articles, tmp_path, capsys):
+    """The update goes by the listing taken before the add: a file another program writes
+    meanwhile is not in it, and the index then does not match the folder, so the next load
+    reads that file (and nothing else)."""
+    from bot.cli.articles import _FolderAsIndexed, _update_index
+    from index.analysis import Analyzer
+    from index.cache import is_current, load_or_build
+
+    settings = make_settings(tmp_path, corpus_dir=articles)
+    load_or_build(articles, settings.cache_dir, Analyzer())
+    source = tmp_path / "zeppelin.md"
+    source.write_text(ZEPPELIN, encoding="utf-8")
+    indexed = _FolderAsIndexed(settings)
+    added = add_article(str(source), articles, MetadataFlags(article_id="zeppelin"), known=indexed.known)
+    indexed.added(added)
+    (articles / "hailstorm.md").write_text(
+        "---\ntitle: Hail in Tacoma\npublisher: Port Gazette\n---\n\n"
+        "A hailstorm hit the harbour in Tacoma on Monday, the port said.\n",
+        encoding="utf-8",
+    )
+    _update_index(settings, indexed.listing_now())
+    assert "Index updated" in capsys.readouterr().out
+
+    assert not is_current(articles, settings.cache_dir)
+    loaded = load_or_build(articles, settings.cache_dir, Analyzer())
+    assert loaded.analysed_articles == 1  # the other program's file; the zeppelin is indexed already
+    assert "zeppelin camera" in ask(articles, tmp_path, "what did ring test over seattle?").passages[0].text
+    assert "hailstorm" in ask(articles, tmp_path, "what hit the harbour in tacoma?").passages[0].text

@@ -163,3 +163,57 @@ def test_a_broken_article_is_left_out_and_still_named_when_the_index_comes_from_
     (corpus_dir / "draft.md").write_text("---\npublished: 2026-02-13\n---\n\nA draft.\n", encoding="utf-8")
     mended = load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
     assert not mended.from_cache and mended.broken == () and len(mended.articles) == 6
+
+
+def named_files(manifest: dict) -> list[str]:
+    """Every file a manifest names, as a reader opens them: each segment's files and the files table."""
+    table = manifest["files_table"]["name"]
+    return [table] + [f"{e['name']}/{f}" for e in manifest["segments"] for f in e["files"]]
+
+
+def test_files_a_reader_may_still_be_opening_outlive_two_updates_and_dead_ones_go_after(corpus_dir, tmp_path):
+    """A process reads the manifest, then opens the files it names: an update meanwhile must
+    not take them away. What a manifest retires stays until the update after next begins;
+    that one removes it (in the background, while it works)."""
+    import json
+
+    cache = tmp_path / "cache"
+    load_or_build(corpus_dir, cache, Analyzer())
+    folder = index_folder(cache, corpus_dir)
+    (corpus_dir / "zz-a.md").write_text("---\ntitle: A\n---\n\nRing sold a zeppelin.\n", encoding="utf-8")
+    load_or_build(corpus_dir, cache, Analyzer())
+    read_by_a_reader = json.loads((folder / "manifest.json").read_text())  # names zz-a's segment
+    for update in ("zz-b", "zz-c"):  # zz-a goes first: its segment is dead from then on
+        (corpus_dir / "zz-a.md").unlink(missing_ok=True)
+        (corpus_dir / f"{update}.md").write_text(f"---\ntitle: {update}\n---\n\nRing sold a {update}.\n", "utf-8")
+        load_or_build(corpus_dir, cache, Analyzer())
+        assert all((folder / name).exists() for name in named_files(read_by_a_reader)), update
+    (corpus_dir / "zz-d.md").write_text("---\ntitle: D\n---\n\nRing sold a drone.\n", encoding="utf-8")
+    load_or_build(corpus_dir, cache, Analyzer())
+    current = json.loads((folder / "manifest.json").read_text())
+    dead = {e["name"] for e in read_by_a_reader["segments"]} - {e["name"] for e in current["segments"]}
+    assert dead and not any((folder / name).exists() for name in dead)  # zz-a's segment is gone
+
+
+def test_a_segment_is_on_disk_before_it_is_put_in_place(corpus_dir, tmp_path, monkeypatch):
+    """Every file of a new segment is synced before its folder is renamed into place (the
+    syncs run side by side), so a crash cannot leave a segment named but half on disk."""
+    import os
+
+    synced: list[str] = []
+    renamed: list[tuple[str, list[str]]] = []
+    real_fsync, real_rename = os.fsync, os.rename
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    def rename(source, target) -> None:
+        renamed.append((str(target), sorted(str(p) for p in Path(source).iterdir()) if Path(source).is_dir() else []))
+        real_rename(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "rename", rename)
+    load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
+    [(target, files)] = [(t, f) for t, f in renamed if Path(t).name.startswith("seg-")]
+    assert len(files) > 20 and set(files) <= set(synced)

@@ -92,7 +92,8 @@ def test_an_incrementally_updated_index_answers_exactly_like_a_full_rebuild(corp
     assert updated.index.size == rebuilt.index.size
     assert updated.index.bm25.average_length == rebuilt.index.bm25.average_length
     assert set(updated.index.bm25.vocabulary) == set(rebuilt.index.bm25.vocabulary)
-    assert list(updated.index.surface) == list(rebuilt.index.surface)
+    assert list(updated.index.surface.items()) == list(rebuilt.index.surface.items())
+    assert len(updated.index.surface) == len(rebuilt.index.surface)
     assert updated.index.acronyms == rebuilt.index.acronyms
 
     incremental = core_over(updated, settings)
@@ -162,3 +163,24 @@ def test_many_small_updates_are_merged_before_they_pile_up(corpus_dir, tmp_path)
         loaded = load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
         assert loaded.segments <= cache.MAX_SEGMENTS
     assert len(loaded.articles) == 156 + cache.MAX_SEGMENTS
+
+
+def test_words_only_a_removed_article_used_leave_the_spelling_table_as_in_a_full_rebuild(corpus_dir, tmp_path):
+    """The spelling-repair table of several segments is looked up at once and put in frequency
+    order only when a repair needs it; a word only removed articles used is in neither."""
+    cache = tmp_path / "cache"
+    load_or_build(corpus_dir, cache, Analyzer())
+    for name, word in (("zz-one", "zeppelinish"), ("zz-two", "blimpery")):
+        text = ADDED.replace("Critics said", f"Critics, {word} and all, said")
+        (corpus_dir / f"{name}.md").write_text(text, encoding="utf-8")
+    load_or_build(corpus_dir, cache, Analyzer())  # both in one new segment
+    (corpus_dir / "zz-one.md").unlink()  # the new segment lives on with zz-two
+    (corpus_dir / "synthetic-0000005.md").unlink()  # and the first one loses an article
+    updated = load_or_build(corpus_dir, cache, Analyzer())
+    rebuilt = load_or_build(corpus_dir, tmp_path / "fresh-cache", Analyzer())
+    assert updated.segments == 2
+    surface = updated.index.surface
+    assert "zeppelinish" not in surface and "blimpery" in surface
+    assert dict(surface.items()) == dict(rebuilt.index.surface.items())
+    assert list(surface) == list(rebuilt.index.surface)  # frequency order, made now
+    assert updated.index.vocabulary().correct("blimpary") == "blimpery"

@@ -116,7 +116,7 @@ def test_sighup_reloads_at_once_when_periodic_checks_are_off(articles, tmp_path)
 def test_only_real_changes_rebuild_and_a_touched_file_is_not_one(articles):
     builds: list[int] = []
 
-    def build() -> int:
+    def build(listing=None) -> int:
         builds.append(1)
         return len(builds)
 
@@ -139,7 +139,7 @@ def test_a_file_seen_while_it_is_being_written_is_read_only_once_it_is_whole(art
     caplog.set_level(logging.INFO, logger="bot.service.reload")
     built_from: list[list[str]] = []
 
-    def build() -> int:
+    def build(listing=None) -> int:
         built_from.append(sorted(p.read_text(encoding="utf-8")[:3] for p in articles.glob("*.md")))
         return len(built_from)
 
@@ -159,7 +159,7 @@ def test_a_file_seen_while_it_is_being_written_is_read_only_once_it_is_whole(art
 def test_questions_are_answered_while_a_slow_reload_is_under_way(articles):
     started = time.monotonic()
 
-    def slow_build() -> str:
+    def slow_build(listing=None) -> str:
         time.sleep(0.5)
         return f"core built at {time.monotonic() - started:.1f}"
 
@@ -174,3 +174,34 @@ def test_questions_are_answered_while_a_slow_reload_is_under_way(articles):
         eventually(lambda: current[0] != first, "the new core is swapped in")
     finally:
         watcher.stop()
+
+
+def test_a_reload_lists_the_folder_once_and_answers_from_the_added_article(articles, tmp_path, monkeypatch):
+    """At 20,000 articles each listing of the folder costs 0.15-0.3 s of the reload: the look,
+    the fingerprint and the index's own check all go by the one listing (four before)."""
+    from bot.app import load_core
+
+    settings = make_settings(tmp_path, corpus_dir=articles)
+    watcher = CorpusWatcher(articles, lambda listing: load_core(settings, listing=listing), interval_seconds=0)
+    watcher.load()
+    (articles / "zeppelin.md").write_text(
+        "---\ntitle: Zeppelin cameras over Seattle\npublisher: Example Tribune\n---\n\n"
+        "Ring said on Tuesday that it tested a zeppelin camera over Seattle during the summer.\n",
+        encoding="utf-8",
+    )
+    assert watcher.check() is None and watcher.settling
+    listings: list[str] = []
+    real_scandir = os.scandir
+
+    def counted(path="."):
+        if Path(path) == articles:
+            listings.append(str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", counted)
+    core = watcher.check()
+    assert core is not None
+    assert len(listings) == 1
+    monkeypatch.undo()
+    assert "zeppelin camera" in core.answer("what did ring test over seattle?").passages[0].text
+    assert watcher.check() is None  # the change is the loaded one now

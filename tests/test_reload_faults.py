@@ -102,8 +102,8 @@ def test_an_article_that_changes_while_a_reload_reads_it_leaves_the_others_answe
     real_fingerprint = bot.service.reload.corpus_fingerprint
     raced = []
 
-    def fingerprint_then_a_writer_breaks_the_file(folder: Path, digests=None) -> str:
-        fingerprint = real_fingerprint(folder, digests)
+    def fingerprint_then_a_writer_breaks_the_file(folder: Path, digests=None, listing=None) -> str:
+        fingerprint = real_fingerprint(folder, digests, listing)
         # During the reload the new note causes: between reading the files and the build reading them again.
         if not raced and (articles / "zz-new.md").exists():
             raced.append(True)

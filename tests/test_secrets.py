@@ -25,7 +25,7 @@ from typing import Iterator
 
 import pytest
 from tests.support.discord_harness import bot_in_server
-from tests.support.processes import QABOT, qabot_environment
+from tests.support.processes import QABOT, ends_with_the_tests, qabot_environment
 from tests.support.discord_server import FakeDiscord
 
 from bot.adapters.slack.app import build_app
@@ -323,6 +323,7 @@ async def test_qabot_discord_at_debug_level_logs_no_token_interaction_token_or_u
             ),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
+            preexec_fn=ends_with_the_tests,
         )  # fmt: skip
         try:
             await asyncio.wait_for(fake.session_ready.wait(), 60)

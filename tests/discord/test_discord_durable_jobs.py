@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.discord_server import FakeDiscord
+from tests.support.processes import ends_with_the_tests
 
 pytestmark = pytest.mark.asyncio
 
@@ -39,6 +40,7 @@ async def start_replica(tmp_path: Path, fake: FakeDiscord, redis_url: str, cache
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "discord",
         cwd=tmp_path, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        preexec_fn=ends_with_the_tests,
     )  # fmt: skip
 
 

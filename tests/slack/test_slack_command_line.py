@@ -152,6 +152,33 @@ def test_qabot_slack_http_answers_a_signed_mention_and_stops_cleanly(start_qabot
         assert secret not in logged
 
 
+def test_stopping_qabot_slack_lets_the_answers_being_worked_out_finish_and_be_logged(
+    start_qabot_slack, fake_slack: FakeSlack
+):
+    qabot = start_qabot_slack(
+        "--http",
+        "--port",
+        "0",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        QABOT_SLACK_API_URL=fake_slack.api_url,
+    )
+    url = qabot.wait_for_line(r"serving Slack events at (http://127\.0\.0\.1:\d+/slack/events)").group(1)
+    qabot.wait_for_line(r"ready: the articles are read")
+    sender = SignedSender(url, SIGNING_SECRET)
+    askers = [f"U{number:09d}" for number in range(40)]  # forty people: none is rate-limited
+    for asker in askers:
+        assert sender.post_event(mention("What did the Flock spokesperson tell the BBC?", user=asker)).status == 200
+    assert qabot.stop() == 0  # SIGTERM as soon as the last one is acknowledged, most not yet answered
+
+    replies = fake_slack.wait_for_calls("chat.postMessage", count=len(askers))
+    assert all(SPOKESPERSON in everything_shown(reply) for reply in replies)
+    logged = "\n".join(qabot.lines)
+    assert "question log failed" not in logged and "Traceback" not in logged
+    # Each one recorded before the question log closed: each has an answer ID for its votes.
+    assert len(re.findall(r"question on slack: answered in \d+ ms \(answer \d+\)", logged)) == len(askers)
+
+
 def test_qabot_slack_starts_and_answers_with_a_broken_article_in_the_folder(
     start_qabot_slack, fake_slack: FakeSlack, tmp_path: Path, articles: Path
 ):

@@ -20,8 +20,8 @@ from bot.settings import Settings
 from bot.stores.jobs import RedisJobQueue
 from tests.support.redis_server import start_redis
 from tests.support.replica_bursts import BurstDelivery
-from tests.support.slack_payloads import SignedSender, mention
-from tests.support.slack_server import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.support.slack_payloads import CHANNEL, SignedSender, channel_message, mention, new_ts
+from tests.support.slack_server import BOT_TOKEN, BOT_USER_ID, SIGNING_SECRET, FakeSlack
 
 EVENTS_URL = r"serving Slack events at (http://127\.0\.0\.1:\d+/slack/events)"
 BURST = 300
@@ -210,6 +210,33 @@ def test_a_job_taken_over_after_its_reply_was_posted_is_not_answered_again(
     assert alive.jobs.stats.found_already_answered == 1
     assert alive.jobs.waiting() == 0, "answered jobs are deleted: no question text stays in Redis"
     service.close()
+
+
+def test_questions_in_an_auto_answer_channel_are_durable_jobs_and_chatter_is_left_alone(
+    start_qabot_slack, fake_slack: FakeSlack, redis_url: str
+):
+    qabot = start_qabot_slack(
+        "--http", "--port", "0",
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, QABOT_SLACK_API_URL=fake_slack.api_url,
+        QABOT_REDIS_URL=redis_url, QABOT_SLACK_AUTO_CHANNELS=CHANNEL, QABOT_QUESTION_LOG="false",
+    )  # fmt: skip
+    sender = SignedSender(qabot.wait_for_line(EVENTS_URL).group(1), SIGNING_SECRET)
+    qabot.wait_for_line("answering durable question jobs from Redis")
+    qabot.wait_for_line("ready: the articles are read")
+
+    sender.post_event(channel_message("lol nice"))
+    question = channel_message("why did ring drop flock")  # a question word, no "?", no mention
+    sender.post_event(question)
+    ts = new_ts()  # one message, as both the message and the app_mention events Slack sends
+    sender.post_event(channel_message(f"<@{BOT_USER_ID}> When did Ring and Flock announce the partnership?", ts=ts))
+    sender.post_event(mention("When did Ring and Flock announce the partnership?", ts=ts))
+
+    replies = fake_slack.wait_for_calls("chat.postMessage", count=2)
+    assert {reply.params["thread_ts"] for reply in replies} == {question["event"]["ts"], ts}
+    qabot.wait_for_line(r"auto channel: answered in \d+ ms")  # the job workers answered it, not a listener
+    time.sleep(1)
+    assert len(fake_slack.calls("chat.postMessage")) == 2, "chatter unanswered, the mentioned message once"
+    assert qabot.stop() == 0
 
 
 def test_without_redis_there_is_no_job_queue_and_one_process_answers_as_before(tmp_path: Path):

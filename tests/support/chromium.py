@@ -23,6 +23,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.support.processes import ends_with_the_tests
+
 BINARIES = ("chromium", "chromium-browser")
 
 
@@ -72,6 +74,7 @@ def load_in_chromium(url: str, measure: str, profile: Path, screenshot: Path, ti
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=ends_with_the_tests,
     )
     try:
         port = _devtools_port(profile, process, timeout)

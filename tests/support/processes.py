@@ -4,12 +4,18 @@ The environment holds only what a test sets on top of this machine's own (PATH, 
 test session's XDG folders): a developer's own DISCORD_*, SLACK_* and QABOT_* variables never
 leak in, HOME and the index cache are the test's, and the code is this checkout's. Run from a
 folder without a .env file (the test's tmp_path), nothing of the developer's settings is read.
+
+Every long-running child the tests start (qabot, redis-server, Chromium) is started with
+`preexec_fn=ends_with_the_tests`: on Linux it gets SIGTERM when the test process dies, so a test
+run killed by a timeout leaves no bot answering, no port taken and no CPU used behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +23,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 QABOT = (sys.executable, "-m", "bot.cli")
 """The command line of `qabot` for this checkout and this Python."""
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+# Looked up here, in the test process: after fork, the child only makes the call.
+
+
+def ends_with_the_tests() -> None:
+    """A `preexec_fn`: the child is sent SIGTERM when the process that started it dies (Linux;
+    elsewhere nothing). Start children from the test's main thread: the signal follows the thread."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def qabot_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
@@ -42,5 +59,6 @@ def run_qabot(
 async def start_qabot(*args: str, env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
     """`qabot ARGS…` started in the background of an event loop, stdout and stderr piped."""
     return await asyncio.create_subprocess_exec(
-        *QABOT, *args, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
+        *QABOT, *args, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        preexec_fn=ends_with_the_tests,
+    )  # fmt: skip

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.support.processes import ends_with_the_tests
+
 PASSWORD = "redis-pass-5c1d0e7f-never-logged"
 START_TIMEOUT_SECONDS = 10.0
 
@@ -69,7 +71,9 @@ class RedisServer:
             "--dir", str(self.folder),
             "--protected-mode", "yes",
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=ends_with_the_tests
+        )
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while True:
             try:

@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.support.processes import QABOT, qabot_environment
+from tests.support.processes import QABOT, ends_with_the_tests, qabot_environment
 
 STARTUP_TIMEOUT = 60
 
@@ -30,6 +30,7 @@ class RunningQabot:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=ends_with_the_tests,
         )
         self.lines: list[str] = []
         self._changed = threading.Condition()

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, TypeVar
 
-T = TypeVar("T")
+from bot.adapters.slack.draining import BOLT_DEFAULT_WORKERS, DrainingExecutor
 
-BOLT_DEFAULT_WORKERS = 5
+T = TypeVar("T")
 
 
 @dataclass
@@ -45,14 +45,14 @@ class AcknowledgementsFirst:
         with self._changed:
             self._changed.wait_for(lambda: self._pending == 0, timeout=self.max_wait_seconds)
 
-    def executor(self, max_workers: int = BOLT_DEFAULT_WORKERS) -> ThreadPoolExecutor:
+    def executor(self, max_workers: int = BOLT_DEFAULT_WORKERS) -> DrainingExecutor:
         """Bolt's listener executor, its tasks started after the acknowledgements."""
         return _AnsweringAfterAcknowledgements(self, max_workers)
 
 
-class _AnsweringAfterAcknowledgements(ThreadPoolExecutor):
+class _AnsweringAfterAcknowledgements(DrainingExecutor):
     def __init__(self, gate: AcknowledgementsFirst, max_workers: int) -> None:
-        super().__init__(max_workers=max_workers, thread_name_prefix="slack-answer")
+        super().__init__(max_workers)
         self._gate = gate
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:

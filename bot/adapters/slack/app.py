@@ -22,12 +22,12 @@ mention or, for `QABOT_CONVERSATION_MINUTES` and `follow_up_messages` questions,
 one (only in threads the bot answered in). `auto_channels` answer every top-level
 question without a mention. A direct-message conversation is one conversation too.
 
-With Redis, mentions, direct messages and follow-ups in the bot's threads (with or without a
-mention) are durable jobs (`jobs`): queued by the middleware before Slack's request is
+With Redis, mentions, direct messages, follow-ups in the bot's threads (with or without a
+mention) and questions in auto-answer channels are durable jobs (`jobs`): queued by the middleware before Slack's request is
 acknowledged, answered by whichever replica's job workers take them, so a replica dying after
 the acknowledgement loses nothing. A job carries its conversation's hashed key, and the
-conversations are in Redis too, so follow-ups work across replicas. `/ask`, the shortcut and
-auto-answer channels are answered in-process.
+conversations are in Redis too, so follow-ups work across replicas. `/ask` and the message
+shortcut are answered in-process (their answers go to Slack's `response_url`).
 
 Feedback: a logged answer carries 👍/👎 buttons (they work in threads, direct
 messages and `/ask` answers alike, ephemeral ones included, and need no extra
@@ -94,7 +94,8 @@ class SlackQuestions:
     follow_up_messages: int = 15
     """Questions answered without a mention in a thread the bot answered in."""
     jobs: RedisJobQueue | None = None
-    """With Redis: mentions, direct messages and thread follow-ups are queued here before Slack is answered."""
+    """With Redis: mentions, direct messages, thread follow-ups and auto-channel questions are queued
+    here before Slack is answered."""
 
     def skip_repeated_deliveries(
         self, body: dict[str, Any], request: BoltRequest, context: BoltContext, next: Callable[[], None]
@@ -116,7 +117,7 @@ class SlackQuestions:
         """The response for a question now queued, held until Redis answers, or already seen; None
         when the event is no question (the listeners handle it)."""
         assert self.jobs is not None
-        found = job_for_event(body, context.bot_user_id, self.service, self._bot_thread)  # type: ignore[arg-type]
+        found = job_for_event(body, context.bot_user_id, self.service, self._bot_thread, self.auto_channels)  # type: ignore[arg-type]
         if found is None:
             return None
         job, event_keys = found

@@ -1,7 +1,8 @@
 """Slack questions as durable jobs (with Redis): queued on receipt, answered by any replica.
 
-A mention, a direct message, or a message in a thread the bot answered in (with or without a
-mention) becomes a `QuestionJob` in Bolt's middleware, that is before Slack's
+A mention, a direct message, a message in a thread the bot answered in (with or without a
+mention), or a top-level question in an auto-answer channel becomes a `QuestionJob` in Bolt's
+middleware, that is before Slack's
 request is acknowledged; the job carries the asker, channel and conversation (the message's
 thread, or the direct-message conversation) as keyed hashes and where to reply (channel, thread).
 The replicas' job workers answer it (`SlackJobAnswerer`) as a follow-up in its conversation, which
@@ -30,6 +31,7 @@ from slack_sdk import WebClient
 from bot.adapters.slack.formatting import apology_message, format_answer
 from bot.adapters.slack.markup import question_from_slack
 from bot.answering.answer import Answer
+from bot.answering.conversation import asks_a_question
 from bot.service.job_workers import JobResult
 from bot.service.questions import JobAskService
 from bot.stores.jobs import Job, QuestionJob, RedisJobQueue
@@ -49,14 +51,16 @@ def job_for_event(
     bot_user_id: str | None,
     service: JobAskService,
     bot_thread: Callable[[str, str], bool] = lambda channel, thread_ts: False,
+    auto_channels: frozenset[str] = frozenset(),
 ) -> tuple[QuestionJob, list[str]] | None:
     """The job an event callback asks for, with its answered-event keys; None when it asks nothing
-    (edits, joins, bot posts, other events, a message in a thread that is not the bot's).
+    (edits, joins, bot posts, other events, a message in a thread that is not the bot's, chatter).
 
     A question is a mention, a person's direct message, or a person's message in a thread: with a
     mention (its `message` event, which may come before its `app_mention`; both give one job, by
     their shared key), or without one in a thread `bot_thread(channel, thread_ts)` says the bot
-    answered in (within the conversation's bounds)."""
+    answered in (within the conversation's bounds); or a person's top-level message in one of
+    `auto_channels` that asks something (or mentions the bot), answered in its thread."""
     if body.get("type") != "event_callback":
         return None
     event = body.get("event") or {}
@@ -75,6 +79,12 @@ def job_for_event(
         if not mentioned and not bot_thread(channel, thread_ts):
             return None  # chatter in someone else's thread, or the bot's thread past its bounds
         surface = "thread"
+    elif kind == "message" and from_a_person and channel in auto_channels and event.get("thread_ts") in (None, ts):
+        mentioned = bool(bot_user_id) and f"<@{bot_user_id}>" in event.get("text", "")
+        if not mentioned and not asks_a_question(question_from_slack(event.get("text", ""), bot_user_id)):
+            return None  # chatter ("lol nice") in an auto channel, as the in-process listener decides
+        surface = "auto channel"
+        thread_ts = ts
     else:
         return None
     user_key, channel_key = service.pseudonyms(PLATFORM, str(event.get("user", "")), channel or None)

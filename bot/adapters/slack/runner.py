@@ -27,6 +27,7 @@ from bot import app as composition
 from bot.adapters.slack.acks_first import AcknowledgementsFirst
 from bot.adapters.slack.app import SlackConversations, build_app
 from bot.adapters.slack.credentials import check_credentials, verify_app_token, verify_bot_token
+from bot.adapters.slack.draining import DRAIN_SECONDS, DrainingExecutor
 from bot.adapters.slack.http_server import EVENTS_PATH, start_http_server
 from bot.adapters.slack.socket_mode import SOCKET_CONNECT_WAIT_SECONDS, connect_socket_mode, wait_until_connected
 from bot.adapters.slack.web_client import SlackConfig, build_web_client
@@ -75,12 +76,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         with composition.running(settings) as bot, contextlib.ExitStack() as watched:
             # Over HTTP, Slack's requests are acknowledged before answers are worked out (acks_first).
             acknowledgements = AcknowledgementsFirst() if args.http else None
+            listeners = acknowledgements.executor() if acknowledgements is not None else DrainingExecutor()
             jobs = bot.stores.jobs
             app = _build_app(
                 config,
                 bot.service,
                 bot.stores.seen_events,
-                acknowledgements,
+                listeners,
                 bot.metrics,
                 jobs,
                 slack_conversations(settings),
@@ -94,7 +96,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 _wait_for_stop_signal()
             finally:
                 log.info("stopping")
-                stop()
+                stop()  # no new requests; then the answers being worked out finish, before the service closes
+                unfinished = listeners.drain(DRAIN_SECONDS)
+                if unfinished:
+                    log.warning("stopping with %d answer(s) still being worked out", unfinished)
                 if workers is not None:
                     workers.stop()
     except SetupError as exc:
@@ -159,14 +164,13 @@ def _build_app(
     config: SlackConfig,
     service: AskService,
     seen_events: SeenEvents,
-    acknowledgements: AcknowledgementsFirst | None,
+    listeners: DrainingExecutor,
     metrics: Metrics,
     jobs: RedisJobQueue | None = None,
     conversations: SlackConversations | None = None,
 ) -> App:
-    executor = acknowledgements.executor() if acknowledgements is not None else None
     try:
-        return build_app(config, service, seen_events, executor, metrics, conversations=conversations, jobs=jobs)
+        return build_app(config, service, seen_events, listeners, metrics, conversations=conversations, jobs=jobs)
     except BoltError:
         # verify_bot_token passed moments ago, so this is Slack changing its mind (a revoked token).
         raise SetupError("SLACK_BOT_TOKEN was rejected by Slack (auth.test failed)") from None
