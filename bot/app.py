@@ -286,6 +286,8 @@ def build_service(
         build=build,
         interval_seconds=settings.reload_seconds,
         broken_files=lambda core: core.broken_files,  # named in the log, once each
+        known_digests=lambda: _indexed_file_digests(settings),
+        indexed=lambda listing: _index_is_of(settings, listing),
     )
     service.watcher = watcher
     if metrics is not None:
@@ -351,6 +353,18 @@ def _cached_start(
         return load_core(settings, progress=_kept_and_logged(service), reranker=reranker(), listing=listing)
 
     return cached, first_check
+
+
+def _indexed_file_digests(settings: Settings) -> dict[str, tuple[int, int, bytes]]:
+    from index.cache import indexed_file_digests
+
+    return indexed_file_digests(settings.corpus_dir, settings.cache_dir)
+
+
+def _index_is_of(settings: Settings, listing: FolderListing) -> bool:
+    from index.cache import is_current
+
+    return is_current(settings.corpus_dir, settings.cache_dir, listing=listing)
 
 
 def _reranker_for(settings: Settings, later: bool) -> Callable[[], Reranker | None]:

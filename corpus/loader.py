@@ -16,7 +16,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Collection, NamedTuple
+from typing import Collection, Mapping, NamedTuple
 
 from corpus.article import Article
 from corpus.errors import CorpusError
@@ -154,6 +154,13 @@ class FileDigests:
 
     def __init__(self) -> None:
         self._known: dict[str, tuple[int, int, bytes]] = {}
+
+    def remember(self, known: Mapping[str, tuple[int, int, bytes]]) -> None:
+        """Take each file's (size, modification time, SHA-256) as already read, for the files not
+        yet seen (an index records them as it reads the files: a watcher that starts from the
+        index's record need not read every file once to fingerprint the folder)."""
+        for name, entry in known.items():
+            self._known.setdefault(name, entry)
 
     def fingerprint(self, folder: Path | str) -> str:
         """Raises CorpusError when the folder is missing or holds no article entry."""

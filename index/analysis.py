@@ -41,6 +41,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _TOKEN = re.compile(r"\$?\d+(?:[.,]\d+)*%?|[^\W\d_]+(?:'[^\W\d_]+)*")
 _NEEDS_CARE = re.compile(r"[\d'\u2018-\u201b\u2032\u00b4\uff10-\uff19\uff07]")
 """Digits (also full-width) or apostrophes (also curly) in the raw text: tokens need a second look."""
+_LETTERS_ONLY = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalpha()})
+"""Every ASCII character but a letter -> a space. In ASCII text with no digit and no apostrophe,
+_TOKEN's tokens are exactly the runs of letters, which this and str.split find several times faster."""
 
 
 def clean_text(text: str) -> str:
@@ -94,8 +97,13 @@ class Analyzer:
 
     def words(self, text: str) -> list[str]:
         """Case-folded surface tokens, before stopwords and stemming (numbers expanded)."""
+        plain = not _NEEDS_CARE.search(text)
+        if plain and text.isascii():
+            # Most sentences: ASCII (clean-up keeps it, casefold is lower()), no number, money or
+            # apostrophe, so the words are the runs of letters.
+            return text.lower().translate(_LETTERS_ONLY).split()
         tokens = _TOKEN.findall(clean_text(text).casefold())
-        if not _NEEDS_CARE.search(text):
+        if plain:
             return tokens  # no number, money or apostrophe: the tokens are the words
         out: list[str] = []
         append = out.append

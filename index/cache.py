@@ -323,13 +323,44 @@ def has_index(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = Non
     return _Store(Path(corpus_dir), Path(cache_dir), analyzer or Analyzer()).read_manifest(quiet=True) is not None
 
 
-def is_current(corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None) -> bool:
-    """True when the cached index is of exactly the article files as they are now (their names,
-    sizes and times): loading it then reads no article and builds nothing. Reads only the
-    manifest and the folder's listing; False when there is no usable index, or it must be updated."""
+def indexed_file_digests(
+    corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None
+) -> dict[str, tuple[int, int, bytes]]:
+    """Each article file the cached index was built from (broken ones included): name -> (size,
+    modification time, SHA-256 of its bytes), as `corpus.loader.FileDigests` remembers files. Not
+    those written in the moments before the index was (their times do not vouch for their
+    bytes). Empty when there is no usable index. Reads the manifest and the files table only."""
     store = _Store(Path(corpus_dir), Path(cache_dir), analyzer or Analyzer())
     manifest = store.read_manifest(quiet=True)
-    return manifest is not None and _folder_matches(corpus_dir, manifest)
+    table = store.read_files_table(manifest) if manifest is not None else None
+    if manifest is None or table is None:
+        return {}
+    unsettled = manifest["unsettled"]
+    found = {
+        name: (size, mtime, bytes.fromhex(digest))
+        for name, (size, mtime, digest, *_) in table.items()
+        if name not in unsettled
+    }
+    for name, (size, mtime, digest, *_) in manifest["broken"].items():
+        if digest is not None and name not in unsettled:
+            found[name] = (size, mtime, bytes.fromhex(digest))
+    return found
+
+
+def is_current(
+    corpus_dir: Path, cache_dir: Path, analyzer: Analyzer | None = None, listing: FolderListing | None = None
+) -> bool:
+    """True when the cached index is of exactly the article files as they are now (their names,
+    sizes and times; those changed in the moments before, their bytes too): loading it then
+    reads no article and builds nothing. Reads only the manifest and the folder's listing
+    (`listing`: as already listed); False when there is no usable index, or it must be updated."""
+    store = _Store(Path(corpus_dir), Path(cache_dir), analyzer or Analyzer())
+    manifest = store.read_manifest(quiet=True)
+    if manifest is None:
+        return False
+    if listing is not None:
+        return _listing_matches(listing.files, listing.fresh, manifest)
+    return _folder_matches(corpus_dir, manifest)
 
 
 class _Store:

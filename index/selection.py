@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from index.features import IS_HEADLINE, MAY_DEFINE, answer_type_required, defining_pattern, wanted_flag
+from index.postings_search import PostingsSearch
 from index.query import Concept, Query, QuestionKind, definition_subject
 from index.same_fact import same_fact, share_terms
 from index.sentence_index import SentenceIndex
@@ -312,8 +313,9 @@ def _term_gains(index: SentenceIndex, found: list[TermPostings], chunks: np.ndar
     # common word, work that grows with the corpus (tens of MB a question at 10M sentences).
     present = np.empty((len(found), len(chunks)), dtype=bool)
     term_gain = np.empty((len(found), len(chunks)), dtype=np.float32)
+    search = index.postings_search
     for row, f in enumerate(found):
-        at = f.chunks.searchsorted(chunks)
+        at = search.positions(f.term_id, f.chunks, _like(chunks, f.chunks))
         np.equal(f.chunks.take(at, mode="clip"), chunks, out=present[row])
         np.multiply(f.gains.take(at, mode="clip"), present[row], out=term_gain[row])
     return term_gain, present
@@ -390,7 +392,8 @@ def _own_scores(
     """Each chunk's score on its own words: the sum over concepts of `_gather`'s gain
     (the same floats: one term's gain times its weight, the best of a concept's terms or
     their sum in the postings' order, concepts added in order)."""
-    gains = {term: _gains_at(p, chunks) for term, p in postings.items()}
+    search = index.postings_search
+    gains = {term: _gains_at(p, chunks, search) for term, p in postings.items()}
     total = np.zeros(len(chunks))
     for concept in concepts:
         best = np.zeros(len(chunks))
@@ -403,12 +406,19 @@ def _own_scores(
     return total
 
 
-def _gains_at(found: TermPostings, chunks: np.ndarray) -> np.ndarray:
+def _gains_at(found: TermPostings, chunks: np.ndarray, search: PostingsSearch) -> np.ndarray:
     """The term's gain (float64) in each of `chunks`, 0 where it does not occur."""
-    at = found.chunks.searchsorted(chunks)
+    at = search.positions(found.term_id, found.chunks, _like(chunks, found.chunks))
     gains = found.gains.take(at, mode="clip").astype(np.float64)
     gains[found.chunks.take(at, mode="clip") != chunks] = 0.0
     return gains
+
+
+def _like(needles: np.ndarray, postings: np.ndarray) -> np.ndarray:
+    """`needles` (chunk numbers) in the dtype of the `postings` they are looked up in: given
+    int64 chunks, `searchsorted` would first copy every one of a common word's int32 postings
+    to int64 (ten times the search's own time at 10M sentences). Chunk numbers fit in int32."""
+    return needles if needles.dtype == postings.dtype else needles.astype(postings.dtype)
 
 
 def _top(values: np.ndarray, chunks: np.ndarray, n: int) -> np.ndarray:

@@ -24,6 +24,7 @@ import numpy as np
 from corpus import Article
 from index.analysis import Analyzer
 from index.impact_order import ImpactOrder
+from index.postings_search import PostingsSearch
 from index.chunking import Chunk, SentenceSplitter, chunk_article
 from index.features import IS_HEADLINE, is_headline, sentence_flags
 from index.progress import BuildProgress, ProgressCallback, report
@@ -159,6 +160,11 @@ class SentenceIndex:
         """Each term's postings best gain first, computed as deep as questions need: how
         ranking a large corpus finds its best without scoring every match (`index.impact_order`)."""
         return ImpactOrder(self.bm25)
+
+    @functools.cached_property
+    def postings_search(self) -> PostingsSearch:
+        """Finds many chunks in a long term's postings at once (`index.postings_search`)."""
+        return PostingsSearch()
 
     @property
     def term_count(self) -> int:

@@ -13,9 +13,10 @@ import pytest
 
 from bot.answering.core import AnsweringCore
 from bot.answering.evaluation import load_questions
-from index import selection
+from index import postings_search, selection
 from index.analysis import Analyzer
 from index.impact_order import best_first
+from index.postings_search import BLOCK, within_blocks
 from index.query import parse_question
 from index.sentence_index import SentenceIndex
 from tests.conftest import REPO, SHARED_EVAL
@@ -113,3 +114,34 @@ def test_a_terms_best_postings_are_the_same_whatever_depth_was_read_before():
             prefix = best_first(gains, depth)
             assert prefix.positions.tolist() == expected[:depth].tolist()
             assert prefix.rest == (float(gains[expected[depth]]) if depth < len(gains) else 0.0)
+
+
+def test_chunks_found_block_by_block_are_where_a_binary_search_finds_them():
+    """Long postings are searched through every BLOCK-th posting first: the places found must
+    be searchsorted's own, for chunks before, between, on and past the postings."""
+    rng = np.random.default_rng(7)
+    for size in (1, 2, BLOCK - 1, BLOCK, BLOCK + 1, 5 * BLOCK, 5 * BLOCK + 3, 40_000):
+        postings = np.sort(rng.choice(4 * size + 10, size, replace=False)).astype(np.int32)
+        chunks = np.sort(rng.integers(-2, 4 * size + 14, size=500)).astype(np.int32)
+        chunks = np.concatenate((chunks, postings[:50], postings[-3:] + 1))
+        found = within_blocks(postings, postings[::BLOCK].copy(), chunks)
+        assert found.tolist() == postings.searchsorted(chunks).tolist(), size
+
+
+def test_a_large_corpus_ranks_the_same_when_its_postings_are_searched_block_by_block(
+    large_core: AnsweringCore, monkeypatch: pytest.MonkeyPatch
+):
+    index = large_core.index
+    monkeypatch.setattr(selection, "PRUNE_FROM_POSTINGS", 0)
+    asked = [
+        q
+        for q in (
+            parse_question(question, index.analyzer, large_core.vocabulary, large_core.lexicon)
+            for question in questions(list(index.texts), 100, seed=9)
+        )
+        if q.known_concepts
+    ]
+    plain = [selection.rank(index, query, 3) for query in asked]
+    monkeypatch.setattr(postings_search, "FROM_POSTINGS", 1)  # every term's postings block by block
+    monkeypatch.setattr(index, "postings_search", postings_search.PostingsSearch(capacity=3_000))  # and its cache refilled
+    assert [selection.rank(index, query, 3) for query in asked] == plain

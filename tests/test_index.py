@@ -87,6 +87,22 @@ def test_numbers_and_money_are_kept_as_terms():
     ]
 
 
+def test_plain_ascii_sentences_give_the_words_the_full_tokenizer_gives():
+    # Most sentences take a quicker path (no digit, apostrophe or non-ASCII character); it must
+    # find exactly the tokens the general one does, whatever the punctuation and controls.
+    import random
+
+    from index.analysis import _TOKEN
+
+    analyzer = Analyzer()
+    chars = [chr(c) for c in range(128) if chr(c) not in "0123456789'"]
+    pick = random.Random(14)
+    for _ in range(20_000):
+        text = "".join(pick.choice(chars) for _ in range(pick.randint(0, 40)))
+        assert analyzer.words(text) == _TOKEN.findall(clean_text(text).casefold()), text
+    assert analyzer.words("Flock-Safety's\tcameras, (ICE)!") == ["flock", "safety", "cameras", "ice"]
+
+
 def test_the_analyzer_fingerprint_changes_with_its_stopwords():
     assert Analyzer().fingerprint == Analyzer().fingerprint
     assert Analyzer().fingerprint != Analyzer(stopword_file="lexicon_en.txt").fingerprint

@@ -205,3 +205,67 @@ def test_a_reload_lists_the_folder_once_and_answers_from_the_added_article(artic
     monkeypatch.undo()
     assert "zeppelin camera" in core.answer("what did ring test over seattle?").passages[0].text
     assert watcher.check() is None  # the change is the loaded one now
+
+
+def test_the_first_reload_after_a_start_reads_only_the_changed_file(articles, tmp_path, monkeypatch):
+    """The watcher fingerprints the folder by each file's SHA-256; it starts from the index's
+    record of them instead of reading every file once (at 20,000 articles that first reading
+    took 3 s of the first reload after each start)."""
+    settings = make_settings(tmp_path, corpus_dir=articles, reload_seconds=0, question_log=False)
+    running = build_service(settings)
+    try:
+        watcher = running.watcher
+        assert watcher is not None
+        new = articles / "zz-zeppelin.md"
+        new.write_text(
+            "---\ntitle: Zeppelin cameras\n---\n\nRing tested a zeppelin camera over Seattle.\n", encoding="utf-8"
+        )
+        assert watcher.check() is None and watcher.settling
+        read: list[str] = []
+        real_read_bytes = Path.read_bytes
+
+        def counted(path: Path) -> bytes:
+            if path.parent == articles:
+                read.append(path.name)
+            return real_read_bytes(path)
+
+        monkeypatch.setattr(Path, "read_bytes", counted)
+        core = watcher.check()
+        monkeypatch.undo()
+        assert core is not None
+        assert set(read) == {"zz-zeppelin.md"}  # the fingerprint's look at it, and the index's
+        assert "zeppelin camera" in core.answer("what did ring test over seattle?").passages[0].text
+    finally:
+        running.close()
+
+
+def test_an_article_qabot_add_wrote_and_indexed_is_answered_at_the_first_look(articles, tmp_path):
+    """`qabot add` writes the file whole and brings the index up to date with it: a running bot
+    that finds the folder exactly as indexed reloads at once, without waiting for a second look
+    (half a second, and one more listing of the folder)."""
+    from bot.cli.articles import _update_index
+
+    settings = make_settings(tmp_path, corpus_dir=articles, reload_seconds=0, question_log=False)
+    running = build_service(settings)
+    try:
+        watcher = running.watcher
+        assert watcher is not None
+        source = tmp_path / "zeppelin.md"
+        source.write_text(
+            "# Zeppelin cameras over Seattle\n\nRing said on Tuesday that it tested a zeppelin camera over "
+            "Seattle during the summer. The airship flew for three weeks and filmed the harbour, the company "
+            "said in a statement, and residents asked the council about the flights.\n",
+            encoding="utf-8",
+        )
+        add_article(str(source), articles)
+        _update_index(settings)  # as `qabot add` does after writing the file
+
+        core = watcher.check()
+        assert core is not None and not watcher.settling
+        assert "zeppelin camera" in core.answer("what did ring test over seattle?").passages[0].text
+        # A file written by anything else (not indexed yet) still waits for the next look.
+        (articles / "zz-other.md").write_text("---\ntitle: Other\n---\n\nRing sold a blimp.\n", encoding="utf-8")
+        assert watcher.check() is None and watcher.settling
+        assert watcher.check() is not None
+    finally:
+        running.close()
