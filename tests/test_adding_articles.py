@@ -17,6 +17,7 @@ from corpus.fetch import FetchLimits
 from corpus.ingest import IngestError, MetadataFlags, add_article
 from tests.conftest import make_settings
 from tests.support.local_site import LOGIN_WALL, Page, article_html, local_site
+from tests.support.listings import count_listings
 
 QUICK = FetchLimits(timeout_seconds=1.0, max_bytes=200_000, retries=0)
 CANONICAL = "https://tribune.example/2026/02/20/flock-drones"
@@ -283,7 +284,6 @@ def test_qabot_add_lists_the_folder_once_and_leaves_an_index_the_next_ask_loads_
 ):
     """At 20,000 articles one listing of the folder costs 0.15-0.3 s: the duplicate check's
     listing serves the index update too (with the new file looked at on its own)."""
-    import os
 
     from index.analysis import Analyzer
     from index.cache import is_current, load_or_build
@@ -292,15 +292,7 @@ def test_qabot_add_lists_the_folder_once_and_leaves_an_index_the_next_ask_loads_
     load_or_build(articles, settings.cache_dir, Analyzer())  # as after `qabot index`
     source = tmp_path / "zeppelin.md"
     source.write_text(ZEPPELIN, encoding="utf-8")
-    listings: list[str] = []
-    real_scandir = os.scandir
-
-    def counted(path="."):
-        if Path(path) == articles:
-            listings.append(str(path))
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", counted)
+    listings = count_listings(monkeypatch, articles)
     assert run_add(settings, str(source), "--id", "zeppelin") == 0
     assert "Index updated" in capsys.readouterr().out
     assert len(listings) == 1

@@ -5,9 +5,7 @@ and checks the article folder against it in the background: what changed while i
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -16,21 +14,14 @@ from bot.app import build_service, load_core
 from bot.service.questions import QuestionService
 from bot.stores.ratelimit import RateLimit
 from tests.conftest import make_settings
+from tests.support.waiting import eventually
 
-DEADLINE_SECONDS = 30.0
 NO_LIMIT = RateLimit(0, 1)
 BBC_FILE = "bbc-ring-ends-deal-with-surveillance-firm.md"
 NEW_FACT = "The spokesperson added that the company's zeppelin fleet had been painted vermilion."
 NEW_QUESTION = "What colour was the zeppelin fleet painted?"
 
 
-def eventually(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"not within {DEADLINE_SECONDS} s: {what}")
 
 
 def quoted(core: object, question: str) -> str:

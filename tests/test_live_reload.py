@@ -7,7 +7,6 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -18,8 +17,9 @@ from bot.stores.ratelimit import RateLimit
 from corpus.ingest import add_article
 from tests.conftest import make_settings
 from tests.support.local_site import article_html
+from tests.support.waiting import eventually
+from tests.support.listings import count_listings
 
-DEADLINE_SECONDS = 15.0
 NO_LIMIT = RateLimit(0, 1)
 """The tests ask again and again until a change shows; the per-user limit would step in."""
 NEW_QUESTION = "How many more cities will get Flock's drones?"
@@ -34,13 +34,6 @@ def service(articles: Path, tmp_path: Path):
     running.close()
 
 
-def eventually(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"not within {DEADLINE_SECONDS} s: {what}")
 
 
 def quotes_new_article(service: QuestionService) -> bool:
@@ -190,15 +183,7 @@ def test_a_reload_lists_the_folder_once_and_answers_from_the_added_article(artic
         encoding="utf-8",
     )
     assert watcher.check() is None and watcher.settling
-    listings: list[str] = []
-    real_scandir = os.scandir
-
-    def counted(path="."):
-        if Path(path) == articles:
-            listings.append(str(path))
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", counted)
+    listings = count_listings(monkeypatch, articles)
     core = watcher.check()
     assert core is not None
     assert len(listings) == 1

@@ -18,10 +18,10 @@ from bot.app import build_service
 from bot.service.questions import QuestionService
 from bot.stores.ratelimit import RateLimit
 from tests.conftest import make_settings
+from tests.support.waiting import eventually
 
 QUESTION = "What did the Flock spokesperson tell the BBC?"
 BBC_WORDS = "A Flock spokesperson said in an email to the BBC"
-DEADLINE_SECONDS = 15.0
 
 
 @pytest.fixture
@@ -38,11 +38,6 @@ def quotes_the_bbc(service: QuestionService) -> bool:
     return answer.answered and any(BBC_WORDS in p.text for p in answer.passages)
 
 
-def eventually(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {DEADLINE_SECONDS} s: {what}"
-        time.sleep(0.05)
 
 
 def replace_whole(path: Path, raw: bytes) -> None:

@@ -25,16 +25,12 @@ from corpus import BUNDLED_DIR, CorpusError, render_article
 from index.progress import BuildProgress
 from tests.conftest import make_settings
 from tests.support.synthetic import articles as synthetic_articles
+from tests.support.waiting import eventually
 
 DEADLINE_SECONDS = 60.0
 QUESTION = "What did the Flock spokesperson tell the BBC?"
 
 
-def eventually(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {DEADLINE_SECONDS} s: {what}"
-        time.sleep(0.05)
 
 
 @pytest.fixture
