@@ -23,6 +23,8 @@ from tests.support.processes import run_qabot
 from tests.support.synthetic import articles as synthetic_articles
 from tests.support.slack_processes import STARTUP_TIMEOUT, RunningQabot, environment
 
+EVENTS_URL = r"serving Slack events at (http://127\.0\.0\.1:\d+/slack/events)"
+
 
 def qabot_slack(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return run_qabot("slack", *args, env=env, cwd=cwd, timeout=STARTUP_TIMEOUT)  # cwd: a folder without a .env file
@@ -131,21 +133,25 @@ def test_a_port_already_in_use_is_named(run_qabot_slack, fake_slack: FakeSlack):
         assert "Traceback" not in result.stderr
 
 
-def test_qabot_slack_http_answers_a_signed_mention_and_stops_cleanly(start_qabot_slack, fake_slack: FakeSlack):
+def serving_over_http(
+    start_qabot_slack, fake_slack: FakeSlack, ready: bool = True, **settings: str
+) -> tuple[RunningQabot, SignedSender]:
+    """`qabot slack --http` on a free port with the fake's tokens, once it serves (and, with
+    `ready`, once it has read the articles), and a sender of signed events to it."""
     qabot = start_qabot_slack(
-        "--http",
-        "--port",
-        "0",
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        QABOT_SLACK_API_URL=fake_slack.api_url,
-    )
-    url = qabot.wait_for_line(r"serving Slack events at (http://127\.0\.0\.1:\d+/slack/events)").group(1)
-    qabot.wait_for_line(r"ready: the articles are read")  # an index to build first: questions would be told so
-    assert (
-        SignedSender(url, SIGNING_SECRET).post_event(mention("What did the Flock spokesperson tell the BBC?")).status
-        == 200
-    )
+        "--http", "--port", "0",
+        SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, QABOT_SLACK_API_URL=fake_slack.api_url,
+        **settings,
+    )  # fmt: skip
+    sender = SignedSender(qabot.wait_for_line(EVENTS_URL).group(1), SIGNING_SECRET)
+    if ready:
+        qabot.wait_for_line(r"ready: the articles are read")
+    return qabot, sender
+
+
+def test_qabot_slack_http_answers_a_signed_mention_and_stops_cleanly(start_qabot_slack, fake_slack: FakeSlack):
+    qabot, sender = serving_over_http(start_qabot_slack, fake_slack)  # ready: before, questions would be told so
+    assert sender.post_event(mention("What did the Flock spokesperson tell the BBC?")).status == 200
     [reply] = fake_slack.wait_for_calls("chat.postMessage")
     assert SPOKESPERSON in everything_shown(reply)
     assert qabot.stop() == 0
@@ -160,17 +166,7 @@ def test_qabot_slack_http_answers_a_signed_mention_and_stops_cleanly(start_qabot
 def test_stopping_qabot_slack_lets_the_answers_being_worked_out_finish_and_be_logged(
     start_qabot_slack, fake_slack: FakeSlack
 ):
-    qabot = start_qabot_slack(
-        "--http",
-        "--port",
-        "0",
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        QABOT_SLACK_API_URL=fake_slack.api_url,
-    )
-    url = qabot.wait_for_line(r"serving Slack events at (http://127\.0\.0\.1:\d+/slack/events)").group(1)
-    qabot.wait_for_line(r"ready: the articles are read")
-    sender = SignedSender(url, SIGNING_SECRET)
+    qabot, sender = serving_over_http(start_qabot_slack, fake_slack)
     askers = [f"U{number:09d}" for number in range(40)]  # forty people: none is rate-limited
     for asker in askers:
         assert sender.post_event(mention("What did the Flock spokesperson tell the BBC?", user=asker)).status == 200
@@ -188,18 +184,8 @@ def test_qabot_slack_starts_and_answers_with_a_broken_article_in_the_folder(
     start_qabot_slack, fake_slack: FakeSlack, tmp_path: Path, articles: Path
 ):
     (articles / "draft.md").write_bytes(b"---\ntitle: Draft\npublished: 13 Feb\n---\n\nA draft.\n")
-    qabot = start_qabot_slack(
-        "--http",
-        "--port",
-        "0",
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        QABOT_SLACK_API_URL=fake_slack.api_url,
-        QABOT_CORPUS_DIR=str(articles),
-    )
-    url = qabot.wait_for_line(r"serving Slack events at (http://127\.0\.0\.1:\d+/slack/events)").group(1)
-    qabot.wait_for_line(r"ready: the articles are read")
-    SignedSender(url, SIGNING_SECRET).post_event(mention("What did the Flock spokesperson tell the BBC?"))
+    qabot, sender = serving_over_http(start_qabot_slack, fake_slack, QABOT_CORPUS_DIR=str(articles))
+    sender.post_event(mention("What did the Flock spokesperson tell the BBC?"))
     [reply] = fake_slack.wait_for_calls("chat.postMessage")
     assert SPOKESPERSON in everything_shown(reply)
     assert qabot.stop() == 0
@@ -213,17 +199,7 @@ def test_qabot_slack_http_listens_at_once_and_says_it_is_still_reading_while_the
     # 3,000 articles: a build of some seconds (the session cache has no index of this folder)
     for article in synthetic_articles(60_000):
         (articles / f"{article.article_id}.md").write_text(render_article(article), encoding="utf-8")
-    qabot = start_qabot_slack(
-        "--http",
-        "--port",
-        "0",
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        QABOT_SLACK_API_URL=fake_slack.api_url,
-        QABOT_CORPUS_DIR=str(articles),
-    )
-    url = qabot.wait_for_line(r"serving Slack events at (http://127\.0\.0\.1:\d+/slack/events)").group(1)
-    sender = SignedSender(url, SIGNING_SECRET)
+    qabot, sender = serving_over_http(start_qabot_slack, fake_slack, ready=False, QABOT_CORPUS_DIR=str(articles))
     assert sender.post_event(mention("What did the Flock spokesperson tell the BBC?")).status == 200
     [early] = fake_slack.wait_for_calls("chat.postMessage")
     assert "I'm still reading the articles" in everything_shown(early) and "ask again in a minute" in everything_shown(early)
@@ -328,7 +304,7 @@ def test_qabot_slack_with_default_settings_imports_neither_redis_nor_psycopg(
     )  # fmt: skip
     assert "QABOT_QUESTION_LOG" not in env and "QABOT_REDIS_URL" not in env and "QABOT_DATABASE_URL" not in env
     qabot = RunningQabot([], env, tmp_path, command=[sys.executable, "-c", code])
-    url = qabot.wait_for_line(r"serving Slack events at (http://127\.0\.0\.1:\d+/slack/events)").group(1)
+    url = qabot.wait_for_line(EVENTS_URL).group(1)
     qabot.wait_for_line(r"ready: the articles are read")
     SignedSender(url, SIGNING_SECRET).post_event(mention("What did the Flock spokesperson tell the BBC?"))
     [reply] = fake_slack.wait_for_calls("chat.postMessage")
