@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from benchmarks.measure import corpus_folder
 from tests.support.slack_helpers import everything_shown
@@ -44,6 +45,25 @@ def accepts(port: int) -> bool:
         return False
 
 
+def start_slack_http(
+    env: dict[str, str], home: str, port: int, on_line: Callable[[str], None]
+) -> subprocess.Popen[str]:
+    """`qabot slack --http --port PORT` in the background, each line of its stderr handed to
+    `on_line` (from a reader thread) as it comes."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "slack", "--http", "--port", str(port)],
+        env=env, cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+    def collect() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            on_line(line.rstrip("\n"))
+
+    threading.Thread(target=collect, daemon=True).start()
+    return process
+
+
 def first_start(articles: int, corpus: Path | None = None, wait_until_ready: bool = True) -> dict[str, object]:
     folder = corpus or corpus_folder(articles * SENTENCES_PER_ARTICLE)
     articles = sum(1 for name in os.listdir(folder) if name.endswith(".md"))
@@ -61,17 +81,7 @@ def first_start(articles: int, corpus: Path | None = None, wait_until_ready: boo
             "QABOT_SLACK_API_URL": fake.api_url,
         }
         started = time.monotonic()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "slack", "--http", "--port", str(port)],
-            env=env, cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-
-        def collect() -> None:
-            assert process.stderr is not None
-            for line in process.stderr:
-                lines.append((time.monotonic() - started, line.rstrip("\n")))
-
-        threading.Thread(target=collect, daemon=True).start()
+        process = start_slack_http(env, home, port, lambda line: lines.append((time.monotonic() - started, line)))
         try:
             while not accepts(port):
                 if process.poll() is not None or time.monotonic() - started > 120:

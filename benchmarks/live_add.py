@@ -20,11 +20,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-from benchmarks.first_start import accepts, free_port
+from benchmarks.first_start import accepts, free_port, start_slack_http
 from benchmarks.incremental import NEW_ARTICLE, QUESTION, fresh_copy
 from benchmarks.measure import RESULTS
 from tests.support.slack_helpers import everything_shown
@@ -86,17 +85,7 @@ def main() -> int:
         }
         indexed = qabot(env, "index")
         print(indexed.stdout.strip().splitlines()[0] if indexed.stdout else indexed.stderr.strip())
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "slack", "--http", "--port", str(port)],
-            env=env, cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-
-        def collect() -> None:
-            assert process.stderr is not None
-            for line in process.stderr:
-                lines.append(line.rstrip("\n"))
-
-        threading.Thread(target=collect, daemon=True).start()
+        process = start_slack_http(env, home, port, lines.append)
         rows = []
         try:
             started = time.monotonic()
