@@ -34,7 +34,7 @@ import os
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -207,16 +207,7 @@ def _process_analyzer(analyzer: Analyzer) -> Analyzer:
 
 
 def _first_paragraph_only(article: Article) -> Article:
-    return Article(
-        article_id=article.article_id,
-        paragraphs=article.paragraphs[:1],
-        title=article.title,
-        publisher=article.publisher,
-        author=article.author,
-        published=article.published,
-        url=article.url,
-        note=article.note,
-    )
+    return replace(article, paragraphs=article.paragraphs[:1])
 
 
 @dataclass
