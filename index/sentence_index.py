@@ -406,8 +406,7 @@ def _analyse_chunks(chunks: Sequence[Chunk], analyzer: Analyzer) -> AnalysedPart
         ends = np.cumsum(counts).tolist()
         for i, (text, bits, end, count) in enumerate(zip(texts[lo:], of_words.tolist(), ends, word_counts), start=lo):
             # Its words only where a reason phrase may be (see features.sentence_flags_from).
-            words = flat[end - count : end] if bits & REASON_PHRASE_WORD else ()
-            flags[i] = sentence_flags_from(text, words, bits)
+            flags[i] = sentence_flags_from(text, flat[end - count : end] if bits & REASON_PHRASE_WORD else (), bits)
     acronyms: dict[int, dict[str, tuple[str, ...]]] = {}
     for i, chunk in enumerate(chunks):
         text = chunk.text
@@ -421,10 +420,9 @@ def _analyse_chunks(chunks: Sequence[Chunk], analyzer: Analyzer) -> AnalysedPart
             if acronym not in own:
                 own[acronym] = tuple(analyzer.analyze(name))
     word_ids = _concat(id_slices, np.int64)
-    word_counts = _concat(count_slices, np.int64)
     all_terms = np.array(word_term, dtype=np.int32)[word_ids] if len(word_ids) else np.zeros(0, dtype=np.int32)
     kept = all_terms >= 0
-    sentence_of = np.repeat(np.arange(n, dtype=np.int32), word_counts)
+    sentence_of = np.repeat(np.arange(n, dtype=np.int32), _concat(count_slices, np.int64))
     counts = np.bincount(word_ids, minlength=len(word_term)).tolist()
     store = TextStore.from_texts(texts)
     return AnalysedPart(

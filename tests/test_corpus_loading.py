@@ -133,3 +133,25 @@ def test_the_fingerprint_changes_when_any_article_changes(tmp_path):
     before = load_corpus(tmp_path).fingerprint
     path.write_text(GOOD.replace("First", "Opening"), encoding="utf-8")
     assert load_corpus(tmp_path).fingerprint != before
+
+
+def test_an_articles_text_key_ignores_case_spacing_and_punctuation_whether_ascii_or_not():
+    # ASCII text takes a quicker path to its comparable words; it must give what the general
+    # one (NFKC, casefold, runs of \w) gives, so that duplicates are found either way.
+    import random
+    import re
+    import unicodedata
+
+    from corpus import Article
+    from corpus.store import comparable_text, text_key
+
+    pick = random.Random(16)
+    chars = [chr(c) for c in range(128)]
+    for _ in range(20_000):
+        text = "".join(pick.choice(chars) for _ in range(pick.randint(1, 40)))
+        general = " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold()))
+        assert comparable_text(Article(article_id="a", paragraphs=(text,))) == general, repr(text)
+    plain = Article(article_id="a", paragraphs=("Ring's deal, ended.", "FLOCK_2 said no"))
+    curly = Article(article_id="b", paragraphs=("ring\u2019s  DEAL \u2014 ended", "flock_2 Said No!"))
+    assert comparable_text(plain) == "ring s deal ended flock_2 said no"
+    assert text_key(plain) == text_key(curly)
