@@ -590,15 +590,13 @@ class _Store:
         # rather than read here and built in memory.
         streaming = self._can_stream(listed, known, known_broken)
         sources: list[Source] = []
-        # Most files are as recorded: found by set operations in C, so the loop below (a few
-        # microseconds a file) runs only for the new, changed and broken ones.
-        as_recorded = _as_recorded(listed, known, fresh)
         for stat in listed:
             name = stat.name
-            if name in as_recorded:
-                files[name] = known[name]
-                continue
             record = known.get(name)
+            # Compared field by field: a slice and a list per file cost a third of this loop.
+            if record is not None and record[0] == stat.size and record[1] == stat.mtime_ns and name not in fresh:
+                files[name] = record
+                continue
             was_broken = known_broken.get(name)
             if was_broken is not None and was_broken[:2] == [stat.size, stat.mtime_ns] and name not in fresh:
                 broken[name] = was_broken
@@ -914,17 +912,6 @@ def _needs_merge(live: Sequence[tuple[Segment, frozenset[int]]]) -> bool:
     total = sum(sum(s.sentences) for s, _ in live)
     deleted = sum(sum(s.sentences[d] for d in dead) for s, dead in live)
     return len(live) > MAX_SEGMENTS or (len(live) > 1 and deleted > MAX_DELETED_SHARE * max(total, 1))
-
-
-def _as_recorded(listed: Sequence[FileStat], known: dict[str, list[Any]], fresh: frozenset[str]) -> set[str]:
-    """The names of the listed entries whose size and time are those of their record in `known`
-    (name -> [size, mtime, ...]), leaving out the fresh ones (their times do not vouch for them)."""
-    if not listed or not known:
-        return set()
-    _, names, sizes, mtimes, _ = zip(*listed)
-    recorded_sizes, recorded_mtimes, *_ = zip(*known.values())
-    same = set(zip(names, sizes, mtimes)).intersection(zip(known.keys(), recorded_sizes, recorded_mtimes))
-    return {name for name, _, _ in same} - fresh
 
 
 def _settled_signature(listed: Sequence[FileStat], unsettled: Collection[str]) -> str | None:
