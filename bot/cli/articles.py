@@ -19,7 +19,7 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from corpus.ingest import AddedArticle
     from corpus.store import KnownArticle
-    from corpus.loader import FolderListing
+    from corpus.loader import FolderListing, ListingAhead
 
 
 
@@ -62,11 +62,7 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
     """Add each source (folders: the saved pages and text files in them); one line per source, and
     the details when there is just one. Exit status 1 if any source failed (a duplicate is no failure)."""
     from bot.app import writable_corpus
-    from bot.logging_setup import quiet_fetch_libraries
-    from corpus.bulk import SourceOutcome, Status, add_sources
-    from corpus.fetch import FetchLimits
-    from corpus.ingest import MetadataFlags
-    from corpus.ingest import add_article as ingest
+    from corpus.loader import ListingAhead
 
     sources: list[str] = args.sources
     several = len(sources) > 1 or Path(sources[0]).expanduser().is_dir()
@@ -74,6 +70,16 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
     if several and given:
         print(f"qabot: {', '.join(given)} name one article; give one source with them", file=sys.stderr)
         return ExitCode.FAILED
+    corpus = writable_corpus(settings)
+    # The duplicate check needs the folder's listing (20,000 stat calls): begun now, it is
+    # taken while the fetching, parsing and index code below is imported.
+    listing = ListingAhead(corpus.folder)
+    from bot.logging_setup import quiet_fetch_libraries
+    from corpus.bulk import SourceOutcome, Status, add_sources
+    from corpus.fetch import FetchLimits
+    from corpus.ingest import MetadataFlags
+    from corpus.ingest import add_article as ingest
+
     flags = MetadataFlags(
         title=args.title,
         publisher=args.publisher,
@@ -84,14 +90,13 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
     )
     limits = FetchLimits(timeout_seconds=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes)
     quiet_fetch_libraries()  # urllib3's retry warnings and trafilatura's parser complaints: the line below says it all
-    corpus = writable_corpus(settings)
     if corpus.copied_from is not None:
         print(
             f"Copied the {corpus.copied} bundled articles to {corpus.folder}, which qabot now answers from "
             "(the bundled folder is part of the installed package and is never changed)."
         )
     target = dataclasses.replace(settings, corpus_dir=corpus.folder)
-    folder = _FolderAsIndexed(target)
+    folder = _FolderAsIndexed(target, listing)
 
     def add_one(source: str, folder_path: Path, flags: MetadataFlags, limits: FetchLimits) -> Any:
         # The duplicate check reads the index's metadata (kept up to date) instead of every file.
@@ -131,17 +136,20 @@ def _print_details(added: Any) -> None:
         print("  The page names no canonical URL, so answers will quote it without a link; add one with --url.")
 
 
-def _update_index(settings: Settings, listing: FolderListing | None = None) -> None:
+def _update_index(settings: Settings, listing: FolderListing | ListingAhead | None = None) -> None:
     """Bring the cached index up to date now (only the changed article is analysed), so the
     next `qabot ask` and the running bots' reload find it ready. `listing`: the folder as
-    `qabot add` already listed it (`corpus.loader.FolderListing`), else it is listed now. A failure
-    here is only reported: the article file is in place, and the next load updates the index."""
+    `qabot add` already listed it (`corpus.loader.FolderListing`), or as being listed (a
+    `ListingAhead`, begun after the change), else it is listed now. A failure here is only
+    reported: the article file is in place, and the next load updates the index."""
     from corpus import CorpusError
+    from corpus.loader import ListingAhead
     from index.analysis import Analyzer
     from index.cache import refresh
 
     try:
-        done = refresh(settings.corpus_dir, settings.cache_dir, Analyzer(), listing=listing)
+        listed = listing.result() if isinstance(listing, ListingAhead) else listing
+        done = refresh(settings.corpus_dir, settings.cache_dir, Analyzer(), listing=listed)
     except (CorpusError, OSError) as exc:
         print(f"qabot: the index was not updated ({exc}); the next start updates it", file=sys.stderr)
         return
@@ -154,8 +162,10 @@ class _FolderAsIndexed:
     files added since. The folder is listed once: the update after the adds goes by that
     listing and the new files (at 20,000 articles a listing costs 0.15-0.3 s)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, listing: ListingAhead | None = None) -> None:
+        """`listing`: the folder's listing, begun already (else it is listed when first needed)."""
         self.settings = settings
+        self._listing_ahead = listing
         self._known: list[KnownArticle] | None = None
         self._listing: FolderListing | None = None
         self._added: list[AddedArticle] = []
@@ -171,7 +181,9 @@ class _FolderAsIndexed:
 
         if self._known is None:
             try:
-                refreshed = refresh(self.settings.corpus_dir, self.settings.cache_dir, Analyzer())
+                ahead, self._listing_ahead = self._listing_ahead, None  # one moment's listing serves once
+                listed = ahead.result() if ahead is not None else None
+                refreshed = refresh(self.settings.corpus_dir, self.settings.cache_dir, Analyzer(), listing=listed)
             except (CorpusError, OSError):
                 return None  # an empty or unreadable folder: the plain way says what is wrong
             self._known = known_articles(self.settings.corpus_dir, self.settings.cache_dir)
@@ -293,6 +305,7 @@ def _more(count: int, limit: int | None, what: str) -> None:
 
 
 def remove_article(args: argparse.Namespace, settings: Settings) -> int:
+    from corpus.loader import ListingAhead
     from corpus.store import StoredArticle, StoreError, remove_file
 
     try:
@@ -300,10 +313,11 @@ def remove_article(args: argparse.Namespace, settings: Settings) -> int:
     except (StoreError, OSError) as exc:
         print(f"qabot: not removed: {exc}", file=sys.stderr)
         return ExitCode.FAILED
+    listing = ListingAhead(settings.corpus_dir)  # the folder as it is now, while the index code is imported
     if isinstance(removed, StoredArticle):
         print(f"Removed {removed.path.name}: “{removed.article.label}”")
     else:
         print(f"Removed {removed.name} (it did not load as an article)")
-    _update_index(settings)
+    _update_index(settings, listing)
     print("Running bots stop quoting it within a few seconds (QABOT_RELOAD_SECONDS), or at once on SIGHUP.")
     return ExitCode.OK
