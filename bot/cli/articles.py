@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from corpus.ingest import AddedArticle
     from corpus.store import KnownArticle
     from corpus.loader import FolderListing, ListingAhead
+    from index.cache import IndexFolder
 
 
 
@@ -115,7 +116,7 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
         counts = {status: sum(1 for o in outcomes if o.status is status) for status in Status}
         if len(outcomes) > 1:
             print(", ".join(f"{counts[s]} {s.value}" for s in Status) + f", in {corpus.folder}")
-        _update_index(target, folder.listing_now())
+        _update_index(target, folder.listing_now(), folder.index)
         print("Running bots answer from new articles within a few seconds (QABOT_RELOAD_SECONDS), or at once on SIGHUP.")
     failed = any(o.status is Status.FAILED for o in outcomes)
     return ExitCode.FAILED if failed else ExitCode.OK
@@ -136,20 +137,23 @@ def _print_details(added: Any) -> None:
         print("  The page names no canonical URL, so answers will quote it without a link; add one with --url.")
 
 
-def _update_index(settings: Settings, listing: FolderListing | ListingAhead | None = None) -> None:
+def _update_index(
+    settings: Settings, listing: FolderListing | ListingAhead | None = None, index: IndexFolder | None = None
+) -> None:
     """Bring the cached index up to date now (only the changed article is analysed), so the
     next `qabot ask` and the running bots' reload find it ready. `listing`: the folder as
     `qabot add` already listed it (`corpus.loader.FolderListing`), or as being listed (a
     `ListingAhead`, begun after the change), else it is listed now. A failure here is only
-    reported: the article file is in place, and the next load updates the index."""
+    reported: the article file is in place, and the next load updates the index. `index`: the
+    handle on the index already asked about its articles (`index.cache.IndexFolder`)."""
     from corpus import CorpusError
     from corpus.loader import ListingAhead
-    from index.analysis import Analyzer
-    from index.cache import refresh
+    from index.cache import IndexFolder
 
     try:
         listed = listing.result() if isinstance(listing, ListingAhead) else listing
-        done = refresh(settings.corpus_dir, settings.cache_dir, Analyzer(), listing=listed)
+        index = index or IndexFolder(Path(settings.corpus_dir), Path(settings.cache_dir))
+        done = index.refresh(listing=listed)
     except (CorpusError, OSError) as exc:
         print(f"qabot: the index was not updated ({exc}); the next start updates it", file=sys.stderr)
         return
@@ -164,8 +168,12 @@ class _FolderAsIndexed:
 
     def __init__(self, settings: Settings, listing: ListingAhead | None = None) -> None:
         """`listing`: the folder's listing, begun already (else it is listed when first needed)."""
+        from index.cache import IndexFolder
+
         self.settings = settings
         self._listing_ahead = listing
+        self.index = IndexFolder(Path(settings.corpus_dir), Path(settings.cache_dir))
+        """The one handle on the index this command uses: each segment's articles are read once."""
         self._known: list[KnownArticle] | None = None
         self._listing: FolderListing | None = None
         self._added: list[AddedArticle] = []
@@ -176,17 +184,15 @@ class _FolderAsIndexed:
         reads no other file. None when there is no index to ask (then every file is read)."""
         from corpus import CorpusError
         from corpus.store import KnownArticle, text_key
-        from index.analysis import Analyzer
-        from index.cache import known_articles, refresh
 
         if self._known is None:
             try:
                 ahead, self._listing_ahead = self._listing_ahead, None  # one moment's listing serves once
                 listed = ahead.result() if ahead is not None else None
-                refreshed = refresh(self.settings.corpus_dir, self.settings.cache_dir, Analyzer(), listing=listed)
+                refreshed = self.index.refresh(listing=listed)
             except (CorpusError, OSError):
                 return None  # an empty or unreadable folder: the plain way says what is wrong
-            self._known = known_articles(self.settings.corpus_dir, self.settings.cache_dir)
+            self._known = self.index.known_articles()
             if self._known is None:
                 return None
             self._listing = refreshed.listing
