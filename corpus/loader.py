@@ -430,19 +430,22 @@ class ListingAhead:
         return self._listing
 
 
-def with_new_files(listing: FolderListing, paths: Collection[Path]) -> FolderListing:
-    """`listing` with the article files at `paths` (just written into its folder) looked at now,
-    in place of any entry of the same name: what the folder holds after `qabot add`, without
-    listing it again. Each such file is fresh (just written): hashed, not trusted by its time."""
-    new = []
+def with_files_now(listing: FolderListing, paths: Collection[Path]) -> FolderListing:
+    """`listing` with each file at `paths` as it is now: looked at again (and fresh, see
+    `FolderListing.fresh`) if it is there, left out if it is gone. What the folder holds after
+    `qabot add` or `qabot remove` changed those files, without listing it again."""
+    present = []
+    gone = set()
     for path in paths:
-        info = path.stat()  # OSError if it is gone already: the caller's update then lists afresh
-        new.append(FileStat(str(path.parent), path.name, info.st_size, info.st_mtime_ns, True))
-    if not new:
-        return listing
-    names = {stat.name for stat in new}
-    files = sorted([*(s for s in listing.files if s.name not in names), *new], key=lambda stat: stat.name)
-    return FolderListing(files, listing.fresh | names)
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            gone.add(path.name)
+            continue
+        present.append(FileStat(str(path.parent), path.name, info.st_size, info.st_mtime_ns, stat_module.S_ISREG(info.st_mode)))
+    names = {stat.name for stat in present} | gone
+    files = sorted([*(s for s in listing.files if s.name not in names), *present], key=lambda stat: stat.name)
+    return FolderListing(files, (listing.fresh - gone) | {stat.name for stat in present})
 
 
 def look_of(listing: FolderListing) -> FolderLook:

@@ -36,9 +36,10 @@ Interfaces for other modules: `load_or_build` (with a `progress` callback, see
 `read_metadata` (article and sentence counts without loading the index),
 `known_articles` (what the duplicate check of `qabot add` needs), `is_current`
 (whether loading would build anything) and `has_index` (whether there is one to load). `refresh` returns the listing of the folder it
-went by (`corpus.loader.FolderListing`), and takes one: `qabot add` lists the folder once, for the
-duplicate check, and updates the index with that listing and the files it wrote
-(`corpus.loader.with_new_files`) instead of listing the 20,000 files again.
+went by (`corpus.loader.FolderListing`), and takes one (a running bot's watcher lists the folder
+once a round). `IndexFolder` asks several of these of one index, reading each segment's articles
+once, and `IndexFolder.update_with` brings the index up to date with files one process changed
+without listing the folder: what `qabot add` and `qabot remove` do.
 
 Checked at every load: the manifest's format, code and analyzer, every file's size, and
 each file's checksum the first time and whenever its identity (inode, size, times)
@@ -62,6 +63,7 @@ import hashlib
 import logging
 import secrets
 import shutil
+import stat as stat_module
 import threading
 import time
 from dataclasses import dataclass
@@ -79,6 +81,7 @@ from corpus.loader import (
     list_folder,
     read_article_file,
     signature_of,
+    with_files_now,
 )
 from corpus.store import KnownArticle, text_key
 from index.analysis import Analyzer
@@ -303,10 +306,24 @@ class IndexFolder:
         loaded = store.load(progress, want_index=False, listing=listing)
         return Refreshed(loaded.analysed_articles, loaded.broken, loaded.seconds, listing, loaded.key)
 
+    def update_with(self, paths: Collection[Path], progress: ProgressCallback | None = None) -> Refreshed:
+        """Bring the index up to date with the article files at `paths` (just written, rewritten
+        or removed by this process), taking every other file as the index last recorded it: the
+        folder is not listed (20,000 stat calls at 20,000 articles), so the work is that of the
+        changed files. Sound all the same: the manifest then records exactly the files the index
+        holds, and any load that lists the folder (`qabot ask`, a bot's watcher) finds a file
+        changed by someone else meanwhile and updates for it. With no usable index to go by,
+        the folder is listed (`refresh`). Raises as `load_or_build`."""
+        recorded = self._store.recorded_listing()
+        if recorded is None:
+            return self.refresh(progress)
+        return self.refresh(progress, with_files_now(recorded, paths))
+
     def known_articles(self) -> list[KnownArticle] | None:
         """Every article of the cached index as the duplicate check needs it (ID, URL, text key,
         label), read from the segments' metadata alone; None when there is no usable index or
-        one of its articles has no text key. The caller brings the index up to date first (`refresh`)."""
+        one of its articles has no text key. The index as last written, the folder not looked
+        at: a duplicate found is confirmed by its file (`corpus.store.find_duplicate_among`)."""
         store = self._store
         manifest = store.read_manifest(quiet=True)
         if manifest is None:
@@ -409,6 +426,32 @@ class _Store:
         """The cache files already hashed in full (see `index.store_files`); saved after each load."""
         self._articles_read: dict[tuple[str, str], Segment] = {}
         """Segments whose articles this store has read (`segment_articles`), by name and checksum."""
+
+    def recorded_listing(self) -> FolderListing | None:
+        """The corpus folder as the manifest last recorded it, without looking at it: each file
+        the index holds and each broken one, by name, size and time (taken for regular files:
+        the manifest does not say which broken entry was a folder, and a wrong guess only costs
+        the next listing load an update). The files that were fresh when it was written are
+        looked at now, and fresh again (their bytes are hashed by the update, as at a load).
+        None when there is no usable index or files table."""
+        manifest = self.read_manifest(quiet=True)
+        table = self.read_files_table(manifest) if manifest is not None else None
+        if manifest is None or table is None:
+            return None
+        where = str(self.corpus_dir)
+        listed = {name: FileStat(where, name, record[0], record[1], True) for name, record in table.items()}
+        for name, record in manifest["broken"].items():
+            listed[name] = FileStat(where, name, record[0], record[1], True)
+        unsettled: set[str] = set()
+        for name in manifest["unsettled"]:
+            listed.pop(name, None)
+            try:
+                info = (self.corpus_dir / name).stat()
+            except OSError:
+                continue  # gone: the update leaves it out
+            listed[name] = FileStat(where, name, info.st_size, info.st_mtime_ns, stat_module.S_ISREG(info.st_mode))
+            unsettled.add(name)
+        return FolderListing(sorted(listed.values()), frozenset(unsettled))
 
     def segment_articles(self, entry: dict[str, Any]) -> Segment:
         """The segment a manifest entry names, its articles only (`open_segment` without arrays),
