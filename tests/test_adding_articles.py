@@ -373,9 +373,15 @@ def test_qabot_remove_updates_the_index_without_listing_the_folder(articles, tmp
     source.write_text(ZEPPELIN, encoding="utf-8")
     load_or_build(articles, settings.cache_dir, Analyzer())
     assert run_add(settings, str(source), "--id", "zeppelin") == 0
-    stated: list[int] = []  # every listing of the folder stats its entries here
+    stated: list[str] = []  # every listing of a folder stats its entries here (other tests' threads too)
     real_stat_entries = corpus.loader._stat_entries
-    monkeypatch.setattr(corpus.loader, "_stat_entries", lambda *a: stated.append(1) or real_stat_entries(*a))
+
+    def counted(where: str, entries):  # type: ignore[no-untyped-def]
+        if Path(where) == articles:
+            stated.append(where)
+        return real_stat_entries(where, entries)
+
+    monkeypatch.setattr(corpus.loader, "_stat_entries", counted)
     parsed = build_parser().parse_args(["remove", "zeppelin"])
     assert parsed.handler(parsed, settings) == 0
     assert "Index updated" in capsys.readouterr().out
