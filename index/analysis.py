@@ -41,9 +41,22 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _TOKEN = re.compile(r"\$?\d+(?:[.,]\d+)*%?|[^\W\d_]+(?:'[^\W\d_]+)*")
 _NEEDS_CARE = re.compile(r"[\d'\u2018-\u201b\u2032\u00b4\uff10-\uff19\uff07]")
 """Digits (also full-width) or apostrophes (also curly) in the raw text: tokens need a second look."""
-_LETTERS_ONLY = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalpha()})
-"""Every ASCII character but a letter -> a space. In ASCII text with no digit and no apostrophe,
-_TOKEN's tokens are exactly the runs of letters, which this and str.split find several times faster."""
+_ASCII_TOKEN = re.compile(r"\$?[0-9]+(?:[.,][0-9]+)*%?|[a-z]+(?:'[a-z]+)*")
+"""_TOKEN for lower-case ASCII text, where it finds the same tokens (a letter is a-z, a digit 0-9)."""
+_NEEDS_CARE_MARK = 1
+_ASCII_FOLD = bytes(
+    c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 else _NEEDS_CARE_MARK if chr(c) in "0123456789'" else 32
+    for c in range(256)
+)
+"""For bytes.translate of ASCII text: a letter -> its lower case, a digit or apostrophe -> byte 1,
+anything else -> a space. With no byte 1 in the result (no digit, no apostrophe), _TOKEN's tokens
+are exactly its runs of letters, which bytes.translate and str.split find about three times
+faster than str.translate with a table (a dict look-up per character) did."""
+_ASCII_TOKEN_CHARS = bytes(
+    c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 or chr(c) in "0123456789$%.,'" else 32 for c in range(256)
+)
+"""For bytes.translate of ASCII text: a letter -> its lower case; a digit or one of "$%.,'" kept;
+anything else -> a space (no token holds it)."""
 
 
 def clean_text(text: str) -> str:
@@ -97,14 +110,18 @@ class Analyzer:
 
     def words(self, text: str) -> list[str]:
         """Case-folded surface tokens, before stopwords and stemming (numbers expanded)."""
-        plain = not _NEEDS_CARE.search(text)
-        if plain and text.isascii():
-            # Most sentences: ASCII (clean-up keeps it, casefold is lower()), no number, money or
-            # apostrophe, so the words are the runs of letters.
-            return text.lower().translate(_LETTERS_ONLY).split()
-        tokens = _TOKEN.findall(clean_text(text).casefold())
-        if plain:
-            return tokens  # no number, money or apostrophe: the tokens are the words
+        if text.isascii():
+            # Most sentences. Clean-up keeps ASCII as it is (a control character becomes a space,
+            # which no token holds either) and casefold is lower().
+            folded = text.encode("ascii").translate(_ASCII_FOLD)
+            if _NEEDS_CARE_MARK not in folded:
+                return folded.decode("ascii").split()  # no number, money or apostrophe: runs of letters
+            return _ascii_words(text)
+        else:
+            plain = not _NEEDS_CARE.search(text)
+            tokens = _TOKEN.findall(clean_text(text).casefold())
+            if plain:
+                return tokens  # no number, money or apostrophe: the tokens are the words
         out: list[str] = []
         append = out.append
         for token in tokens:
@@ -148,6 +165,28 @@ class Analyzer:
             if len(self._phrase_cache) < 50_000:
                 self._phrase_cache[phrase] = found
         return found
+
+
+def _ascii_words(text: str) -> list[str]:
+    """`Analyzer.words` of ASCII text with a digit or an apostrophe. A token holds only letters,
+    digits and "$%.,'", so the text is cut at every other character first (bytes.translate and
+    split, quick) and _ASCII_TOKEN looks only into the pieces that are not plain letters: the
+    same tokens as _TOKEN over the whole text, in half the time."""
+    out: list[str] = []
+    append = out.append
+    for piece in text.encode("ascii").translate(_ASCII_TOKEN_CHARS).decode("ascii").split():
+        if piece.isalpha():
+            append(piece)  # a plain word: neither a number nor a "'s" to take off
+            continue
+        for token in _ASCII_TOKEN.findall(piece):
+            first = token[0]
+            if first.isdigit() or first == "$":
+                out.extend(_number_terms(token))
+            elif token.endswith("'s"):
+                append(token[:-2])
+            else:
+                append(token)
+    return out
 
 
 def _number_terms(token: str) -> list[str]:

@@ -44,6 +44,7 @@ _REASON_PHRASES = (
 )
 # A capitalised word that is not the sentence's first word: a name, a company, an agency.
 _NAME = re.compile(r"[a-z,;:] [A-Z]")
+_CAPITAL = re.compile(r"[A-Z]")
 _PLACE = re.compile(r"\b(?:in|at|outside|near|from|across) (?:the )?[A-Z][a-z]+")
 
 _FLAG_FOR_KIND = {
@@ -59,7 +60,6 @@ def _is_year(word: str) -> bool:
     return len(word) == 4 and word.isdigit() and word[:2] in ("19", "20")
 
 
-_ASCII_DIGIT = re.compile("[0-9]")
 _REASON_PHRASE_WORDS = frozenset("due result order so response leading led effort".split())
 """One word of each reason phrase: a sentence with none of them has none of the phrases."""
 
@@ -69,30 +69,51 @@ def _has_phrase(words: Sequence[str], phrases: tuple[str, ...]) -> bool:
     return any(phrase in joined for phrase in phrases)
 
 
+REASON_PHRASE_WORD = 128
+"""Not a flag of the index: what `word_flags` gives a word of some reason phrase ("due", "led"),
+so that `sentence_flags_from` looks for the phrases only where one may be."""
+
+
+def word_flags(word: str) -> int:
+    """The flags one analyzer word gives every sentence it is in (a date word, a year, a number,
+    a reason word), and REASON_PHRASE_WORD. A build computes them once per distinct word."""
+    flags = 0
+    if word in _TIME_WORDS or _is_year(word):
+        flags |= HAS_TIME
+    if word[:1].isdigit() or word in _NUMBER_WORDS:
+        flags |= HAS_NUMBER
+    if word in _REASON_WORDS:
+        flags |= HAS_REASON
+    if word in _REASON_PHRASE_WORDS:
+        flags |= REASON_PHRASE_WORD
+    return flags
+
+
 def sentence_flags(sentence: str, words: Sequence[str]) -> int:
     """Flags for one sentence; `words` are its analyzer words (case-folded, stopwords kept)."""
-    flags = 0
-    vocabulary = set(words)
-    # An ASCII sentence's words begin with a digit only if it has one (clean-up leaves ASCII
-    # as it is): most sentences skip looking at every word.
-    has_digit = not sentence.isascii() or _ASCII_DIGIT.search(sentence) is not None
-    numbers = [w for w in vocabulary if w[:1].isdigit()] if has_digit else []
-    if vocabulary & _TIME_WORDS or any(_is_year(w) for w in numbers):
-        flags |= HAS_TIME
-    if numbers or vocabulary & _NUMBER_WORDS:
-        flags |= HAS_NUMBER
+    of_words = 0
+    for word in set(words):
+        of_words |= word_flags(word)
+    return sentence_flags_from(sentence, words, of_words)
+
+
+def sentence_flags_from(sentence: str, words: Sequence[str], of_words: int) -> int:
+    """`sentence_flags`, given `of_words`: the `word_flags` of its words, or-ed together
+    (`words` is read only when `of_words` has REASON_PHRASE_WORD)."""
+    flags = of_words & (HAS_TIME | HAS_NUMBER | HAS_REASON)
     # The phrase test (a join and nine searches) only when a word of some phrase is there.
-    if vocabulary & _REASON_WORDS or (
-        not vocabulary.isdisjoint(_REASON_PHRASE_WORDS) and _has_phrase(words, _REASON_PHRASES)
-    ):
+    if not flags & HAS_REASON and of_words & REASON_PHRASE_WORD and _has_phrase(words, _REASON_PHRASES):
         flags |= HAS_REASON
-    if _NAME.search(sentence):
+    # Each of _NAME, _PLACE and all but the start of a definition needs a capital after the
+    # first character: many sentences have none, and one search for it is quicker than theirs.
+    capital_later = _CAPITAL.search(sentence, 1) is not None
+    if capital_later and _NAME.search(sentence):
         flags |= HAS_NAME
         # A place ("in Paris") is a lowercase letter, a space and a capital, so it is a name
         # too: without a name, there is no place to look for.
         if _PLACE.search(sentence):
             flags |= HAS_PLACE
-    if may_define(sentence):
+    if may_define(sentence, capital_later):
         flags |= MAY_DEFINE
     return flags
 
@@ -124,10 +145,12 @@ _CALLED = re.compile(r"\b(?:called|named|known as|dubbed)\s+[\"\u201c]?[A-Za-z]"
 _ABBREVIATED = re.compile(r"\s\([A-Z][\w.&-]*\)")
 
 
-def may_define(sentence: str) -> bool:
-    """Whether the sentence says what something is, whatever it is (see MAY_DEFINE)."""
+def may_define(sentence: str, capital_later: bool = True) -> bool:
+    """Whether the sentence says what something is, whatever it is (see MAY_DEFINE).
+    `capital_later` False says it has no capital after its first character: then a definition
+    can only begin at its start."""
     return (
-        _NAME_DEFINED.search(sentence) is not None
+        (_NAME_DEFINED.search if capital_later else _NAME_DEFINED.match)(sentence) is not None
         or (
             ("called" in sentence or "named" in sentence or "known as" in sentence or "dubbed" in sentence)
             and _CALLED.search(sentence) is not None

@@ -182,7 +182,8 @@ def _read_and_analyse(batch: list[Source], analyzer: Analyzer) -> _Analysed:
         try:
             raw = read_article_file(stat)
             digest = hashlib.sha256(raw).hexdigest()
-            loaded.append(parse_article(str(stat.path), raw, article_id=stat.path.stem))
+            path = stat.path  # made once (a Path is made anew each time it is asked for)
+            loaded.append(parse_article(str(path), raw, article_id=path.stem))
             digests.append(digest)
         except CorpusFileError as exc:
             broken[stat.name] = [stat.size, stat.mtime_ns, digest, exc.line, exc.problem, exc.path]

@@ -178,3 +178,25 @@ def test_a_look_at_the_folder_changes_with_any_name_size_time_or_kind_and_both_w
     os.symlink(tmp_path / "a.md", tmp_path / "folder.md")  # same name, now a file
     after_kind = look()
     assert len({before, after_time, after_size, after_name, after_kind}) == 5
+
+
+def test_an_articles_text_key_ignores_case_spacing_and_punctuation_whether_ascii_or_not():
+    # ASCII text takes a quicker path to its comparable words; it must give what the general
+    # one (NFKC, casefold, runs of \w) gives, so that duplicates are found either way.
+    import random
+    import re
+    import unicodedata
+
+    from corpus import Article
+    from corpus.store import comparable_text, text_key
+
+    pick = random.Random(16)
+    chars = [chr(c) for c in range(128)]
+    for _ in range(20_000):
+        text = "".join(pick.choice(chars) for _ in range(pick.randint(1, 40)))
+        general = " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold()))
+        assert comparable_text(Article(article_id="a", paragraphs=(text,))) == general, repr(text)
+    plain = Article(article_id="a", paragraphs=("Ring's deal, ended.", "FLOCK_2 said no"))
+    curly = Article(article_id="b", paragraphs=("ring\u2019s  DEAL \u2014 ended", "flock_2 Said No!"))
+    assert comparable_text(plain) == "ring s deal ended flock_2 said no"
+    assert text_key(plain) == text_key(curly)

@@ -103,6 +103,52 @@ def test_plain_ascii_sentences_give_the_words_the_full_tokenizer_gives():
     assert analyzer.words("Flock-Safety's\tcameras, (ICE)!") == ["flock", "safety", "cameras", "ice"]
 
 
+def test_ascii_sentences_with_numbers_and_apostrophes_give_the_words_the_full_tokenizer_gives():
+    # ASCII text with a digit or an apostrophe is cut into pieces before the token pattern looks
+    # at them; the words must be those the general path gives (tokens, numbers expanded, "'s" off).
+    import random
+
+    from index.analysis import _TOKEN, _number_terms
+
+    def general(text: str) -> list[str]:
+        words: list[str] = []
+        for token in _TOKEN.findall(clean_text(text).casefold()):
+            if token[0].isdigit() or token[0] == "$":
+                words.extend(_number_terms(token))
+            else:
+                words.append(token[:-2] if token.endswith("'s") else token)
+        return words
+
+    analyzer = Analyzer()
+    chars = [chr(c) for c in range(128)] + list("0123456789$%.,'") * 4
+    pick = random.Random(15)
+    for _ in range(20_000):
+        text = "".join(pick.choice(chars) for _ in range(pick.randint(0, 40)))
+        assert analyzer.words(text) == general(text), text
+    assert analyzer.words("Ring's 1,200.50 cameras cost $5,000 (27%), didn't they?") == [
+        "ring", "1,200.50", "cameras", "cost", "dollar", "5000", "27", "percent", "didn't", "they"
+    ]
+
+
+def test_flags_found_for_many_sentences_at_once_are_each_sentences_own():
+    from index.chunking import Chunk
+    from index.features import sentence_flags
+    from index.sentence_index import _analyse_chunks
+
+    analyzer = Analyzer()
+    texts = [
+        "The Federal Trade Commission (FTC) said in Paris that 40% of drones cost $1,200 in 2019.",
+        "prices rose due to the storm, and so that was that",
+        "Flock Safety, a firm known as Flock, was called Border by the agency.",
+        "nothing here at all",
+        "",
+        "Caf\u00e9 owners in Z\u00fcrich said the U.S. Navy\u2019s ships came because of \uff11\uff12 storms.",
+        "Years ago, in January, Ananel Deverport led to a result.",
+    ]
+    part = _analyse_chunks([Chunk(i, 1, 0, text) for i, text in enumerate(texts)], analyzer)
+    assert part.flags.tolist() == [sentence_flags(text, analyzer.words(text)) for text in texts]
+
+
 def test_the_analyzer_fingerprint_changes_with_its_stopwords():
     assert Analyzer().fingerprint == Analyzer().fingerprint
     assert Analyzer().fingerprint != Analyzer(stopword_file="lexicon_en.txt").fingerprint
