@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib import resources
-from typing import Iterable, Mapping, NamedTuple
+from typing import Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from index.analysis import Analyzer, clean_text
 
@@ -216,6 +216,9 @@ class Vocabulary:
     """Surface word (casefolded) -> its index term, for words the articles use, commonest first."""
     acronyms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Acronym -> the index terms of the name it abbreviates."""
+    terms_by_frequency: Callable[[], Sequence[str]] | None = field(default=None, repr=False, compare=False)
+    """Every index term, commonest first (asked for when a term is first repaired): of two
+    repairs equally close, the commoner term wins. Without it, name order."""
     _stopwords: list[str] = field(default_factory=list, repr=False)
 
     def add_stopwords(self, stopwords: frozenset[str]) -> None:
@@ -289,8 +292,12 @@ class Vocabulary:
 
     @cached_property
     def _term_buckets(self) -> dict[tuple[str, int], list[str]]:
+        # In a fixed order (`extractOne` keeps the first of equally close candidates): iterating
+        # the frozenset went by string hashes, which differ from process to process, so two
+        # replicas, or two runs, could repair the same word differently.
+        ordered = self.terms_by_frequency() if self.terms_by_frequency is not None else sorted(self.terms)
         buckets: dict[tuple[str, int], list[str]] = {}
-        for term in self.terms:
+        for term in ordered:
             if term.isalpha():
                 buckets.setdefault((term[:1], len(term)), []).append(term)
         return buckets

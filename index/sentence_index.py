@@ -190,7 +190,19 @@ class SentenceIndex:
         return frozenset(self.terms[self.terms_start[chunk] : self.terms_start[chunk + 1]].tolist())
 
     def vocabulary(self) -> Vocabulary:
-        vocabulary = Vocabulary(terms=frozenset(self.bm25.vocabulary), surface=self.surface, acronyms=self.acronyms)
+        bm25 = self.bm25
+
+        def commonest_first() -> list[str]:
+            by_id = [""] * len(bm25.idf)
+            for term, term_id in bm25.vocabulary.items():
+                by_id[term_id] = term
+            # The lowest idf is the commonest term; a stable sort keeps term ids in order among equals.
+            return [by_id[i] for i in np.argsort(bm25.idf, kind="stable").tolist() if by_id[i]]
+
+        vocabulary = Vocabulary(
+            terms=frozenset(bm25.vocabulary), surface=self.surface, acronyms=self.acronyms,
+            terms_by_frequency=commonest_first,
+        )
         vocabulary.add_stopwords(self.analyzer.stopwords)
         return vocabulary
 

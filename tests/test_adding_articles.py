@@ -279,12 +279,14 @@ def run_add(settings, *args: str) -> int:
     return parsed.handler(parsed, settings)
 
 
-def test_qabot_add_lists_the_folder_once_and_leaves_an_index_the_next_ask_loads_as_it_is(
+def test_qabot_add_never_lists_the_folder_and_leaves_an_index_the_next_ask_loads_as_it_is(
     articles, tmp_path, monkeypatch, capsys
 ):
-    """At 20,000 articles one listing of the folder costs 0.15-0.3 s: the duplicate check's
-    listing serves the index update too (with the new file looked at on its own)."""
-
+    """At 20,000 articles one listing of the folder costs 0.15-0.3 s, and reading the index's
+    table of articles 35-50 ms: the duplicate check and the update go by the index's own record
+    of the folder (with the new file looked at on its own), and each segment's articles are
+    read once."""
+    import index.segments
     from index.analysis import Analyzer
     from index.cache import is_current, load_or_build
 
@@ -293,9 +295,13 @@ def test_qabot_add_lists_the_folder_once_and_leaves_an_index_the_next_ask_loads_
     source = tmp_path / "zeppelin.md"
     source.write_text(ZEPPELIN, encoding="utf-8")
     listings = count_listings(monkeypatch, articles)
+    read_articles: list[str] = []
+    real_articles_of = index.segments._articles_of
+    monkeypatch.setattr(index.segments, "_articles_of", lambda folder: read_articles.append(folder.name) or real_articles_of(folder))
     assert run_add(settings, str(source), "--id", "zeppelin") == 0
     assert "Index updated" in capsys.readouterr().out
-    assert len(listings) == 1
+    assert listings == []
+    assert len(read_articles) == len(set(read_articles)) == 1  # the bundled index: one segment, read once
     monkeypatch.undo()
 
     assert is_current(articles, settings.cache_dir)
@@ -306,9 +312,9 @@ def test_qabot_add_lists_the_folder_once_and_leaves_an_index_the_next_ask_loads_
 
 
 def test_a_file_written_by_someone_else_during_qabot_add_is_picked_up_by_the_next_load(articles, tmp_path, capsys):
-    """The update goes by the listing taken before the add: a file another program writes
-    meanwhile is not in it, and the index then does not match the folder, so the next load
-    reads that file (and nothing else)."""
+    """The update goes by the index's own record of the folder and the added file: a file another
+    program writes meanwhile is not in it, and the index then does not match the folder, so the
+    next load reads that file (and nothing else)."""
     from bot.cli.articles import _FolderAsIndexed, _update_index
     from index.analysis import Analyzer
     from index.cache import is_current, load_or_build
@@ -325,7 +331,7 @@ def test_a_file_written_by_someone_else_during_qabot_add_is_picked_up_by_the_nex
         "A hailstorm hit the harbour in Tacoma on Monday, the port said.\n",
         encoding="utf-8",
     )
-    _update_index(settings, indexed.listing_now())
+    _update_index(settings, [added.path], indexed.index)
     assert "Index updated" in capsys.readouterr().out
 
     assert not is_current(articles, settings.cache_dir)
@@ -333,3 +339,92 @@ def test_a_file_written_by_someone_else_during_qabot_add_is_picked_up_by_the_nex
     assert loaded.analysed_articles == 1  # the other program's file; the zeppelin is indexed already
     assert "zeppelin camera" in ask(articles, tmp_path, "what did ring test over seattle?").passages[0].text
     assert "hailstorm" in ask(articles, tmp_path, "what hit the harbour in tacoma?").passages[0].text
+
+
+def test_an_article_removed_by_hand_since_the_index_was_written_is_no_duplicate(articles, tmp_path, capsys):
+    """The duplicate check goes by the index's record, which can be older than the folder: an
+    article it names is a duplicate only if its file still says so."""
+    from index.analysis import Analyzer
+    from index.cache import load_or_build
+
+    settings = make_settings(tmp_path, corpus_dir=articles)
+    load_or_build(articles, settings.cache_dir, Analyzer())
+    source = tmp_path / "zeppelin.md"
+    source.write_text(ZEPPELIN, encoding="utf-8")
+    assert run_add(settings, str(source), "--id", "zeppelin") == 0
+    assert run_add(settings, str(source), "--id", "zeppelin-again") == 0  # a duplicate: not added, no failure
+    assert "already has the same text" in capsys.readouterr().out
+    assert not (articles / "zeppelin-again.md").exists()
+
+    (articles / "zeppelin.md").unlink()  # by hand: the index still records it
+    assert run_add(settings, str(source), "--id", "zeppelin-again") == 0
+    assert (articles / "zeppelin-again.md").exists()
+    assert "zeppelin camera" in ask(articles, tmp_path, "what did ring test over seattle?").passages[0].text
+
+
+def test_qabot_remove_updates_the_index_without_listing_the_folder(articles, tmp_path, monkeypatch, capsys):
+    import corpus.loader
+    from bot.cli.main import build_parser
+    from index.analysis import Analyzer
+    from index.cache import is_current, load_or_build
+
+    settings = make_settings(tmp_path, corpus_dir=articles)
+    source = tmp_path / "zeppelin.md"
+    source.write_text(ZEPPELIN, encoding="utf-8")
+    load_or_build(articles, settings.cache_dir, Analyzer())
+    assert run_add(settings, str(source), "--id", "zeppelin") == 0
+    stated: list[str] = []  # every listing of a folder stats its entries here (other tests' threads too)
+    real_stat_entries = corpus.loader._stat_entries
+
+    def counted(where: str, entries):  # type: ignore[no-untyped-def]
+        if Path(where) == articles:
+            stated.append(where)
+        return real_stat_entries(where, entries)
+
+    monkeypatch.setattr(corpus.loader, "_stat_entries", counted)
+    parsed = build_parser().parse_args(["remove", "zeppelin"])
+    assert parsed.handler(parsed, settings) == 0
+    assert "Index updated" in capsys.readouterr().out
+    assert stated == []
+    monkeypatch.undo()
+    assert is_current(articles, settings.cache_dir)
+    answer = ask(articles, tmp_path, "what did ring test over seattle?")
+    assert not any("zeppelin" in p.text for p in answer.passages)
+
+
+def test_a_file_rewritten_unseen_just_after_an_update_is_read_again_by_the_next_one(articles, tmp_path):
+    """A file written in the moments before an index update cannot be vouched for by its size and
+    time (a same-size rewrite within one clock tick keeps both): the next update, even one that
+    does not list the folder, reads it again."""
+    import os
+
+    from index.analysis import Analyzer
+    from index.cache import IndexFolder, load_or_build
+
+    settings = make_settings(tmp_path, corpus_dir=articles)
+    load_or_build(articles, settings.cache_dir, Analyzer())
+    first = articles / "zeppelin.md"
+    first.write_text(render_zeppelin("zeppelin camera"), encoding="utf-8")
+    long_ago = time.time_ns() - 10_000_000_000  # so that the answering load below cannot see it as fresh
+    os.utime(first, ns=(long_ago, long_ago))
+    IndexFolder(articles, settings.cache_dir).update_with([first])  # written by this process: hashed
+    written = first.stat()
+    first.write_text(render_zeppelin("blimp antenna!!"), encoding="utf-8")  # same length, same time
+    os.utime(first, ns=(written.st_atime_ns, written.st_mtime_ns))
+    assert first.stat().st_size == written.st_size
+    second = articles / "hailstorm.md"
+    second.write_text(
+        "---\ntitle: Hail in Tacoma\npublisher: Port Gazette\n---\n\n"
+        "A hailstorm hit the harbour in Tacoma on Monday, the port said.\n",
+        encoding="utf-8",
+    )
+    IndexFolder(articles, settings.cache_dir).update_with([second])
+    assert "blimp antenna" in ask(articles, tmp_path, "what did ring test over seattle?").passages[0].text
+    assert "hailstorm" in ask(articles, tmp_path, "what hit the harbour in tacoma?").passages[0].text
+
+
+def render_zeppelin(thing: str) -> str:
+    return (
+        "---\ntitle: Tests over Seattle\npublisher: Example Tribune\n---\n\n"
+        f"Ring said on Tuesday that it tested a {thing} over Seattle during the summer, the company said.\n"
+    )

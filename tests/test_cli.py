@@ -208,3 +208,39 @@ def test_adding_a_markdown_file_loads_neither_the_web_client_nor_the_html_extrac
 def test_the_command_explains_itself(tmp_path, args):
     result = qabot(*args, tmp_path=tmp_path)
     assert "ask" in result.stdout and "discord" in result.stdout and "slack" in result.stdout
+
+
+def test_a_commands_whole_output_reaches_a_pipe_and_its_exit_status_is_kept(tmp_path):
+    """The command ends without the interpreter's teardown (`bot.cli.main.exit_without_teardown`):
+    nothing it printed may be lost on the way out, and a failure still exits non-zero."""
+    questions = "".join(f"who owns ring {n}\n" for n in range(40))
+    answered = qabot("ask", "--json", tmp_path=tmp_path, stdin=questions)
+    assert answered.returncode == 0, answered.stderr
+    assert len([json.loads(line) for line in answered.stdout.splitlines()]) == 40
+    missing = qabot("ask", "who owns ring", tmp_path=tmp_path, env={"QABOT_CORPUS_DIR": str(tmp_path / "nowhere")})
+    assert missing.returncode == 1 and "no such folder" in missing.stderr
+
+
+def test_ending_a_command_quickly_still_runs_its_exit_handlers_and_waits_for_its_threads(tmp_path):
+    code = (
+        "import sys, tempfile, threading, time\n"
+        "from bot.cli.main import exit_without_teardown\n"
+        "left = tempfile.TemporaryDirectory(dir=sys.argv[1])  # removed by an exit handler\n"
+        "def later():\n"
+        "    time.sleep(0.3)\n"
+        "    open(sys.argv[1] + '/written-by-a-thread', 'w').close()\n"
+        "if sys.argv[2] == 'thread':\n"
+        "    threading.Thread(target=later).start()\n"
+        "print('printed', end='')\n"
+        "exit_without_teardown(3)\n"
+    )
+    for mode in ("alone", "thread"):
+        folder = tmp_path / mode
+        folder.mkdir()
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(folder), mode], env={**os.environ, "PYTHONPATH": str(REPO)},
+            capture_output=True, text=True, timeout=60,
+        )
+        assert (done.returncode, done.stdout) == (3, "printed"), done.stderr
+        left = sorted(p.name for p in folder.iterdir())
+        assert left == (["written-by-a-thread"] if mode == "thread" else [])

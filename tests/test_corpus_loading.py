@@ -135,6 +135,51 @@ def test_the_fingerprint_changes_when_any_article_changes(tmp_path):
     assert load_corpus(tmp_path).fingerprint != before
 
 
+def test_a_listing_begun_ahead_is_the_folders_listing_and_its_errors_are_raised_when_asked(tmp_path):
+    from corpus.loader import ListingAhead, list_folder
+
+    write(tmp_path, "a.md", GOOD)
+    write(tmp_path, "b.md", GOOD.replace("First", "Other"))
+    assert ListingAhead(tmp_path).result() == list_folder(tmp_path)
+    missing = ListingAhead(tmp_path / "nowhere")  # no error until the listing is asked for
+    with pytest.raises(CorpusError, match="no such folder"):
+        missing.result()
+
+
+def test_a_look_at_the_folder_changes_with_any_name_size_time_or_kind_and_both_ways_agree(tmp_path):
+    """The watcher compares a fresh look at the folder (`folder_look`) with the look of a listing it
+    took (`look_of`): the two must agree on an unchanged folder, and differ after any change."""
+    import os
+
+    from corpus.loader import folder_look, list_folder, look_of
+
+    write(tmp_path, "a.md", GOOD)
+    write(tmp_path, "b.md", GOOD)
+    os.symlink(tmp_path / "gone.txt", tmp_path / "dangling.md")  # listed with size and time -1
+    (tmp_path / "folder.md").mkdir()  # a folder named like an article: listed, never read
+    os.utime(tmp_path / "a.md", ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    os.utime(tmp_path / "b.md", ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+
+    def look():
+        seen = folder_look(tmp_path)
+        assert seen == look_of(list_folder(tmp_path))
+        return seen.signature
+
+    before = look()
+    assert look() == before
+    os.utime(tmp_path / "b.md", ns=(1_700_000_000_000_000_001, 1_700_000_000_000_000_001))
+    after_time = look()
+    write(tmp_path, "b.md", GOOD + "More.\n")
+    os.utime(tmp_path / "b.md", ns=(1_700_000_000_000_000_001, 1_700_000_000_000_000_001))
+    after_size = look()
+    os.rename(tmp_path / "b.md", tmp_path / "c.md")
+    after_name = look()
+    (tmp_path / "folder.md").rmdir()
+    os.symlink(tmp_path / "a.md", tmp_path / "folder.md")  # same name, now a file
+    after_kind = look()
+    assert len({before, after_time, after_size, after_name, after_kind}) == 5
+
+
 def test_an_articles_text_key_ignores_case_spacing_and_punctuation_whether_ascii_or_not():
     # ASCII text takes a quicker path to its comparable words; it must give what the general
     # one (NFKC, casefold, runs of \w) gives, so that duplicates are found either way.

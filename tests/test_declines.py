@@ -169,6 +169,36 @@ def test_a_one_edit_typo_of_an_article_word_is_repaired(core):
     assert answer.answered and "October" in answer.passages[0].text
 
 
+def test_a_misspelt_word_is_repaired_the_same_way_in_every_process_and_to_the_commoner_term(tmp_path):
+    """Two terms one edit from a misspelling: the commoner wins, whatever the process's string
+    hashing (the candidates once came in a set's order, so two replicas could answer differently)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from index.query import Vocabulary
+
+    both = Vocabulary(terms=frozenset({"rain", "ruin", "brain"}), surface={}, terms_by_frequency=lambda: ["ruin", "rain", "brain"])
+    assert both.correct_term("ruain") == "ruin"
+    assert Vocabulary(terms=frozenset({"rain", "ruin"}), surface={}).correct_term("ruain") == "rain"  # else name order
+    # In the bundled articles "reent" is one edit from "recent" and from the rarer "retent":
+    # the old order gave either, by the process's hash seed.
+    code = (
+        "from bot.app import load_core\nfrom bot.settings import Settings\n"
+        "print(load_core(Settings.load()).vocabulary.correct_term('reent'))"
+    )
+    repo = Path(__file__).resolve().parents[1]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path,
+            env={**os.environ, "PYTHONHASHSEED": str(seed), "PYTHONPATH": str(repo), "QABOT_CACHE_DIR": str(tmp_path / "cache")},
+        )
+        for seed in range(1, 7)
+    ]
+    assert [run.communicate(timeout=120)[0].strip() for run in runs] == ["recent"] * 6
+
+
 def test_a_headline_is_not_a_passage_when_a_sentence_answers(core):
     answer = core.answer("Why did Ring end its deal with Flock?")
     index = core.index

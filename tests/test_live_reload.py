@@ -242,8 +242,8 @@ def test_an_article_qabot_add_wrote_and_indexed_is_answered_at_the_first_look(ar
             "said in a statement, and residents asked the council about the flights.\n",
             encoding="utf-8",
         )
-        add_article(str(source), articles)
-        _update_index(settings)  # as `qabot add` does after writing the file
+        added = add_article(str(source), articles)
+        _update_index(settings, [added.path])  # as `qabot add` does after writing the file
 
         core = watcher.check()
         assert core is not None and not watcher.settling

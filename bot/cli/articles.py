@@ -19,7 +19,7 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from corpus.ingest import AddedArticle
     from corpus.store import KnownArticle
-    from corpus.loader import FolderListing
+    from index.cache import IndexFolder
 
 
 
@@ -62,11 +62,6 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
     """Add each source (folders: the saved pages and text files in them); one line per source, and
     the details when there is just one. Exit status 1 if any source failed (a duplicate is no failure)."""
     from bot.app import writable_corpus
-    from bot.logging_setup import quiet_fetch_libraries
-    from corpus.bulk import SourceOutcome, Status, add_sources
-    from corpus.fetch import FetchLimits
-    from corpus.ingest import MetadataFlags
-    from corpus.ingest import add_article as ingest
 
     sources: list[str] = args.sources
     several = len(sources) > 1 or Path(sources[0]).expanduser().is_dir()
@@ -74,6 +69,13 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
     if several and given:
         print(f"qabot: {', '.join(given)} name one article; give one source with them", file=sys.stderr)
         return ExitCode.FAILED
+    corpus = writable_corpus(settings)
+    from bot.logging_setup import quiet_fetch_libraries
+    from corpus.bulk import SourceOutcome, Status, add_sources
+    from corpus.fetch import FetchLimits
+    from corpus.ingest import MetadataFlags
+    from corpus.ingest import add_article as ingest
+
     flags = MetadataFlags(
         title=args.title,
         publisher=args.publisher,
@@ -84,7 +86,6 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
     )
     limits = FetchLimits(timeout_seconds=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes)
     quiet_fetch_libraries()  # urllib3's retry warnings and trafilatura's parser complaints: the line below says it all
-    corpus = writable_corpus(settings)
     if corpus.copied_from is not None:
         print(
             f"Copied the {corpus.copied} bundled articles to {corpus.folder}, which qabot now answers from "
@@ -110,7 +111,7 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
         counts = {status: sum(1 for o in outcomes if o.status is status) for status in Status}
         if len(outcomes) > 1:
             print(", ".join(f"{counts[s]} {s.value}" for s in Status) + f", in {corpus.folder}")
-        _update_index(target, folder.listing_now())
+        _update_index(target, [a.path for a in added], folder.index)
         print("Running bots answer from new articles within a few seconds (QABOT_RELOAD_SECONDS), or at once on SIGHUP.")
     failed = any(o.status is Status.FAILED for o in outcomes)
     return ExitCode.FAILED if failed else ExitCode.OK
@@ -131,17 +132,18 @@ def _print_details(added: Any) -> None:
         print("  The page names no canonical URL, so answers will quote it without a link; add one with --url.")
 
 
-def _update_index(settings: Settings, listing: FolderListing | None = None) -> None:
-    """Bring the cached index up to date now (only the changed article is analysed), so the
-    next `qabot ask` and the running bots' reload find it ready. `listing`: the folder as
-    `qabot add` already listed it (`corpus.loader.FolderListing`), else it is listed now. A failure
-    here is only reported: the article file is in place, and the next load updates the index."""
+def _update_index(settings: Settings, changed: list[Path], index: IndexFolder | None = None) -> None:
+    """Bring the cached index up to date now with the article files at `changed` (just added,
+    or removed), so the next `qabot ask` and the running bots' reload find it ready: only those
+    are analysed, and the folder is not listed (see `index.cache.IndexFolder.update_with`).
+    `index`: the handle on the index already asked about its articles. A failure here is only
+    reported: the article files are in place, and the next load updates the index."""
     from corpus import CorpusError
-    from index.analysis import Analyzer
-    from index.cache import refresh
+    from index.cache import IndexFolder
 
     try:
-        done = refresh(settings.corpus_dir, settings.cache_dir, Analyzer(), listing=listing)
+        index = index or IndexFolder(Path(settings.corpus_dir), Path(settings.cache_dir))
+        done = index.update_with(changed)
     except (CorpusError, OSError) as exc:
         print(f"qabot: the index was not updated ({exc}); the next start updates it", file=sys.stderr)
         return
@@ -149,35 +151,40 @@ def _update_index(settings: Settings, listing: FolderListing | None = None) -> N
 
 
 class _FolderAsIndexed:
-    """What `qabot add` knows of the corpus folder: its articles as the index has them (for the
-    duplicate check), the listing of the folder that index was brought up to date with, and the
-    files added since. The folder is listed once: the update after the adds goes by that
-    listing and the new files (at 20,000 articles a listing costs 0.15-0.3 s)."""
+    """What `qabot add` knows of the corpus folder: its articles as the index last recorded them
+    (for the duplicate check) and the files added since. Nothing here lists the folder (at
+    20,000 articles a listing costs 0.15-0.3 s): a duplicate the index names is confirmed by
+    reading its file, and the update after the adds goes by the index's record and the new
+    files. An article file put in the folder by hand since the index was last brought up to
+    date is not compared; the next `qabot ask` or bot reload indexes it as usual."""
 
     def __init__(self, settings: Settings) -> None:
+        from index.cache import IndexFolder
+
         self.settings = settings
+        self.index = IndexFolder(Path(settings.corpus_dir), Path(settings.cache_dir))
+        """The one handle on the index this command uses: each segment's articles are read once."""
         self._known: list[KnownArticle] | None = None
-        self._listing: FolderListing | None = None
         self._added: list[AddedArticle] = []
 
     def known(self) -> list[KnownArticle] | None:
-        """The folder's articles with their URLs and text keys, from the index brought up to date
-        (reading only the files changed since), and those added since: the duplicate check then
-        reads no other file. None when there is no index to ask (then every file is read)."""
+        """The folder's articles with their URLs and text keys, from the index's metadata, and
+        those added since: the duplicate check then reads no other file. With no usable index
+        one is brought up to date first (the folder listed, perhaps built); None when there is
+        still none to ask (then every file is read)."""
         from corpus import CorpusError
         from corpus.store import KnownArticle, text_key
-        from index.analysis import Analyzer
-        from index.cache import known_articles, refresh
 
         if self._known is None:
-            try:
-                refreshed = refresh(self.settings.corpus_dir, self.settings.cache_dir, Analyzer())
-            except (CorpusError, OSError):
-                return None  # an empty or unreadable folder: the plain way says what is wrong
-            self._known = known_articles(self.settings.corpus_dir, self.settings.cache_dir)
+            self._known = self.index.known_articles()
             if self._known is None:
-                return None
-            self._listing = refreshed.listing
+                try:
+                    self.index.refresh()
+                except (CorpusError, OSError):
+                    return None  # an empty or unreadable folder: the plain way says what is wrong
+                self._known = self.index.known_articles()
+                if self._known is None:
+                    return None
             self._added = []
         return [
             *self._known,
@@ -186,18 +193,6 @@ class _FolderAsIndexed:
 
     def added(self, added: AddedArticle) -> None:
         self._added.append(added)
-
-    def listing_now(self) -> FolderListing | None:
-        """The folder as listed for the duplicate check, with the files added since; None (list
-        it again) if it was not listed or a new file cannot be looked at."""
-        from corpus.loader import with_new_files
-
-        if self._listing is None:
-            return None
-        try:
-            return with_new_files(self._listing, [a.path for a in self._added])
-        except OSError:
-            return None
 
 
 SHOWN_ARTICLES = 10
@@ -304,6 +299,6 @@ def remove_article(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Removed {removed.path.name}: “{removed.article.label}”")
     else:
         print(f"Removed {removed.name} (it did not load as an article)")
-    _update_index(settings)
+    _update_index(settings, [removed.path if isinstance(removed, StoredArticle) else removed])
     print("Running bots stop quoting it within a few seconds (QABOT_RELOAD_SECONDS), or at once on SIGHUP.")
     return ExitCode.OK

@@ -13,8 +13,11 @@ loaded, or any other `QabotError`, exits 1 with one line; Ctrl-C exits 130; a cl
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
 import sys
-from typing import Sequence
+import threading
+from typing import NoReturn, Sequence
 
 from bot.cli import articles, ask, follow, report, serve
 from bot.errors import CorpusError, ExitCode, QabotError, SettingsError
@@ -34,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Before numpy is first imported: its BLAS starts a thread per core at import (a fifth of
+    # numpy's import here, ~60 ms of every command) for matrix products qabot never makes large
+    # enough to share out. A value the admin set is kept.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -60,5 +67,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.OK
 
 
+def run() -> NoReturn:
+    """The `qabot` command (`python -m bot.cli`): `main()`, then exit."""
+    exit_without_teardown(main())
+
+
+def exit_without_teardown(code: int) -> NoReturn:
+    """End the process with `code` once the command is done, skipping the interpreter's teardown
+    when nothing else is running: freeing every module's objects and unloading numpy took
+    0.1-0.15 s of each one-shot command at 20,000 articles (`qabot ask` 1.22 -> 1.11 s median).
+    The exit handlers still run (logging's flush, any temporary folder left to a finalizer) and
+    standard output and error are flushed first; with another thread alive (a bot stopping, a
+    job worker) the exit is the usual one, which waits for it."""
+    if threading.active_count() > 1 or not hasattr(atexit, "_run_exitfuncs"):
+        sys.exit(code)
+    atexit._run_exitfuncs()  # what a normal exit runs first: handlers registered with atexit
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that left (`| head`), or a stream already closed
+            pass
+    os._exit(int(code))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
