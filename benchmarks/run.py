@@ -92,7 +92,7 @@ def main() -> int:
     print(f"bundled corpus: answer() median {median_ms:.3f} ms, p95 {p95_ms:.3f} ms")
     print()
     header = (
-        f"{'sentences':>10} {'build s':>8} {'peak MB':>8} {'worker MB':>10} {'all MB':>7} {'cache MB':>9} {'load s':>7} "
+        f"{'sentences':>10} {'build s':>8} {'cpu s':>7} {'peak MB':>8} {'worker MB':>10} {'all MB':>7} {'cache MB':>9} {'load s':>7} "
         f"{'answer p50':>11} {'p95 ms':>7} {'cpu p50':>8} {'p95 ms':>7} {'rank-bm25 p50':>14} {'p95 ms':>8} "
         f"{'ratio p50':>10} {'load':>5}"
     )
@@ -103,7 +103,7 @@ def main() -> int:
         reference = args.reference_queries or (0 if sentences >= 10_000_000 else 20 if sentences >= 1_000_000 else 200)
         r = run_size(sentences, args.queries, reference)
         print(
-            f"{r['sentences']:>10,} {r['build_s']:>8.1f} {r['peak_build_mb']:>8.0f} {r['peak_worker_mb']:>10.0f} "
+            f"{r['sentences']:>10,} {r['build_s']:>8.1f} {r['build_cpu_s']:>7.0f} {r['peak_build_mb']:>8.0f} {r['peak_worker_mb']:>10.0f} "
             f"{r['peak_all_pss_mb']:>7.0f} {r['cache_mb']:>9.0f} "
             f"{r['load_s']:>7.2f} {r['answer_p50_ms']:>11.2f} {r['answer_p95_ms']:>7.2f} "
             f"{r['answer_cpu_p50_ms']:>8.2f} {r['answer_cpu_p95_ms']:>7.2f} "
@@ -113,7 +113,9 @@ def main() -> int:
         )
     print()
     print("sentences: as split (the generator writes 1k/10k/100k/1M; the splitter joins a few);")
-    print("build: splitting, analysis and BM25 from articles in memory; peak MB: the building process's")
+    print("build: reading, splitting, analysis and BM25 from the article files (large corpora: in 2 worker")
+    print("processes, written straight to disk), wall time; cpu: user + system CPU of the build and its")
+    print("workers; peak MB: the building process's")
     print("max RSS; worker MB: the largest build worker's (large corpora are analysed in 2 processes);")
     print("all MB: the most the building process and its workers took together (summed PSS, sampled);")
     print("load: a fresh process reading the cached index (fingerprinting the article files included);")
