@@ -25,7 +25,7 @@ from corpus import Article
 from index.analysis import Analyzer
 from index.impact_order import ImpactOrder
 from index.postings_search import PostingsSearch
-from index.chunking import Chunk, SentenceSplitter, chunk_article
+from index.chunking import Chunk, SentenceSplitter, split_sentences
 from index.features import IS_HEADLINE, REASON_PHRASE_WORD, is_headline, sentence_flags_from, word_flags
 from index.progress import BuildProgress, ProgressCallback, report
 from index.query import Vocabulary
@@ -362,12 +362,19 @@ class AnalysedPart:
 
 def analyse_articles(articles: list[Article], first_article: int, analyzer: Analyzer) -> AnalysedPart:
     splitter = SentenceSplitter()
-    chunks = [
-        chunk
-        for number, article in enumerate(articles, start=first_article)
-        for chunk in chunk_article(number, article.paragraphs, splitter)
-    ]
-    part = _analyse_chunks(chunks, analyzer)
+    # The sentences as columns (what `chunk_article` gives, without a Chunk for each).
+    texts: list[str] = []
+    article_of: list[int] = []
+    paragraph_of: list[int] = []
+    position_of: list[int] = []
+    for number, article in enumerate(articles, start=first_article):
+        for p, paragraph in enumerate(article.paragraphs):
+            sentences = split_sentences(paragraph, splitter)
+            texts.extend(sentences)
+            article_of.extend([number] * len(sentences))
+            paragraph_of.extend([p] * len(sentences))
+            position_of.extend(range(len(sentences)))
+    part = _analyse(texts, article_of, paragraph_of, position_of, analyzer)
     by_article = part.acronyms_by_article
     part.acronyms = [by_article.get(number, {}) for number in range(first_article, first_article + len(articles))]
     return part
@@ -378,8 +385,17 @@ SLICE_SENTENCES = 8192
 
 
 def _analyse_chunks(chunks: Sequence[Chunk], analyzer: Analyzer) -> AnalysedPart:
-    n = len(chunks)
-    texts = [c.text for c in chunks]
+    return _analyse(
+        [c.text for c in chunks], [c.article for c in chunks], [c.paragraph for c in chunks],
+        [c.position for c in chunks], analyzer,
+    )
+
+
+def _analyse(
+    texts: list[str], article_of: list[int], paragraph_of: list[int], position_of: list[int], analyzer: Analyzer
+) -> AnalysedPart:
+    """Sentence i is texts[i], sentence position_of[i] of paragraph paragraph_of[i] of article article_of[i]."""
+    n = len(texts)
     vocabulary: dict[str, int] = {}
     # Each distinct surface word gets a number on first sight, and its term and flags are found
     # once; after that a word costs a dict look-up, done for many sentences at once, and
@@ -419,16 +435,20 @@ def _analyse_chunks(chunks: Sequence[Chunk], analyzer: Analyzer) -> AnalysedPart
         for i, (text, bits, end, count) in enumerate(zip(texts[lo:], of_words.tolist(), ends, word_counts), start=lo):
             # Its words only where a reason phrase may be (see features.sentence_flags_from).
             flags[i] = sentence_flags_from(text, flat[end - count : end] if bits & REASON_PHRASE_WORD else (), bits)
+    article = np.array(article_of, dtype=np.int32)
+    paragraph = np.array(paragraph_of, dtype=np.int32)
+    position = np.array(position_of, dtype=np.int32)
+    # A headline is an article's first sentence, alone in its first paragraph.
+    alone = np.ones(n, dtype=bool)
+    if n > 1:
+        alone[:-1] = (article[1:] != article[:-1]) | (paragraph[1:] != paragraph[:-1])
+    for i in np.flatnonzero((position == 0) & (paragraph == 0) & alone).tolist():
+        if is_headline(texts[i], 0, True):
+            flags[i] |= IS_HEADLINE
     acronyms: dict[int, dict[str, tuple[str, ...]]] = {}
-    for i, chunk in enumerate(chunks):
-        text = chunk.text
-        if chunk.position == 0 and chunk.paragraph == 0:
-            following = chunks[i + 1] if i + 1 < n else None
-            alone = following is None or (following.article, following.paragraph) != (chunk.article, chunk.paragraph)
-            if is_headline(text, chunk.paragraph, alone):
-                flags[i] |= IS_HEADLINE
+    for text, number in zip(texts, article_of):
         for acronym, name in name_initials(text):
-            own = acronyms.setdefault(chunk.article, {})
+            own = acronyms.setdefault(number, {})
             if acronym not in own:
                 own[acronym] = tuple(analyzer.analyze(name))
     word_ids = _concat(id_slices, np.int64)
@@ -440,9 +460,9 @@ def _analyse_chunks(chunks: Sequence[Chunk], analyzer: Analyzer) -> AnalysedPart
     return AnalysedPart(
         blob=store.blob,
         offsets=store.offsets,
-        article=np.fromiter((c.article for c in chunks), dtype=np.int32, count=n),
-        paragraph=np.fromiter((c.paragraph for c in chunks), dtype=np.int32, count=n),
-        position=np.fromiter((c.position for c in chunks), dtype=np.int32, count=n),
+        article=article,
+        paragraph=paragraph,
+        position=position,
         flags=flags,
         lengths=np.bincount(sentence_of[kept], minlength=n).astype(np.int32),
         term_ids=all_terms[kept],
