@@ -14,7 +14,6 @@ import hashlib
 import operator
 import os
 import stat as stat_module
-import threading
 import time
 from array import array
 from dataclasses import dataclass
@@ -399,35 +398,6 @@ def list_folder(corpus_dir: Path | str) -> FolderListing:
     """The folder's article entries now. Raises CorpusError when it is missing or holds none."""
     listed = list_article_files(corpus_dir)
     return FolderListing(listed, fresh_names(listed))
-
-
-class ListingAhead:
-    """`list_folder(corpus_dir)` begun now in a background thread, for a one-shot command that
-    needs it only after imports taking as long: at 20,000 files a listing is ~0.15 s of stat
-    calls, which wait on the kernel without holding the interpreter, while importing numpy and
-    the index code is ~0.3 s that needs no disk. `result()` waits for the listing and returns
-    it, or raises what `list_folder` raised (CorpusError, OSError). A listing taken a moment
-    before it is used is as safe as one taken then (see `FolderListing`)."""
-
-    def __init__(self, corpus_dir: Path | str) -> None:
-        self._listing: FolderListing | None = None
-        self._error: BaseException | None = None
-        # A daemon thread: a command that fails before it asks for the listing exits at once.
-        self._thread = threading.Thread(target=self._run, args=(corpus_dir,), name="qabot-listing", daemon=True)
-        self._thread.start()
-
-    def _run(self, corpus_dir: Path | str) -> None:
-        try:
-            self._listing = list_folder(corpus_dir)
-        except BaseException as exc:  # handed to whoever asks for the result, as it was raised
-            self._error = exc
-
-    def result(self) -> FolderListing:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._listing is not None  # set when no error was
-        return self._listing
 
 
 def with_files_now(listing: FolderListing, paths: Collection[Path]) -> FolderListing:

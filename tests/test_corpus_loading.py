@@ -135,17 +135,6 @@ def test_the_fingerprint_changes_when_any_article_changes(tmp_path):
     assert load_corpus(tmp_path).fingerprint != before
 
 
-def test_a_listing_begun_ahead_is_the_folders_listing_and_its_errors_are_raised_when_asked(tmp_path):
-    from corpus.loader import ListingAhead, list_folder
-
-    write(tmp_path, "a.md", GOOD)
-    write(tmp_path, "b.md", GOOD.replace("First", "Other"))
-    assert ListingAhead(tmp_path).result() == list_folder(tmp_path)
-    missing = ListingAhead(tmp_path / "nowhere")  # no error until the listing is asked for
-    with pytest.raises(CorpusError, match="no such folder"):
-        missing.result()
-
-
 def test_a_look_at_the_folder_changes_with_any_name_size_time_or_kind_and_both_ways_agree(tmp_path):
     """The watcher compares a fresh look at the folder (`folder_look`) with the look of a listing it
     took (`look_of`): the two must agree on an unchanged folder, and differ after any change."""

@@ -19,7 +19,6 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from bot.answering.core import AnsweringCore
     from corpus import CorpusFileError
-    from corpus.loader import ListingAhead
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -58,11 +57,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     evaluating.set_defaults(handler=run_eval)
 
 
-def _core(settings: Settings, listing: ListingAhead | None = None) -> AnsweringCore:
-    """`listing`: the folder's listing, begun before the imports (see `corpus.loader.ListingAhead`)."""
+def _core(settings: Settings) -> AnsweringCore:
     from bot.app import load_core
 
-    core = load_core(settings, listing=listing.result() if listing is not None else None)
+    core = load_core(settings)
     _report_broken(core.broken_files)
     return core
 
@@ -76,14 +74,11 @@ def _report_broken(broken: tuple[CorpusFileError, ...]) -> None:
 
 
 def ask(args: argparse.Namespace, settings: Settings) -> int:
-    from corpus.loader import ListingAhead
-
-    listing = ListingAhead(settings.corpus_dir)  # while the answering code is imported
     from bot.adapters.terminal import render
 
     from bot.answering.conversation import Conversation
 
-    core = _core(settings, listing)
+    core = _core(settings)
     color = sys.stdout.isatty() and not args.json
     questions: Iterable[str]
     if args.question:
