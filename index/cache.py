@@ -397,20 +397,36 @@ def is_current(
     return _folder_matches(corpus_dir, manifest)
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+class _CollectorPause:
     """Python's cycle collector off while an index is loaded or updated, back on (if it was on)
     after. A load makes a few hundred thousand lists, dicts and tuples (the listing, the files
     table, the articles and vocabulary), none of them in a cycle: the collector ran every 700
     of them and walked the whole growing heap every so often, for nothing (~9% of a one-shot
-    `qabot ask` at 20,000 articles). Whatever cycles the load does make are collected after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
+    `qabot ask` at 20,000 articles). Whatever cycles the load does make are collected after.
+    A build inside it runs with the collector as it was (`lifted`): it can take minutes, while a
+    bot's other threads answer ("still reading") and make their own garbage."""
+
+    def __init__(self) -> None:
+        self._was_enabled = False
+
+    def __enter__(self) -> "_CollectorPause":
+        self._was_enabled = gc.isenabled()
+        gc.disable()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._was_enabled:
             gc.enable()
+
+    @contextlib.contextmanager
+    def lifted(self) -> Iterator[None]:
+        if self._was_enabled:
+            gc.enable()
+        try:
+            yield
+        finally:
+            if self._was_enabled:
+                gc.disable()
 
 
 class _Store:
@@ -424,6 +440,8 @@ class _Store:
         self.manifest_path = self.folder / MANIFEST
         self.verified = VerifiedFiles(self.folder / VERIFIED)
         """The cache files already hashed in full (see `index.store_files`); saved after each load."""
+        self._pause = _CollectorPause()
+        """The collector's pause of the load under way (`load`), lifted for a build."""
         self._articles_read: dict[tuple[str, str], Segment] = {}
         """Segments whose articles this store has read (`segment_articles`), by name and checksum."""
 
@@ -557,7 +575,8 @@ class _Store:
         listing: FolderListing | None = None,
         check_folder: bool = True,
     ) -> LoadedIndex:
-        with _collector_paused():
+        with _CollectorPause() as pause:
+            self._pause = pause
             return self._load(progress, merge, want_index, listing, check_folder)
 
     def _load(
@@ -751,7 +770,8 @@ class _Store:
             build_started = time.perf_counter()
             order = sorted(range(len(new_articles)), key=lambda i: article_file_name(new_articles[i]))
             ordered = [new_articles[i] for i in order]
-            built = SentenceIndex.build(ordered, self.analyzer, progress=progress)
+            with self._pause.lifted():
+                built = SentenceIndex.build(ordered, self.analyzer, progress=progress)
             build_seconds = time.perf_counter() - build_started
             analysed_sentences = built.size
             name = _segment_name(generation)
@@ -847,7 +867,8 @@ class _Store:
         written (then they are built in memory, and answers come from memory)."""
         try:
             private_folder(self.folder)
-            return build_segment(sources, self.folder, name, self.analyzer, progress)
+            with self._pause.lifted():
+                return build_segment(sources, self.folder, name, self.analyzer, progress)
         except OSError as exc:
             log.warning("could not build the index in %s (%s); building it in memory", self.folder, exc)
             return None

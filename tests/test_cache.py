@@ -217,3 +217,30 @@ def test_a_segment_is_on_disk_before_it_is_put_in_place(corpus_dir, tmp_path, mo
     load_or_build(corpus_dir, tmp_path / "cache", Analyzer())
     [(target, files)] = [(t, f) for t, f in renamed if Path(t).name.startswith("seg-")]
     assert len(files) > 20 and set(files) <= set(synced)
+
+
+def test_the_cycle_collector_rests_while_an_index_loads_but_runs_while_one_is_built(corpus_dir, tmp_path, monkeypatch):
+    """A load allocates in bulk and makes no cycles, so the collector is paused for it; a build
+    can take minutes while a bot's other threads answer, so it runs then; and it is on again after."""
+    import gc
+
+    import index.cache
+    from index.sentence_index import SentenceIndex
+
+    seen: dict[str, bool] = {}
+    real_build, real_open = SentenceIndex.build.__func__, index.cache._Store.open_segments
+
+    def build(cls, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen["building"] = gc.isenabled()
+        return real_build(cls, *args, **kwargs)
+
+    def open_segments(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen["opening"] = gc.isenabled()
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(SentenceIndex, "build", classmethod(build))
+    monkeypatch.setattr(index.cache._Store, "open_segments", open_segments)
+    load_or_build(corpus_dir, tmp_path / "cache", Analyzer())  # built
+    assert seen == {"building": True} and gc.isenabled()
+    load_or_build(corpus_dir, tmp_path / "cache", Analyzer())  # from the cache
+    assert seen == {"building": True, "opening": False} and gc.isenabled()
