@@ -286,6 +286,7 @@ def test_qabot_add_never_lists_the_folder_and_leaves_an_index_the_next_ask_loads
     table of articles 35-50 ms: the duplicate check and the update go by the index's own record
     of the folder (with the new file looked at on its own), and each segment's articles are
     read once."""
+    import index.cache
     import index.segments
     from index.analysis import Analyzer
     from index.cache import is_current, load_or_build
@@ -298,10 +299,14 @@ def test_qabot_add_never_lists_the_folder_and_leaves_an_index_the_next_ask_loads
     read_articles: list[str] = []
     real_articles_of = index.segments._articles_of
     monkeypatch.setattr(index.segments, "_articles_of", lambda folder: read_articles.append(folder.name) or real_articles_of(folder))
+    read_json: list[str] = []
+    real_load_json = index.cache.load_json
+    monkeypatch.setattr(index.cache, "load_json", lambda folder, name: read_json.append(name) or real_load_json(folder, name))
     assert run_add(settings, str(source), "--id", "zeppelin") == 0
     assert "Index updated" in capsys.readouterr().out
     assert listings == []
     assert len(read_articles) == len(set(read_articles)) == 1  # the bundled index: one segment, read once
+    assert len([name for name in read_json if name.startswith("files-")]) == 1  # its per-file table, once
     monkeypatch.undo()
 
     assert is_current(articles, settings.cache_dir)
