@@ -8,6 +8,7 @@ the loader ignores (it reads only `*.md`), synced, and renamed into place.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import tempfile
@@ -121,8 +122,11 @@ def find_duplicate_among(article: Article, known: Sequence[KnownArticle], folder
     file as it is now, so an article removed or rewritten since it was recorded is no duplicate."""
     url = comparable_url(article.url) if article.url else None
     key = text_key(article)
-    matching = [entry for entry in known if url and entry.url and comparable_url(entry.url) == url]
-    matching += [entry for entry in known if entry.text_key == key]
+    # Lazily, URL matches first: the search stops at the first match its file confirms.
+    matching = itertools.chain(
+        (entry for entry in known if url and entry.url and comparable_url(entry.url) == url),
+        (entry for entry in known if entry.text_key == key),
+    )
     for entry in matching:
         path = folder / f"{entry.article_id}{ARTICLE_SUFFIX}"
         try:

@@ -62,6 +62,11 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
     """Add each source (folders: the saved pages and text files in them); one line per source, and
     the details when there is just one. Exit status 1 if any source failed (a duplicate is no failure)."""
     from bot.app import writable_corpus
+    from bot.logging_setup import quiet_fetch_libraries
+    from corpus.bulk import SourceOutcome, Status, add_sources
+    from corpus.fetch import FetchLimits
+    from corpus.ingest import MetadataFlags
+    from corpus.ingest import add_article as ingest
 
     sources: list[str] = args.sources
     several = len(sources) > 1 or Path(sources[0]).expanduser().is_dir()
@@ -69,13 +74,6 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
     if several and given:
         print(f"qabot: {', '.join(given)} name one article; give one source with them", file=sys.stderr)
         return ExitCode.FAILED
-    corpus = writable_corpus(settings)
-    from bot.logging_setup import quiet_fetch_libraries
-    from corpus.bulk import SourceOutcome, Status, add_sources
-    from corpus.fetch import FetchLimits
-    from corpus.ingest import MetadataFlags
-    from corpus.ingest import add_article as ingest
-
     flags = MetadataFlags(
         title=args.title,
         publisher=args.publisher,
@@ -86,6 +84,7 @@ def add_article(args: argparse.Namespace, settings: Settings) -> int:
     )
     limits = FetchLimits(timeout_seconds=settings.fetch_timeout, max_bytes=settings.fetch_max_bytes)
     quiet_fetch_libraries()  # urllib3's retry warnings and trafilatura's parser complaints: the line below says it all
+    corpus = writable_corpus(settings)
     if corpus.copied_from is not None:
         print(
             f"Copied the {corpus.copied} bundled articles to {corpus.folder}, which qabot now answers from "
