@@ -27,6 +27,7 @@ from benchmarks.measure import corpus_folder
 from tests.support.slack_helpers import everything_shown
 from tests.support.slack_payloads import SignedSender, mention
 from tests.support.slack_server import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.support.waiting import accepts_connections
 
 SENTENCES_PER_ARTICLE = 20
 
@@ -35,14 +36,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 def start_slack_http(
@@ -83,7 +76,7 @@ def first_start(articles: int, corpus: Path | None = None, wait_until_ready: boo
         started = time.monotonic()
         process = start_slack_http(env, home, port, lambda line: lines.append((time.monotonic() - started, line)))
         try:
-            while not accepts(port):
+            while not accepts_connections(port):
                 if process.poll() is not None or time.monotonic() - started > 120:
                     raise SystemExit(f"qabot slack did not listen: {[line for _, line in lines]}")
                 time.sleep(0.01)

@@ -23,7 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.first_start import accepts, free_port, start_slack_http
+from benchmarks.first_start import free_port, start_slack_http
+from tests.support.waiting import accepts_connections
 from benchmarks.incremental import NEW_ARTICLE, QUESTION, fresh_copy
 from benchmarks.measure import RESULTS
 from tests.support.slack_helpers import everything_shown
@@ -89,7 +90,7 @@ def main() -> int:
         rows = []
         try:
             started = time.monotonic()
-            while not (accepts(port) and any("ready:" in line for line in lines)):
+            while not (accepts_connections(port) and any("ready:" in line for line in lines)):
                 if process.poll() is not None or time.monotonic() - started > 300:
                     raise SystemExit(f"qabot slack did not start: {lines[-5:]}")
                 time.sleep(0.05)

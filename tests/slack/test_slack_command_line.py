@@ -21,6 +21,7 @@ from tests.support.slack_server import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, Fak
 from tests.support.slack_helpers import SPOKESPERSON, everything_shown
 from tests.support.processes import run_qabot
 from tests.support.synthetic import articles as synthetic_articles
+from tests.support.waiting import accepts_connections
 from tests.support.slack_processes import STARTUP_TIMEOUT, RunningQabot, environment
 
 EVENTS_URL = r"serving Slack events at (http://127\.0\.0\.1:\d+/slack/events)"
@@ -250,7 +251,7 @@ def test_qabot_slack_http_takes_a_request_sent_while_it_is_still_starting_and_an
         QABOT_SLACK_API_URL=fake_slack.api_url,
     )
     deadline = time.monotonic() + STARTUP_TIMEOUT
-    while not _accepts(port):
+    while not accepts_connections(port):
         assert time.monotonic() < deadline and qabot.process.poll() is None, f"never listened: {qabot.lines}"
         time.sleep(0.02)
     replies: list[HttpResult] = []
@@ -270,14 +271,6 @@ def test_qabot_slack_http_takes_a_request_sent_while_it_is_still_starting_and_an
     shown = everything_shown(posted)
     assert SPOKESPERSON in shown or "I'm still reading the articles" in shown
     assert qabot.stop() == 0
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 SERVING_LIBRARIES = ("redis", "psycopg", "discord")
