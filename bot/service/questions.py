@@ -259,13 +259,14 @@ class QuestionService:
             log.info("stopped before the articles were read")
             return
         except Exception as exc:  # CorpusError (no article loads), or a bug: never kill the bot
-            self._load_error = str(exc)
             log.error(
                 "the articles could not be loaded (%s); questions are told so, and the articles are "
                 "loaded as soon as they are fixed",
                 exc,
                 exc_info=not isinstance(exc, CorpusError),
             )
+            # After the log line: whoever sees the bot failed (readiness, a reply) finds why in the log.
+            self._load_error = str(exc)
         else:
             self._swap_core(core)
             log.info("ready: the articles are read (%.1f s); answering questions", time.perf_counter() - started)
